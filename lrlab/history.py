@@ -1,0 +1,81 @@
+"""A bounded per-epoch metric history: memory stays flat over very long runs.
+
+Records are kept in numpy columns. When ``capacity`` records are held, every other
+record is dropped and from then on only every ``stride``-th epoch is kept (the stride
+doubles each time), so a million-epoch run keeps at most ``capacity`` evenly spaced
+records plus the latest one (:attr:`History.last`), which is always exact.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+COLUMNS = ("epoch", "lr", "train_loss", "test_loss", "train_acc", "test_acc", "seconds")
+
+
+class History:
+    def __init__(self, columns: Iterable[str] = COLUMNS, capacity: int = 5000):
+        if capacity < 4:
+            raise ValueError(f"capacity: must be >= 4, got {capacity!r}")
+        self.columns = tuple(columns)
+        self.capacity = int(capacity)
+        self._data = np.full((self.capacity, len(self.columns)), np.nan)
+        self._size = 0
+        self._seen = 0
+        self.stride = 1
+        self.last: dict[str, float] | None = None
+        self.cuts: list[dict] = []  # learning-rate cuts by reactive schedules
+
+    def append(self, record: dict) -> None:
+        self.last = dict(record)
+        keep = self._seen % self.stride == 0
+        self._seen += 1
+        if not keep:
+            return
+        if self._size == self.capacity:
+            half = self._data[: self._size : 2].copy()
+            self._data[:] = np.nan
+            self._data[: len(half)] = half
+            self._size = len(half)
+            self.stride *= 2
+            if (self._seen - 1) % self.stride:
+                return
+        self._data[self._size] = [record.get(c, np.nan) for c in self.columns]
+        self._size += 1
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        """The kept values of ``column`` (a view; do not modify)."""
+        return self._data[: self._size, self.columns.index(column)]
+
+    @property
+    def epochs_seen(self) -> int:
+        return self._seen
+
+    def records(self) -> list[dict]:
+        return [dict(zip(self.columns, map(float, row))) for row in self._data[: self._size]]
+
+    def to_dict(self) -> dict:
+        return {"columns": list(self.columns), "rows": [[_num(x) for x in row] for row in self._data[: self._size]],
+                "stride": self.stride, "seen": self._seen, "capacity": self.capacity,
+                "last": self.last, "cuts": self.cuts}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "History":
+        h = cls(d["columns"], d["capacity"])
+        rows = np.array([[np.nan if x is None else x for x in r] for r in d["rows"]], dtype=float)
+        h._data[: len(rows)] = rows.reshape(len(rows), len(h.columns)) if len(rows) else rows
+        h._size, h._seen, h.stride, h.last, h.cuts = len(rows), d["seen"], d["stride"], d["last"], d["cuts"]
+        return h
+
+
+def _num(x: float):
+    """JSON has no NaN/inf: NaN -> None, +-inf -> +-1e308."""
+    if np.isnan(x):
+        return None
+    if np.isinf(x):
+        return 1e308 if x > 0 else -1e308
+    return float(x)
