@@ -56,6 +56,7 @@ class TrainConfig:
     test_fraction: float = 0.2
     classes: int = 2
     data_seed: Optional[int] = None  # None: use ``seed``
+    csv_path: Optional[str] = None  # the learner's own data (lrlab.csvdata); overrides ``dataset``
     features: Optional[tuple[str, ...]] = None  # None: the raw inputs (x1, x2) / (x1,)
     hidden: tuple[int, ...] = (16, 16)
     activation: str = "tanh"
@@ -170,6 +171,11 @@ def torch_dtype(name: str) -> torch.dtype:
 
 def make_dataset(config: TrainConfig, device=None) -> data_mod.Dataset:
     device = resolve_device(config.device) if device is None else device
+    if config.csv_path is not None:
+        from . import csvdata
+        return csvdata.load_csv(config.csv_path, test_fraction=config.test_fraction,
+                                seed=config.seed if config.data_seed is None else config.data_seed,
+                                device=device, dtype=torch_dtype(config.dtype))
     return data_mod.make(config.dataset, n=config.n_samples, noise=config.noise,
                          test_fraction=config.test_fraction,
                          seed=config.seed if config.data_seed is None else config.data_seed,
