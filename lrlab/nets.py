@@ -55,7 +55,7 @@ def activation_grad(z: torch.Tensor, a: torch.Tensor, name: str) -> torch.Tensor
     if name == "sigmoid":
         return a * (1 - a)  # sigma' = sigma (1 - sigma)
     if name == "leaky_relu":
-        return torch.where(z > 0, 1.0, LEAKY_SLOPE).to(z.dtype)
+        return torch.full_like(z, LEAKY_SLOPE).masked_fill_(z > 0, 1.0)
     raise ValueError(f"activation: unknown activation {name!r}; allowed: {', '.join(ACTIVATIONS)}")
 
 
