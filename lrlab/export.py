@@ -1,0 +1,202 @@
+"""Export a trained network: its weights as JSON, and a runnable torch snippet that rebuilds it.
+
+The network lrlab trains is ``features(X) -> Linear -> f -> ... -> Linear`` (the output
+layer is linear: logits for classification, the value for regression). Both exports
+carry everything needed to reproduce its outputs outside lrlab:
+
+* :func:`weights_dict` / :func:`to_json`: ``{"format": "lrlab-weights", "version": 1,
+  "sizes": [in, h1, ..., out], "activation", "features", "kind", "class_names",
+  "input_min", "input_max", "layers": [{"weight": [[...]], "bias": [...]}, ...]}``.
+  Numbers are written with ``repr`` (17 significant digits), so float32 and float64
+  weights come back bit for bit.
+* :func:`torch_snippet`: a stand-alone ``.py`` text (needs only torch) that builds the
+  same ``nn.Sequential``, loads the weights written inline, and defines
+  ``features(X)`` (the input transforms the run used) and ``predict(X)`` (raw inputs
+  -> network outputs). Running it prints the predictions for a few points.
+  ``predict`` takes the inputs the run was trained on; for a rescaled CSV those are the
+  rescaled ones, ``from_csv_units(X)`` maps the file's units to them.
+* :func:`export_run`: both files into a folder.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import torch
+
+from . import data as data_mod
+
+#: lrlab activation name -> the torch.nn module that computes it (as source text)
+TORCH_ACTIVATIONS = {"tanh": "nn.Tanh()", "relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()",
+                     "leaky_relu": "nn.LeakyReLU(0.01)"}
+
+#: lrlab feature name -> a torch expression of the raw inputs X [n, d]
+FEATURE_SOURCE = {"x1": "X[:, 0]", "x2": "X[:, 1]", "x1^2": "X[:, 0] ** 2", "x2^2": "X[:, 1] ** 2",
+                  "x1*x2": "X[:, 0] * X[:, 1]", "sin x1": "torch.sin(X[:, 0])", "sin x2": "torch.sin(X[:, 1])"}
+
+
+def _parts(run_or_model, features=None):
+    """(model, features, kind, dataset or None) of a Run, a Trainer or a bare MLP."""
+    run = getattr(run_or_model, "run", run_or_model)  # a Trainer holds its Run
+    model = getattr(run, "model", run)
+    dataset = getattr(run, "dataset", None)
+    if features is None:
+        config = getattr(run, "config", None)
+        if config is not None:
+            from .train import features_of
+            features = features_of(config)
+        else:
+            features = tuple(f"x{i + 1}" for i in range(model.sizes[0]))
+    kind = getattr(run, "kind", None) or ("classification" if model.sizes[-1] > 1 else "regression")
+    return model, tuple(features), kind, dataset
+
+
+def weights_dict(run_or_model, features=None) -> dict:
+    """The network's architecture and weights as plain Python (JSON-ready)."""
+    model, features, kind, dataset = _parts(run_or_model, features)
+    check_features(features)
+    Ws, bs = model.weights_and_biases()
+    lo = getattr(dataset, "input_min", None)
+    hi = getattr(dataset, "input_max", None)
+    return {
+        "format": "lrlab-weights", "version": 1,
+        "sizes": list(model.sizes), "activation": model.activation, "features": list(features),
+        "kind": kind, "dtype": str(Ws[0].dtype).replace("torch.", ""),
+        "class_names": list(getattr(dataset, "class_names", ()) or ()),
+        "input_min": None if lo is None else [float(v) for v in lo],
+        "input_max": None if hi is None else [float(v) for v in hi],
+        "layers": [{"weight": W.detach().cpu().double().tolist(), "bias": b.detach().cpu().double().tolist()}
+                   for W, b in zip(Ws, bs)],
+    }
+
+
+def to_json(run_or_model, path: str | None = None, features=None) -> str:
+    """:func:`weights_dict` as JSON text (also written to ``path`` when given)."""
+    text = json.dumps(weights_dict(run_or_model, features), separators=(",", ":"))
+    if path is not None:
+        with open(path, "w") as fh:
+            fh.write(text)
+    return text
+
+
+def model_from_json(text_or_dict) -> tuple[torch.nn.Sequential, dict]:
+    """Rebuild ``nn.Sequential`` from :func:`to_json`'s output; returns ``(model, the dict)``."""
+    d = json.loads(text_or_dict) if isinstance(text_or_dict, str) else text_or_dict
+    if d.get("format") != "lrlab-weights":
+        raise ValueError("weights: not an lrlab weights file (format != 'lrlab-weights')")
+    dtype = getattr(torch, d.get("dtype", "float32"))
+    layers = []
+    sizes = d["sizes"]
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(torch.nn.Linear(fan_in, fan_out, dtype=dtype))
+        if i < len(sizes) - 2:
+            layers.append(eval(TORCH_ACTIVATIONS[d["activation"]], {"nn": torch.nn}))
+    model = torch.nn.Sequential(*layers)
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    with torch.no_grad():
+        for lin, layer in zip(linears, d["layers"]):
+            lin.weight.copy_(torch.tensor(layer["weight"], dtype=dtype))
+            lin.bias.copy_(torch.tensor(layer["bias"], dtype=dtype))
+    return model, d
+
+
+def _matrix(rows) -> str:
+    return "[" + ",\n    ".join("[" + ", ".join(repr(float(v)) for v in row) + "]" for row in rows) + "]"
+
+
+def torch_snippet(run_or_model, features=None) -> str:
+    """A runnable Python file (torch only) that rebuilds the trained network and predicts."""
+    d = weights_dict(run_or_model, features)
+    sizes, act = d["sizes"], d["activation"]
+    modules = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        modules.append(f"nn.Linear({fan_in}, {fan_out})")
+        if i < len(sizes) - 2:
+            modules.append(TORCH_ACTIVATIONS[act])
+    feats = d["features"]
+    dims = 2 if any(("x2" in f) for f in feats) else 1
+    feature_lines = "\n        ".join(f"{FEATURE_SOURCE[f]},  # {f}" for f in feats)
+    weight_lines = []
+    for i, layer in enumerate(d["layers"]):
+        weight_lines.append(f"W{i + 1} = {_matrix(layer['weight'])}")
+        weight_lines.append(f"b{i + 1} = [" + ", ".join(repr(float(v)) for v in layer["bias"]) + "]")
+    linear_index = [2 * i for i in range(len(d["layers"]))]
+    state = ", ".join(f"'{j}.weight': W{i + 1}, '{j}.bias': b{i + 1}" for i, j in enumerate(linear_index))
+    kind = d["kind"]
+    if kind == "classification":
+        how = "model(features(X)) are the class logits; argmax gives the class" + (
+            f" (class names: {', '.join(d['class_names'])})" if d["class_names"] else "")
+    else:
+        how = "model(features(X)) is the predicted value [n, 1]"
+    rescale = ""
+    if d["input_min"] is not None:
+        rescale = f'''
+
+INPUT_MIN = {d["input_min"]!r}
+INPUT_MAX = {d["input_max"]!r}
+
+
+def from_csv_units(X):
+    """The CSV's units -> the rescaled inputs the network saw: x' = 2 (x - min) / (max - min) - 1."""
+    X = torch.as_tensor(X, dtype=DTYPE)
+    lo, hi = torch.tensor(INPUT_MIN, dtype=DTYPE), torch.tensor(INPUT_MAX, dtype=DTYPE)
+    return 2 * (X - lo) / (hi - lo) - 1
+'''
+    example = "[[0.5, -0.5], [-1.0, 0.25], [0.0, 0.0]]" if dims == 2 else "[[-0.5], [0.0], [0.5]]"
+    return f'''"""A network trained with lrlab, rebuilt in plain torch (generated by lrlab.export).
+
+Architecture: {" -> ".join(map(str, sizes))}, activation {act}, inputs {", ".join(feats)}.
+{how}.
+"""
+import torch
+from torch import nn
+
+DTYPE = torch.{d["dtype"]}
+
+
+def features(X):
+    """Raw inputs X [n, {dims}] -> the network's input features [n, {len(feats)}]."""
+    X = torch.as_tensor(X, dtype=DTYPE)
+    if X.dim() == 1:
+        X = X.view(-1, 1)
+    return torch.stack([
+        {feature_lines}
+    ], dim=1)
+
+
+{chr(10).join(weight_lines)}
+
+model = nn.Sequential(
+    {(","+chr(10)+"    ").join(modules)},
+).to(DTYPE)
+model.load_state_dict({{k: torch.tensor(v, dtype=DTYPE) for k, v in {{{state}}}.items()}})
+model.eval()
+
+
+def predict(X):
+    """Network outputs for raw inputs X: {"logits [n, " + str(sizes[-1]) + "]" if kind == "classification" else "values [n, 1]"}."""
+    with torch.no_grad():
+        return model(features(X))
+{rescale}
+
+if __name__ == "__main__":
+    X = {example}
+    out = predict(X)
+    print(out{".argmax(1)" if kind == "classification" else ""})
+'''
+
+
+def export_run(run_or_model, folder: str, stem: str = "model", features=None) -> dict[str, str]:
+    """Write ``<stem>.json`` (weights) and ``<stem>.py`` (torch snippet) into ``folder``; returns the paths."""
+    os.makedirs(folder, exist_ok=True)
+    paths = {"json": os.path.join(folder, f"{stem}.json"), "py": os.path.join(folder, f"{stem}.py")}
+    to_json(run_or_model, paths["json"], features)
+    with open(paths["py"], "w") as fh:
+        fh.write(torch_snippet(run_or_model, features))
+    return paths
+
+
+def check_features(features) -> None:
+    for f in features:
+        if f not in data_mod.FEATURES:
+            raise ValueError(f"features: unknown feature {f!r}; allowed: {', '.join(data_mod.FEATURES)}")
