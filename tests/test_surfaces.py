@@ -1,0 +1,242 @@
+"""lrlab.surfaces: gradients vs finite differences, minima, trajectories vs torch.optim hand loops,
+batched vs single, divergence."""
+import inspect
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lrlab import optim, surfaces
+
+SURFACE_NAMES = list(surfaces.SURFACES)
+OPTIMIZER_NAMES = list(optim.OPTIMIZERS)
+
+#: lrlab optimizer -> (torch.optim class, extra torch kwargs)
+TORCH_COUNTERPART = {
+    "sgd": (torch.optim.SGD, {}),
+    "momentum": (torch.optim.SGD, {}),
+    "nesterov": (torch.optim.SGD, {"nesterov": True}),
+    "adagrad": (torch.optim.Adagrad, {}),
+    "rmsprop": (torch.optim.RMSprop, {}),
+    "adam": (torch.optim.Adam, {}),
+    "adamw": (torch.optim.AdamW, {}),
+    "adadelta": (torch.optim.Adadelta, {}),
+}
+#: hyper-parameters worth exercising, given only where the optimizer has them
+INTERESTING = {"momentum": 0.9, "betas": (0.8, 0.95), "alpha": 0.9, "rho": 0.9}
+
+
+def hyper_for(name, surface):
+    spec = optim.get(name)
+    given = {k: v for k, v in INTERESTING.items() if k in spec.defaults}
+    if name == "momentum" and "momentum" in spec.defaults:
+        given["momentum"] = 0.8
+    given["lr"] = surface.suggested_lr(name)
+    return given
+
+
+def torch_kwargs(name, resolved):
+    cls, extra = TORCH_COUNTERPART[name]
+    accepted = set(inspect.signature(cls.__init__).parameters)
+    kwargs = {k: v for k, v in resolved.items() if k in accepted}
+    kwargs.update(extra)
+    if name == "momentum" and "momentum" not in kwargs:
+        kwargs["momentum"] = 0.9
+    return cls, kwargs
+
+
+def torch_hand_loop(surface, name, start, steps, hyper, lr_at=None):
+    """theta <- torch.optim step on f(theta), the way users write it."""
+    resolved = optim.get(name).resolve(**hyper)
+    cls, kwargs = torch_kwargs(name, resolved)
+    theta = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = cls([theta], **kwargs)
+    path = [theta.detach().clone().numpy()]
+    for t in range(steps):
+        if lr_at is not None:
+            for group in opt.param_groups:
+                group["lr"] = lr_at(t)
+        opt.zero_grad()
+        surface.f(theta).backward()
+        opt.step()
+        path.append(theta.detach().clone().numpy())
+    return np.array(path)
+
+
+# --------------------------------------------------------------------------- the functions
+@pytest.mark.parametrize("name", SURFACE_NAMES)
+def test_gradient_matches_central_finite_differences(name):
+    s = surfaces.get(name)
+    rng = np.random.default_rng(0)
+    x0, x1, y0, y1 = s.box
+    points = np.stack([rng.uniform(x0, x1, 20), rng.uniform(y0, y1, 20)], 1)
+    grad = s.gradient(points).numpy()
+    h = 1e-6
+    for axis in range(2):
+        e = np.zeros(2)
+        e[axis] = h
+        fd = (s.value(points + e).numpy() - s.value(points - e).numpy()) / (2 * h)
+        np.testing.assert_allclose(grad[:, axis], fd, rtol=1e-6, atol=1e-5 * (1 + np.abs(fd).max()))
+
+
+@pytest.mark.parametrize("name", SURFACE_NAMES)
+def test_critical_points_have_zero_gradient_and_minima_are_minima(name):
+    s = surfaces.get(name)
+    assert s.minima, "every surface has at least one minimum"
+    assert any(c.kind == "global minimum" for c in s.critical_points)
+    for c in s.critical_points:
+        assert np.abs(s.gradient([c.x, c.y]).numpy()).max() < 1e-8, c
+        x0, x1, y0, y1 = s.box
+        assert x0 <= c.x <= x1 and y0 <= c.y <= y1
+        if c.is_minimum:  # every small move goes up
+            for angle in np.linspace(0, 2 * np.pi, 8, endpoint=False):
+                moved = [c.x + 1e-3 * np.cos(angle), c.y + 1e-3 * np.sin(angle)]
+                assert float(s.value(moved)) > float(s.value([c.x, c.y]))
+    global_values = [float(s.value([c.x, c.y])) for c in s.critical_points if c.kind == "global minimum"]
+    assert min(global_values) == pytest.approx(s.f_min)
+    assert np.nanmin(surfaces.grid(s, 101)[2]) >= s.f_min - 1e-9
+
+
+def test_known_minima_positions():
+    assert (surfaces.get("rosenbrock").minima[0].x, surfaces.get("rosenbrock").minima[0].y) == (1.0, 1.0)
+    assert (surfaces.get("beale").minima[0].x, surfaces.get("beale").minima[0].y) == (3.0, 0.5)
+    assert len(surfaces.get("himmelblau").minima) == 4
+    assert all(abs(float(surfaces.get("himmelblau").value([c.x, c.y]))) < 1e-20
+               for c in surfaces.get("himmelblau").minima)
+    well = surfaces.get("double_well")
+    kinds = {c.kind for c in well.critical_points}
+    assert kinds == {"global minimum", "local minimum", "saddle"}
+
+
+def test_quadratic_condition_number_is_the_hessian_ratio():
+    s = surfaces.get("quadratic", condition=50.0, angle=30.0)
+    p = torch.zeros(2, dtype=torch.float64)
+    hessian = torch.autograd.functional.hessian(s.f, p)
+    eig = torch.linalg.eigvalsh(hessian)
+    assert float(eig[1] / eig[0]) == pytest.approx(50.0)
+    with pytest.raises(ValueError, match="condition"):
+        surfaces.get("quadratic", condition=0.5)
+
+
+def test_unknown_surface_names_allowed():
+    with pytest.raises(ValueError, match="surface: one of"):
+        surfaces.get("nope")
+
+
+# --------------------------------------------------------------------------- trajectories
+@pytest.mark.parametrize("optimizer", OPTIMIZER_NAMES)
+@pytest.mark.parametrize("surface", ["rosenbrock", "beale", "quadratic", "saddle", "double_well"])
+def test_trajectory_equals_torch_optim_hand_loop(optimizer, surface):
+    if optimizer not in TORCH_COUNTERPART:
+        pytest.skip(f"no torch.optim counterpart listed for {optimizer}")
+    s = surfaces.get(surface)
+    hyper = hyper_for(optimizer, s)
+    ours = surfaces.trajectory(s, optimizer, start=s.start, steps=150, **hyper)
+    theirs = torch_hand_loop(s, optimizer, s.start, 150, hyper)
+    assert np.isfinite(ours).all()
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZER_NAMES)
+def test_trajectory_with_schedule_equals_hand_loop(optimizer):
+    if optimizer not in TORCH_COUNTERPART:
+        pytest.skip(f"no torch.optim counterpart listed for {optimizer}")
+    s = surfaces.get("rosenbrock")
+    hyper = hyper_for(optimizer, s)
+    lr = hyper["lr"]
+    cosine = lambda e: 0.1 * lr + 0.45 * lr * (1 + math.cos(math.pi * e / 100))  # noqa: E731
+    ours = surfaces.trajectory(s, optimizer, steps=100, schedule=cosine, **hyper)
+    theirs = torch_hand_loop(s, optimizer, s.start, 100, hyper, lr_at=cosine)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+    # a schedule given by name is built with lr and steps
+    named = surfaces.trajectory(s, optimizer, steps=100, schedule="cosine", **hyper)
+    built = __import__("lrlab.schedules", fromlist=["x"]).make_schedule("cosine", lr, 100)
+    np.testing.assert_allclose(named, torch_hand_loop(s, optimizer, s.start, 100, hyper, lr_at=built.lr), atol=1e-9)
+
+
+def test_batched_equals_single_for_mixed_optimizers_hyper_parameters_and_starts():
+    s = surfaces.get("beale")
+    rng = np.random.default_rng(1)
+    runs = []
+    for name in OPTIMIZER_NAMES:
+        for j in range(3):
+            run = {"optimizer": name, "start": tuple(rng.uniform(-2, 2, 2))}
+            run.update(hyper_for(name, s))
+            run["lr"] = run["lr"] * (0.5 + 0.5 * j)
+            if "betas" in optim.get(name).defaults:
+                run["betas"] = (0.8 + 0.05 * j, 0.99 - 0.01 * j)
+            if "momentum" in optim.get(name).defaults and name != "sgd":
+                run["momentum"] = 0.5 + 0.2 * j
+            runs.append(run)
+    rng.shuffle(runs)
+    batched = surfaces.trajectories(s, runs, 80)
+    assert batched.points.shape == (len(runs), 81, 2)
+    for k, run in enumerate(runs):
+        run = dict(run)
+        single = surfaces.trajectory(s, run.pop("optimizer"), steps=80, **run)
+        np.testing.assert_allclose(batched.points[k], single, rtol=0, atol=1e-12, equal_nan=True)
+        assert batched.losses[k, 0] == pytest.approx(float(s.value(run["start"])))
+
+
+def test_divergence_ends_the_path_with_nan_and_reports_the_step():
+    s = surfaces.get("quadratic")  # gradient descent is stable only for lr < 2 / condition = 0.1
+    runs = [{"optimizer": "sgd", "lr": 0.05}, {"optimizer": "sgd", "lr": 0.5}, {"optimizer": "sgd", "lr": 5.0}]
+    paths = surfaces.trajectories(s, runs, 400)
+    assert list(paths.diverged) == [False, True, True]
+    k = paths.diverged_at[1]
+    assert 0 < k <= 400
+    assert np.isfinite(paths.points[1, :k]).all() and np.isnan(paths.points[1, k:]).all()
+    assert np.isnan(paths.losses[1, k:]).all()
+    assert paths.diverged_at[2] < paths.diverged_at[1]  # a larger step leaves sooner
+    assert np.isfinite(paths.points[0]).all()
+    assert surfaces.diverged_at(paths.points[1]) == k
+    assert surfaces.diverged_at(paths.points[0]) == -1
+    np.testing.assert_allclose(paths.last_finite()[1], paths.points[1, k - 1])
+    # the single form does not raise either
+    path = surfaces.trajectory(s, "sgd", steps=50, lr=100.0)
+    assert np.isnan(path[-1]).all() and np.isfinite(path[0]).all()
+
+
+def test_gradient_descent_on_the_ravine_converges_for_a_good_step():
+    s = surfaces.get("quadratic", condition=10.0)
+    path = surfaces.trajectory(s, "sgd", start=(-9, 3), steps=200, lr=2 / 11)
+    assert np.abs(path[-1]).max() < 1e-6
+
+
+def test_validation_messages():
+    with pytest.raises(ValueError, match="start: two finite numbers"):
+        surfaces.trajectory("rosenbrock", "sgd", start=(0, float("nan")), steps=3)
+    with pytest.raises(ValueError, match="steps:"):
+        surfaces.trajectory("rosenbrock", "sgd", steps=-1)
+    with pytest.raises(ValueError, match="lr"):
+        surfaces.trajectory("rosenbrock", "sgd", steps=3, lr=-1.0)
+    with pytest.raises(ValueError, match="optimizer"):
+        surfaces.trajectory("rosenbrock", "nope", steps=3)
+    with pytest.raises(ValueError, match="schedule"):
+        surfaces.trajectory("rosenbrock", "sgd", steps=3, schedule=42)
+
+
+# --------------------------------------------------------------------------- convergence map
+def test_convergence_map_finds_all_four_himmelblau_minima():
+    m = surfaces.convergence_map("himmelblau", "sgd", resolution=21, steps=300, lr=0.01)
+    assert m.codes.shape == (21, 21)
+    assert set(np.unique(m.codes)) >= {0, 1, 2, 3}
+    # a start next to a minimum ends in it
+    s = surfaces.get("himmelblau")
+    for index, c in enumerate(s.critical_points):
+        i = np.abs(m.ys - c.y).argmin()
+        j = np.abs(m.xs - c.x).argmin()
+        assert m.codes[i, j] == index
+
+
+def test_convergence_map_marks_divergence_and_agrees_with_single_paths():
+    s = surfaces.get("double_well")
+    m = surfaces.convergence_map(s, "sgd", resolution=9, steps=100, lr=0.2)
+    assert (m.codes == surfaces.DIVERGED).any()
+    for i in (0, 4, 8):
+        for j in (0, 4, 8):
+            path = surfaces.trajectory(s, "sgd", start=(m.xs[j], m.ys[i]), steps=100, lr=0.2)
+            code = surfaces.classify_ends(s, [path[surfaces.diverged_at(path) - 1] if surfaces.diverged_at(path) > 0
+                                              else path[-1]], [surfaces.diverged_at(path) >= 0])[0]
+            assert m.codes[i, j] == code
