@@ -1,25 +1,81 @@
-"""Textbook optimizers (foundation version: SGD and Adam; the rest arrive with issue 3).
+"""Textbook optimizers: the update of each one is a short pure function you can read.
 
-CONTRACT (the engine, the race and the surfaces rely on it):
+The seed's adaptive learning-rate procedure, in code: compute the gradient ``g``; compute
+the step size from the gradient history (AdaGrad: accumulated squares ``G``; RMSProp:
+an exponential average of squares ``v``; Adam: first and second moments ``m``, ``v`` with
+bias correction); update the parameters ``theta``; repeat.
 
-* ``OPTIMIZERS[name] -> OptimizerSpec`` with ``init(params) -> state``,
-  ``step(params, grads, state, lr=..., **hyper) -> state`` (updates ``params`` in place;
-  ``params``/``grads`` have any shape, a leading batch axis K allowed; ``lr`` and every
-  hyper-parameter are a Python number or a tensor of shape [K], broadcast over the
-  trailing axes), ``effective_step(state, lr=..., **hyper) -> tensor like params``,
-  ``defaults``, ``ranges`` (name -> (low, high, low_inclusive, high_inclusive)),
-  ``description``, ``formula``, ``cls`` (a ``torch.optim.Optimizer`` subclass).
-* ``spec.resolve(**given) -> dict`` fills defaults and validates (ValueError naming the
-  argument and its allowed range).
+Three layers, one source of truth:
+
+1. **Pure functions** (optax style), one trio per optimizer, e.g. for Adam::
+
+       state = adam_init(params)                                   # AdamState(count, m, v, v_max)
+       state = adam_step(params, grads, state, lr=0.01)            # updates params IN PLACE
+       multiplier = adam_effective_step(state, params, lr=0.01)    # same shape as params
+
+   The docstring of every ``*_step`` is the formula, and the code below it follows it line
+   by line. ``params``/``grads`` may have a leading batch axis K (K models stacked,
+   ``[K, P]``); ``lr`` and every hyper-parameter is then a Python number *or* a tensor of
+   shape [K] (one value per model), so a race of K configs is one tensor program.
+   Tensor state is updated in place; the returned state carries the new ``count``.
+2. **torch.optim.Optimizer subclasses** (:class:`SGD`, :class:`Momentum`, :class:`Nesterov`,
+   :class:`AdaGrad`, :class:`RMSProp`, :class:`Adam`, :class:`AdamW`, :class:`Adadelta`),
+   constructed exactly like their torch counterparts
+   (``Adam(model.parameters(), lr=0.01, betas=(0.9, 0.999))``), with ``state_dict`` /
+   ``load_state_dict`` and :meth:`~TextbookOptimizer.effective_step`. They keep one flat
+   state vector per parameter group and apply the pure function once per group.
+3. **The registry** :data:`OPTIMIZERS`: name -> :class:`OptimizerSpec` with the functions,
+   ``defaults``, the allowed ``ranges`` (for widgets and validation), a plain-language
+   ``description`` and the ``formula``, and the class (``spec.cls``).
+
+The effective step
+------------------
+``effective_step`` is, for every parameter element, the number the optimizer multiplied
+the gradient by at the last step (what "adaptive" means):
+
+=========  ==================================================================
+sgd        ``lr``
+momentum   ``lr`` (the multiplier on the *current* gradient; past gradients
+           arrive through the velocity)
+nesterov   ``lr * (1 + momentum)`` (the current gradient enters the update
+           twice: directly and through the velocity)
+adagrad    ``lr_t / (sqrt(G) + eps)``, ``lr_t = lr / (1 + (t - 1) lr_decay)``
+rmsprop    ``lr / (sqrt(v) + eps)``; centered: ``lr / (sqrt(v - m^2) + eps)``
+adam(w)    ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)`` (the multiplier on ``m``;
+           amsgrad: ``v_max`` in ``v_hat``)
+adadelta   ``lr * sqrt(u + eps) / sqrt(v + eps)`` (``u`` before the step)
+=========  ==================================================================
+
+CONTRACT (the engine, the race and the surfaces rely on it): ``OPTIMIZERS[name]`` /
+:func:`get` -> :class:`OptimizerSpec` with ``init(params) -> state``,
+``step(params, grads, state, *, lr, **hyper) -> state``,
+``effective_step(state, params, *, lr, **hyper) -> tensor like params``, ``resolve(**given)``,
+``defaults``, ``ranges`` (name -> (low, high, low_inclusive, high_inclusive)),
+``description``, ``formula``, ``cls``.
+
+Agreement with torch.optim (float64, 200 steps, weight decay on and off) is tested in
+``tests/test_optim.py``: SGD (plain, momentum, Nesterov; dampening 0), Adagrad (with
+``lr_decay`` and ``initial_accumulator_value``), RMSprop (plain, centered, momentum),
+Adam (plain, amsgrad), AdamW, Adadelta.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+import numbers
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple, Optional
 
 import torch
 
+__all__ = [
+    "OPTIMIZERS", "OptimizerSpec", "get", "TextbookOptimizer",
+    "SGD", "Momentum", "Nesterov", "AdaGrad", "Adagrad", "RMSProp", "RMSprop", "Adam", "AdamW", "Adadelta",
+]
+
+
+# =========================================================================== helpers
+# Each helper picks torch's fused in-place op when the coefficient is a Python number and
+# a broadcasting op when it is a per-model tensor [K] (already reshaped by _bcast).
 
 def _bcast(value, like: torch.Tensor):
     """A per-model hyper-parameter of shape [K] broadcast against [K, ...]; numbers pass through."""
@@ -28,7 +84,53 @@ def _bcast(value, like: torch.Tensor):
     return value
 
 
-# --------------------------------------------------------------------------- SGD
+def _is_number(x) -> bool:
+    return not isinstance(x, torch.Tensor)
+
+
+def _nonzero(x) -> bool:
+    """True if ``x`` is non-zero anywhere (syncs for a tensor: not for use inside ``step``)."""
+    if isinstance(x, torch.Tensor):
+        return bool((x != 0).any())
+    return x != 0
+
+
+def _maybe_nonzero(x) -> bool:
+    """False only for the number 0; a tensor counts as non-zero (no device sync: the term it
+    guards is then computed, and adds exactly 0 where the tensor is 0)."""
+    return isinstance(x, torch.Tensor) or x != 0
+
+
+def _with_weight_decay(grads, params, weight_decay):
+    """g + weight_decay * theta (the gradient of the L2 penalty weight_decay/2 |theta|^2 added)."""
+    if not _maybe_nonzero(weight_decay):
+        return grads
+    if _is_number(weight_decay):
+        return grads.add(params, alpha=weight_decay)
+    return torch.addcmul(grads, weight_decay, params)
+
+
+def _add_scaled_(x, coef, y):
+    """x <- x + coef * y, in place."""
+    return x.add_(y, alpha=coef) if _is_number(coef) else x.addcmul_(coef, y)
+
+
+def _add_ratio_(x, coef, num, den):
+    """x <- x + coef * num / den, in place."""
+    return x.addcdiv_(num, den, value=coef) if _is_number(coef) else x.addcdiv_(coef * num, den)
+
+
+def _average_squares_(avg, g, beta):
+    """avg <- beta * avg + (1 - beta) * g^2, in place."""
+    avg.mul_(beta)
+    return avg.addcmul_(g, g, value=1 - beta) if _is_number(beta) else avg.addcmul_((1 - beta) * g, g)
+
+
+def _sqrt(x):
+    return x ** 0.5  # as torch.optim writes it (a number or a tensor)
+
+
+# =========================================================================== SGD
 class SGDState(NamedTuple):
     count: int
 
@@ -38,111 +140,749 @@ def sgd_init(params: torch.Tensor) -> SGDState:
 
 
 def sgd_step(params, grads, state: SGDState, *, lr, weight_decay=0.0) -> SGDState:
-    """g <- g + weight_decay * theta;  theta <- theta - lr * g"""
+    """Plain gradient descent.
+
+    g     <- g + weight_decay * theta
+    theta <- theta - lr * g
+
+    Effective step: ``lr`` for every parameter.
+    """
     lr, weight_decay = _bcast(lr, params), _bcast(weight_decay, params)
-    g = grads + weight_decay * params if _nonzero(weight_decay) else grads
-    params.sub_(lr * g)
+    g = _with_weight_decay(grads, params, weight_decay)
+    _add_scaled_(params, -lr, g)
     return SGDState(state.count + 1)
 
 
-def sgd_effective_step(state, params, *, lr, **_):
+def sgd_effective_step(state: SGDState, params, *, lr, **_):
+    """``lr``, broadcast to the shape of ``params``."""
     return torch.ones_like(params) * _bcast(lr, params)
 
 
-# --------------------------------------------------------------------------- Adam
+# =========================================================================== Momentum, Nesterov
+class MomentumState(NamedTuple):
+    count: int
+    velocity: torch.Tensor
+
+
+def momentum_init(params: torch.Tensor) -> MomentumState:
+    return MomentumState(0, torch.zeros_like(params))
+
+
+def momentum_step(params, grads, state: MomentumState, *, lr, momentum=0.9, weight_decay=0.0) -> MomentumState:
+    """Heavy-ball momentum (torch.optim.SGD with ``momentum``, dampening 0).
+
+    g        <- g + weight_decay * theta
+    velocity <- momentum * velocity + g
+    theta    <- theta - lr * velocity
+
+    Effective step: ``lr``, the multiplier on the *current* gradient (earlier gradients
+    keep acting through the velocity, with weights lr * momentum^k).
+    """
+    lr, momentum, weight_decay = (_bcast(x, params) for x in (lr, momentum, weight_decay))
+    g = _with_weight_decay(grads, params, weight_decay)
+    velocity = state.velocity.mul_(momentum).add_(g)
+    _add_scaled_(params, -lr, velocity)
+    return MomentumState(state.count + 1, velocity)
+
+
+def momentum_effective_step(state: MomentumState, params, *, lr, **_):
+    """``lr`` (the multiplier on the current gradient), shaped like ``params``."""
+    return torch.ones_like(params) * _bcast(lr, params)
+
+
+def nesterov_step(params, grads, state: MomentumState, *, lr, momentum=0.9, weight_decay=0.0) -> MomentumState:
+    """Nesterov momentum (torch.optim.SGD with ``nesterov=True``, dampening 0): look ahead
+    along the velocity before stepping.
+
+    g        <- g + weight_decay * theta
+    velocity <- momentum * velocity + g
+    g        <- g + momentum * velocity
+    theta    <- theta - lr * g
+
+    Effective step: ``lr * (1 + momentum)``, the multiplier on the *current* gradient
+    (it enters once directly and once through the new velocity).
+    """
+    lr, momentum, weight_decay = (_bcast(x, params) for x in (lr, momentum, weight_decay))
+    g = _with_weight_decay(grads, params, weight_decay)
+    velocity = state.velocity.mul_(momentum).add_(g)
+    g = g.add(velocity, alpha=momentum) if _is_number(momentum) else torch.addcmul(g, momentum, velocity)
+    _add_scaled_(params, -lr, g)
+    return MomentumState(state.count + 1, velocity)
+
+
+def nesterov_effective_step(state: MomentumState, params, *, lr, momentum=0.9, **_):
+    """``lr * (1 + momentum)``, shaped like ``params``."""
+    return torch.ones_like(params) * (_bcast(lr, params) * (1 + _bcast(momentum, params)))
+
+
+# =========================================================================== AdaGrad
+class AdaGradState(NamedTuple):
+    count: int
+    sum_sq: torch.Tensor  # G, the sum of squared gradients (plus initial_accumulator_value)
+
+
+def adagrad_init(params: torch.Tensor) -> AdaGradState:
+    return AdaGradState(0, torch.zeros_like(params))
+
+
+def adagrad_step(params, grads, state: AdaGradState, *, lr, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10) -> AdaGradState:
+    """AdaGrad: divide by the root of *all* squared gradients so far (torch.optim.Adagrad).
+
+    g     <- g + weight_decay * theta
+    G     <- G + g^2                  (G starts at initial_accumulator_value, added at t = 1)
+    lr_t   = lr / (1 + (t - 1) * lr_decay)
+    theta <- theta - lr_t * g / (sqrt(G) + eps)
+
+    Effective step: ``lr_t / (sqrt(G) + eps)``. G only grows, so the effective step only
+    shrinks: parameters with large past gradients slow down first.
+    """
+    lr, lr_decay, weight_decay, initial_accumulator_value, eps = (
+        _bcast(x, params) for x in (lr, lr_decay, weight_decay, initial_accumulator_value, eps))
+    t = state.count + 1
+    g = _with_weight_decay(grads, params, weight_decay)
+    sum_sq = state.sum_sq
+    if t == 1 and _maybe_nonzero(initial_accumulator_value):
+        sum_sq.add_(initial_accumulator_value)
+    sum_sq.addcmul_(g, g)
+    lr_t = lr / (1 + (t - 1) * lr_decay)
+    _add_ratio_(params, -lr_t, g, sum_sq.sqrt().add_(eps))
+    return AdaGradState(t, sum_sq)
+
+
+def adagrad_effective_step(state: AdaGradState, params, *, lr, lr_decay=0.0, eps=1e-10, **_):
+    """``lr_t / (sqrt(G) + eps)`` with ``lr_t = lr / (1 + (t - 1) * lr_decay)``."""
+    t = max(state.count, 1)
+    lr_t = _bcast(lr, params) / (1 + (t - 1) * _bcast(lr_decay, params))
+    return lr_t / (state.sum_sq.sqrt() + _bcast(eps, params))
+
+
+# =========================================================================== RMSProp
+class RMSPropState(NamedTuple):
+    count: int
+    v: torch.Tensor         # running average of g^2
+    m: torch.Tensor         # running average of g (centered only; stays 0 otherwise)
+    velocity: torch.Tensor  # momentum buffer (momentum > 0 only; stays 0 otherwise)
+
+
+def rmsprop_init(params: torch.Tensor) -> RMSPropState:
+    return RMSPropState(0, torch.zeros_like(params), torch.zeros_like(params), torch.zeros_like(params))
+
+
+def rmsprop_step(params, grads, state: RMSPropState, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                 momentum=0.0, centered=False) -> RMSPropState:
+    """RMSProp: divide by the root of a *running average* of squared gradients (torch.optim.RMSprop).
+
+    g        <- g + weight_decay * theta
+    v        <- alpha * v + (1 - alpha) * g^2
+    m        <- alpha * m + (1 - alpha) * g          (centered only)
+    denom     = sqrt(v - m^2) + eps                  (centered; else sqrt(v) + eps)
+    velocity <- momentum * velocity + g / denom      (momentum > 0 only)
+    theta    <- theta - lr * velocity                (momentum = 0: theta - lr * g / denom)
+
+    Effective step: ``lr / denom`` (the multiplier on the current gradient). Old gradients
+    are forgotten at rate ``alpha``, so unlike AdaGrad the step can grow again.
+    """
+    lr, alpha, eps, weight_decay, momentum = (_bcast(x, params) for x in (lr, alpha, eps, weight_decay, momentum))
+    g = _with_weight_decay(grads, params, weight_decay)
+    v = _average_squares_(state.v, g, alpha)
+    if centered:
+        m = state.m.lerp_(g, 1 - alpha)
+        denom = v.addcmul(m, m, value=-1).sqrt_().add_(eps)
+    else:
+        denom = v.sqrt().add_(eps)
+    if _maybe_nonzero(momentum):
+        velocity = state.velocity.mul_(momentum).addcdiv_(g, denom)
+        _add_scaled_(params, -lr, velocity)
+    else:
+        _add_ratio_(params, -lr, g, denom)
+    return RMSPropState(state.count + 1, v, state.m, state.velocity)
+
+
+def rmsprop_effective_step(state: RMSPropState, params, *, lr, eps=1e-8, **_):
+    """``lr / (sqrt(v - m^2) + eps)`` (``m`` stays 0 unless centered, giving ``lr / (sqrt(v) + eps)``)."""
+    return _bcast(lr, params) / (state.v.addcmul(state.m, state.m, value=-1).sqrt() + _bcast(eps, params))
+
+
+# =========================================================================== Adam, AdamW
 class AdamState(NamedTuple):
     count: int
-    m: torch.Tensor
-    v: torch.Tensor
+    m: torch.Tensor      # first moment: running average of g
+    v: torch.Tensor      # second moment: running average of g^2
+    v_max: torch.Tensor  # amsgrad only: the largest v so far (stays 0 otherwise)
 
 
 def adam_init(params: torch.Tensor) -> AdamState:
-    return AdamState(0, torch.zeros_like(params), torch.zeros_like(params))
+    return AdamState(0, torch.zeros_like(params), torch.zeros_like(params), torch.zeros_like(params))
 
 
-def adam_step(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0) -> AdamState:
-    """g <- g + weight_decay * theta
-    m <- beta1 m + (1 - beta1) g
-    v <- beta2 v + (1 - beta2) g^2
-    m_hat = m / (1 - beta1^t);  v_hat = v / (1 - beta2^t)
-    theta <- theta - lr m_hat / (sqrt(v_hat) + eps)
+def adam_step(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+              amsgrad=False) -> AdamState:
+    """Adam: momentum on the gradient, RMSProp on its square, both bias-corrected (torch.optim.Adam).
+
+    g      <- g + weight_decay * theta
+    m      <- beta1 * m + (1 - beta1) * g
+    v      <- beta2 * v + (1 - beta2) * g^2
+    v_max  <- max(v_max, v)                      (amsgrad only; v_max then replaces v below)
+    m_hat   = m / (1 - beta1^t)
+    v_hat   = v / (1 - beta2^t)
+    theta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)
+
+    The last three lines run as torch does, with fewer tensor operations:
+    ``theta - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``.
+
+    Effective step: ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``, the multiplier on ``m``.
     """
-    b1, b2 = (_bcast(b, params) for b in betas)
-    lr, eps, weight_decay = _bcast(lr, params), _bcast(eps, params), _bcast(weight_decay, params)
+    beta1, beta2 = (_bcast(b, params) for b in betas)
+    lr, eps, weight_decay = (_bcast(x, params) for x in (lr, eps, weight_decay))
     t = state.count + 1
-    g = grads + weight_decay * params if _nonzero(weight_decay) else grads
-    m = state.m.mul_(b1).add_((1 - b1) * g)
-    v = state.v.mul_(b2).add_((1 - b2) * g * g)
-    m_hat = m / (1 - b1 ** t)
-    v_hat = v / (1 - b2 ** t)
-    params.sub_(lr * m_hat / (v_hat.sqrt() + eps))
-    return AdamState(t, m, v)
+    g = _with_weight_decay(grads, params, weight_decay)
+    m = state.m.lerp_(g, 1 - beta1)
+    v = _average_squares_(state.v, g, beta2)
+    if amsgrad:
+        v = torch.maximum(state.v_max, v, out=state.v_max)
+    step_size = lr / (1 - beta1 ** t)                   # lr / bias correction of m
+    denom = (v.sqrt() / _sqrt(1 - beta2 ** t)).add_(eps)  # sqrt(v_hat) + eps
+    _add_ratio_(params, -step_size, m, denom)
+    return AdamState(t, m, state.v, state.v_max)
 
 
-def adam_effective_step(state: AdamState, params, *, lr, betas=(0.9, 0.999), eps=1e-8, **_):
+def adam_effective_step(state: AdamState, params, *, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False, **_):
+    """``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``, ``v_hat = v / (1 - beta2^t)`` (amsgrad: ``v_max``)."""
     t = max(state.count, 1)
-    b1, b2 = (_bcast(b, params) for b in betas)
-    v_hat = state.v / (1 - b2 ** t)
-    return _bcast(lr, params) / (1 - b1 ** t) / (v_hat.sqrt() + _bcast(eps, params))
+    beta1, beta2 = (_bcast(b, params) for b in betas)
+    v_hat = (state.v_max if amsgrad else state.v) / (1 - beta2 ** t)
+    return _bcast(lr, params) / (1 - beta1 ** t) / (v_hat.sqrt() + _bcast(eps, params))
 
 
-def _nonzero(x) -> bool:
-    if isinstance(x, torch.Tensor):
-        return bool((x != 0).any())
-    return x != 0
+def adamw_step(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
+               amsgrad=False) -> AdamState:
+    """AdamW: Adam with *decoupled* weight decay (torch.optim.AdamW): shrink the weights
+    directly instead of adding ``weight_decay * theta`` to the gradient.
+
+    theta  <- theta - lr * weight_decay * theta
+    then Adam's update with no weight decay in g:
+    m      <- beta1 * m + (1 - beta1) * g
+    v      <- beta2 * v + (1 - beta2) * g^2
+    theta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)
+
+    Effective step: as Adam, ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``.
+    """
+    if _maybe_nonzero(weight_decay):
+        params.mul_(1 - _bcast(lr, params) * _bcast(weight_decay, params))
+    return adam_step(params, grads, state, lr=lr, betas=betas, eps=eps, weight_decay=0.0, amsgrad=amsgrad)
 
 
-# --------------------------------------------------------------------------- registry
+# =========================================================================== Adadelta
+class AdadeltaState(NamedTuple):
+    count: int
+    v: torch.Tensor      # running average of g^2
+    u: torch.Tensor      # running average of delta^2 (the squared updates)
+    scale: torch.Tensor  # sqrt(u + eps) / sqrt(v + eps) used at the last step
+
+
+def adadelta_init(params: torch.Tensor) -> AdadeltaState:
+    return AdadeltaState(0, torch.zeros_like(params), torch.zeros_like(params), torch.zeros_like(params))
+
+
+def adadelta_step(params, grads, state: AdadeltaState, *, lr, rho=0.9, eps=1e-6, weight_decay=0.0) -> AdadeltaState:
+    """Adadelta: the step size is the ratio of two running RMS values, so the units of the
+    update match the units of theta (torch.optim.Adadelta).
+
+    g     <- g + weight_decay * theta
+    v     <- rho * v + (1 - rho) * g^2
+    scale  = sqrt(u + eps) / sqrt(v + eps)
+    delta  = scale * g
+    u     <- rho * u + (1 - rho) * delta^2
+    theta <- theta - lr * delta
+
+    Effective step: ``lr * scale`` (with ``u`` from before this step).
+    """
+    lr, rho, eps, weight_decay = (_bcast(x, params) for x in (lr, rho, eps, weight_decay))
+    g = _with_weight_decay(grads, params, weight_decay)
+    v = _average_squares_(state.v, g, rho)
+    scale = torch.div(state.u.add(eps).sqrt_(), v.add(eps).sqrt_(), out=state.scale)
+    delta = scale * g
+    u = _average_squares_(state.u, delta, rho)
+    _add_scaled_(params, -lr, delta)
+    return AdadeltaState(state.count + 1, v, u, scale)
+
+
+def adadelta_effective_step(state: AdadeltaState, params, *, lr, eps=1e-6, **_):
+    """``lr * sqrt(u + eps) / sqrt(v + eps)`` as used at the last step (before any step: from the zero state)."""
+    scale = state.scale
+    if state.count == 0:
+        eps = _bcast(eps, params)
+        scale = (state.u + eps).sqrt() / (state.v + eps).sqrt()
+    return _bcast(lr, params) * scale
+
+
+# =========================================================================== registry
+Range = tuple  # (low, high, low_inclusive, high_inclusive)
+
+
 @dataclass
 class OptimizerSpec:
+    """One optimizer: its pure functions, hyper-parameters, allowed ranges and words for the panels."""
+
     name: str
     init: Callable
     step: Callable
     effective_step: Callable
     defaults: dict[str, Any]
-    ranges: dict[str, tuple]
+    ranges: dict[str, Range]
     description: str
     formula: str
-    cls: type | None = None
+    cls: Optional[type] = None
 
     def resolve(self, **given) -> dict[str, Any]:
+        """The defaults overlaid with ``given`` (``None`` means "use the default"), validated.
+
+        Raises ``ValueError('<argument>: <allowed range>, got <value>')``. Tensor values [K]
+        are checked element by element.
+        """
         unknown = set(given) - set(self.defaults)
         if unknown:
             raise ValueError(f"{sorted(unknown)[0]}: not a hyper-parameter of {self.name}; "
                              f"allowed: {', '.join(self.defaults)}")
         hyper = {**self.defaults, **{k: v for k, v in given.items() if v is not None}}
         for key, value in hyper.items():
-            if key in self.ranges:
-                for part in (value if isinstance(value, (tuple, list)) else (value,)):
-                    _check_range(key, part, self.ranges[key])
+            if isinstance(self.defaults[key], bool):
+                hyper[key] = _check_bool(key, value)
+            elif key == "betas":
+                hyper[key] = _check_betas(value, self.ranges[key])
+            elif key in self.ranges:
+                _check_range(key, value, self.ranges[key])
         return hyper
 
 
-def _check_range(name, value, rng):
+def _range_text(rng: Range) -> str:
     lo, hi, lo_inc, hi_inc = rng
-    ok = (value >= lo if lo_inc else value > lo) and (value <= hi if hi_inc else value < hi)
-    if not ok or (isinstance(value, float) and math.isnan(value)):
-        raise ValueError(f"{name}: must be in {'[' if lo_inc else '('}{lo}, {hi}{']' if hi_inc else ')'}, got {value!r}")
+    return f"{'[' if lo_inc else '('}{lo:g}, {hi:g}{']' if hi_inc else ')'}"
 
 
-LR_RANGE = (0.0, 100.0, False, True)
+def _check_range(name: str, value, rng: Range, shown=None) -> None:
+    lo, hi, lo_inc, hi_inc = rng
+    shown = value if shown is None else shown
+    if isinstance(value, torch.Tensor):
+        if value.dim() > 1 or value.is_complex() or value.dtype == torch.bool:
+            raise ValueError(f"{name}: must be a number or a 1-D tensor of numbers in {_range_text(rng)}, got {shown!r}")
+        v = value.detach().double()
+        ok = bool(((v >= lo) if lo_inc else (v > lo)).all() and ((v <= hi) if hi_inc else (v < hi)).all())
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        ok = (value >= lo if lo_inc else value > lo) and (value <= hi if hi_inc else value < hi)
+    else:
+        raise ValueError(f"{name}: must be a number in {_range_text(rng)}, got {shown!r}")
+    if not ok:  # NaN fails every comparison, so it lands here too
+        raise ValueError(f"{name}: must be in {_range_text(rng)}, got {shown!r}")
+
+
+def _check_betas(value, rng: Range):
+    if not (isinstance(value, (tuple, list)) and len(value) == 2):
+        raise ValueError(f"betas: must be a pair (beta1, beta2), each in {_range_text(rng)}, got {value!r}")
+    for part in value:
+        _check_range("betas", part, rng, shown=value)
+    return tuple(value)
+
+
+def _check_bool(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if isinstance(value, numbers.Integral) and value in (0, 1):
+        return bool(value)
+    raise ValueError(f"{name}: must be True or False, got {value!r}")
+
+
+LR_RANGE: Range = (0.0, 100.0, False, True)       # lr > 0
+UNIT_OPEN: Range = (0.0, 1.0, True, False)        # betas, momentum, alpha, rho: [0, 1)
+EPS_RANGE: Range = (0.0, 1.0, False, True)        # eps > 0
+DECAY_RANGE: Range = (0.0, 1.0, True, True)       # weight decay, lr decay >= 0
+
+_MOMENTUM_WORDS = ("Momentum keeps a velocity: a running sum of past gradients, each older one "
+                   "weighted by another factor of momentum.")
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {
-    "sgd": OptimizerSpec("sgd", sgd_init, sgd_step, sgd_effective_step,
-                         {"lr": 0.01, "weight_decay": 0.0},
-                         {"lr": LR_RANGE, "weight_decay": (0.0, 1.0, True, True)},
-                         "Plain gradient descent: step downhill by the learning rate times the gradient.",
-                         "theta <- theta - lr * g"),
-    "adam": OptimizerSpec("adam", adam_init, adam_step, adam_effective_step,
-                          {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
-                          {"lr": LR_RANGE, "betas": (0.0, 1.0, True, False), "eps": (0.0, 1.0, False, True),
-                           "weight_decay": (0.0, 1.0, True, True)},
-                          "Adam keeps running averages of the gradient (m) and its square (v).",
-                          "theta <- theta - lr * m_hat / (sqrt(v_hat) + eps)"),
+    "sgd": OptimizerSpec(
+        "sgd", sgd_init, sgd_step, sgd_effective_step,
+        {"lr": 0.01, "weight_decay": 0.0},
+        {"lr": LR_RANGE, "weight_decay": DECAY_RANGE},
+        "Plain gradient descent: every step moves each parameter downhill by the learning rate "
+        "times its gradient. The step size is the same for every parameter and every step, so "
+        "a learning rate small enough for the steepest direction is slow in the flat ones.",
+        "g     <- g + weight_decay * theta\ntheta <- theta - lr * g"),
+    "momentum": OptimizerSpec(
+        "momentum", momentum_init, momentum_step, momentum_effective_step,
+        {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.0},
+        {"lr": LR_RANGE, "momentum": UNIT_OPEN, "weight_decay": DECAY_RANGE},
+        "Heavy-ball momentum: the parameters move along a velocity that accumulates past "
+        "gradients, like a ball rolling downhill. " + _MOMENTUM_WORDS + " Along a consistent "
+        "slope it speeds up to about lr / (1 - momentum) per unit gradient; across a narrow "
+        "valley the back-and-forth gradients cancel out.",
+        "g        <- g + weight_decay * theta\nvelocity <- momentum * velocity + g\n"
+        "theta    <- theta - lr * velocity"),
+    "nesterov": OptimizerSpec(
+        "nesterov", momentum_init, nesterov_step, nesterov_effective_step,
+        {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.0},
+        {"lr": LR_RANGE, "momentum": UNIT_OPEN, "weight_decay": DECAY_RANGE},
+        "Nesterov momentum: like heavy-ball momentum, but the step looks ahead: it adds the "
+        "current gradient once more on top of the updated velocity, so the ball brakes earlier "
+        "when the slope turns. " + _MOMENTUM_WORDS,
+        "g        <- g + weight_decay * theta\nvelocity <- momentum * velocity + g\n"
+        "g        <- g + momentum * velocity\ntheta    <- theta - lr * g"),
+    "adagrad": OptimizerSpec(
+        "adagrad", adagrad_init, adagrad_step, adagrad_effective_step,
+        {"lr": 0.01, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10},
+        {"lr": LR_RANGE, "lr_decay": DECAY_RANGE, "weight_decay": DECAY_RANGE,
+         "initial_accumulator_value": (0.0, 10.0, True, True), "eps": EPS_RANGE},
+        "AdaGrad gives every parameter its own step size: the learning rate divided by the "
+        "square root of the sum of all its squared gradients so far. Parameters that have seen "
+        "large gradients slow down, rarely-updated ones keep large steps. The sum only grows, "
+        "so every step size only shrinks, and long runs can stall.",
+        "g     <- g + weight_decay * theta\nG     <- G + g^2\n"
+        "lr_t   = lr / (1 + (t - 1) * lr_decay)\ntheta <- theta - lr_t * g / (sqrt(G) + eps)"),
+    "rmsprop": OptimizerSpec(
+        "rmsprop", rmsprop_init, rmsprop_step, rmsprop_effective_step,
+        {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": False},
+        {"lr": LR_RANGE, "alpha": UNIT_OPEN, "eps": EPS_RANGE, "weight_decay": DECAY_RANGE,
+         "momentum": UNIT_OPEN},
+        "RMSProp fixes AdaGrad's ever-shrinking steps: it divides by the root of a running "
+        "average of squared gradients that forgets old ones at rate alpha, so step sizes can "
+        "grow again when gradients get small. 'centered' divides by the running variance "
+        "instead (subtracting the squared mean gradient); 'momentum' adds a velocity on top.",
+        "g        <- g + weight_decay * theta\nv        <- alpha * v + (1 - alpha) * g^2\n"
+        "m        <- alpha * m + (1 - alpha) * g          (centered)\n"
+        "denom     = sqrt(v - m^2) + eps                  (centered; else sqrt(v) + eps)\n"
+        "velocity <- momentum * velocity + g / denom\ntheta    <- theta - lr * velocity"),
+    "adam": OptimizerSpec(
+        "adam", adam_init, adam_step, adam_effective_step,
+        {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False},
+        {"lr": LR_RANGE, "betas": UNIT_OPEN, "eps": EPS_RANGE, "weight_decay": DECAY_RANGE},
+        "Adam combines momentum and RMSProp: it keeps running averages of the gradient (m, "
+        "rate beta1) and of its square (v, rate beta2), corrects both for starting at zero, and "
+        "steps by lr * m_hat / (sqrt(v_hat) + eps). Each parameter's step is about lr however "
+        "large or small its gradients are. 'amsgrad' divides by the largest v seen so far, so "
+        "step sizes never grow.",
+        "g      <- g + weight_decay * theta\nm      <- beta1 * m + (1 - beta1) * g\n"
+        "v      <- beta2 * v + (1 - beta2) * g^2\nm_hat   = m / (1 - beta1^t)\n"
+        "v_hat   = v / (1 - beta2^t)\ntheta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)"),
+    "adamw": OptimizerSpec(
+        "adamw", adam_init, adamw_step, adam_effective_step,
+        # weight decay 0.01 as torch.optim.AdamW: decoupled decay is the point of AdamW
+        {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01, "amsgrad": False},
+        {"lr": LR_RANGE, "betas": UNIT_OPEN, "eps": EPS_RANGE, "weight_decay": DECAY_RANGE},
+        "AdamW is Adam with decoupled weight decay: instead of adding weight_decay * theta to "
+        "the gradient (where Adam's scaling would shrink it for parameters with large "
+        "gradients), it shrinks every weight by the same fraction lr * weight_decay each step, "
+        "then takes Adam's step.",
+        "theta  <- theta - lr * weight_decay * theta\nm      <- beta1 * m + (1 - beta1) * g\n"
+        "v      <- beta2 * v + (1 - beta2) * g^2\nm_hat   = m / (1 - beta1^t)\n"
+        "v_hat   = v / (1 - beta2^t)\ntheta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)"),
+    "adadelta": OptimizerSpec(
+        "adadelta", adadelta_init, adadelta_step, adadelta_effective_step,
+        # lr 1.0 (torch's default): Adadelta sets its own step size; lr only rescales it
+        {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0},
+        {"lr": LR_RANGE, "rho": UNIT_OPEN, "eps": EPS_RANGE, "weight_decay": DECAY_RANGE},
+        "Adadelta needs no learning rate of its own: each parameter's step size is the ratio of "
+        "the running RMS of its recent updates to the running RMS of its recent gradients (both "
+        "averaged at rate rho), so the update has the units of the parameter. lr (default 1) "
+        "only rescales it. Steps start tiny (about sqrt(eps)) and grow as updates accumulate.",
+        "g     <- g + weight_decay * theta\nv     <- rho * v + (1 - rho) * g^2\n"
+        "scale  = sqrt(u + eps) / sqrt(v + eps)\ndelta  = scale * g\n"
+        "u     <- rho * u + (1 - rho) * delta^2\ntheta <- theta - lr * delta"),
 }
 
 
 def get(name: str) -> OptimizerSpec:
+    """The registry entry for ``name`` (lower case), or ``ValueError`` listing the names."""
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer: unknown optimizer {name!r}; allowed: {', '.join(OPTIMIZERS)}")
     return OPTIMIZERS[name]
+
+
+# =========================================================================== torch.optim classes
+class _GroupBuffers:
+    """A parameter group's flat buffers: the parameters, their gradients and every state
+    field as one vector each; ``self.state[p]`` holds views of them shaped like ``p``."""
+
+    def __init__(self, spec, params, param_flat, grad_flat, state):
+        self.spec = spec
+        self.params = params
+        self.param_flat, self.grad_flat, self.state = param_flat, grad_flat, state
+        self.param_views = _views(param_flat, params)
+        self.grad_views = _views(grad_flat, params)
+        self.in_step = True  # every parameter has the same count (set False by a per-parameter step)
+
+
+def _views(flat: torch.Tensor, params) -> list[torch.Tensor]:
+    views, offset = [], 0
+    for p in params:
+        views.append(flat[offset: offset + p.numel()].view(p.shape))
+        offset += p.numel()
+    return views
+
+
+_STATE_TYPES: dict[str, type] = {}
+
+
+def _state_type(spec: OptimizerSpec) -> type:
+    """The NamedTuple class of ``spec``'s state (count first, then the tensor fields)."""
+    if spec.name not in _STATE_TYPES:
+        _STATE_TYPES[spec.name] = type(spec.init(torch.zeros(0)))
+    return _STATE_TYPES[spec.name]
+
+
+class TextbookOptimizer(torch.optim.Optimizer):
+    """A ``torch.optim.Optimizer`` over one of lrlab's pure update functions.
+
+    Per parameter group, the state is one flat vector per state field (``self.state[p]``
+    holds views of it shaped like ``p``, plus ``count``); a step copies the gradients and
+    parameters into flat buffers (``torch._foreach_copy_``), applies the pure ``step``
+    function *once* to the whole group, and copies the parameters back. Parameters whose
+    ``grad`` is None are skipped, as in torch (the group is then stepped parameter by
+    parameter, on the same state views).
+    """
+
+    name = ""  # the registry key
+
+    def __init__(self, params, **hyper):
+        defaults = get(self.name).resolve(**hyper)
+        self._buffers: dict[int, _GroupBuffers] = {}
+        super().__init__(params, defaults)
+
+    # -- which function a group uses ----------------------------------------------
+    def _spec(self, group) -> OptimizerSpec:
+        return get(self.name)
+
+    def _hyper(self, group, spec) -> dict:
+        return {k: group[k] for k in spec.defaults if k != "lr"}
+
+    def add_param_group(self, param_group: dict) -> None:
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        resolved = get(self.name).resolve(**{k: group[k] for k in self.defaults})
+        group.update(resolved)
+        self._buffers = {}
+
+    def load_state_dict(self, state_dict) -> None:
+        super().load_state_dict(state_dict)
+        self._buffers = {}  # rebuilt from the loaded per-parameter state at the next step
+
+    # -- state ----------------------------------------------------------------------
+    def _group_buffers(self, index: int, group) -> Optional[_GroupBuffers]:
+        spec = self._spec(group)
+        buffers = self._buffers.get(index)
+        if buffers is not None and buffers.spec is spec:
+            return buffers
+        params = group["params"]
+        if not params:
+            return None
+        if len({(p.dtype, p.device) for p in params}) != 1:
+            for p in params:  # mixed dtypes/devices: state per parameter, no flat path
+                self._ensure_param_state(p, spec)
+            return None
+        with torch.no_grad():
+            param_flat = torch.cat([p.detach().reshape(-1) for p in params])
+        state_cls = _state_type(spec)
+        fields = state_cls._fields[1:]  # every field but count
+        pieces = {f: [] for f in fields}
+        counts = []
+        for p, piece in zip(params, _views(param_flat, params)):
+            old = self.state.get(p, {})
+            counts.append(old.get("count", 0))
+            for f in fields:
+                value = old.get(f)
+                pieces[f].append(value.detach().reshape(-1).to(param_flat) if isinstance(value, torch.Tensor)
+                                 and value.numel() == p.numel() else torch.zeros(p.numel(), dtype=p.dtype,
+                                                                                 device=p.device))
+        flat_fields = {f: torch.cat(pieces[f]) for f in fields}
+        state = state_cls(counts[0], **flat_fields)
+        buffers = _GroupBuffers(spec, params, param_flat, torch.zeros_like(param_flat), state)
+        buffers.in_step = len(set(counts)) == 1
+        field_views = {f: _views(flat_fields[f], params) for f in fields}
+        for i, p in enumerate(params):
+            self.state[p] = {"count": counts[i], **{f: field_views[f][i] for f in fields}}
+        self._buffers[index] = buffers
+        return buffers
+
+    def _ensure_param_state(self, p, spec) -> None:
+        st = self.state.get(p)
+        if st and all(f in st for f in _state_type(spec)._fields):
+            return
+        fresh = spec.init(p.detach())
+        self.state[p] = {"count": 0, **{f: getattr(fresh, f) for f in type(fresh)._fields[1:]}}
+
+    def _param_state(self, p, spec):
+        st = self.state[p]
+        state_cls = _state_type(spec)
+        return state_cls(st["count"], **{f: st[f] for f in state_cls._fields[1:]})
+
+    # -- the step ---------------------------------------------------------------------
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One update of every parameter with a gradient; returns ``closure()``'s loss if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for index, group in enumerate(self.param_groups):
+            spec = self._spec(group)
+            buffers = self._group_buffers(index, group)
+            hyper = self._hyper(group, spec)
+            params = group["params"]
+            grads = [p.grad for p in params]
+            if any(g is not None and g.is_sparse for g in grads):
+                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            if buffers is not None and buffers.in_step and all(g is not None for g in grads):
+                # the flat path: one call of the pure function for the whole group
+                torch._foreach_copy_(buffers.grad_views, grads)
+                torch._foreach_copy_(buffers.param_views, params)
+                buffers.state = spec.step(buffers.param_flat, buffers.grad_flat, buffers.state,
+                                          lr=group["lr"], **hyper)
+                torch._foreach_copy_(params, buffers.param_views)
+                count = buffers.state.count
+                for p in params:
+                    self.state[p]["count"] = count
+            else:
+                # parameter by parameter (some grads are None, or mixed dtypes/devices)
+                for p, g in zip(params, grads):
+                    if g is None:
+                        continue
+                    self._ensure_param_state(p, spec)
+                    new = spec.step(p, g, self._param_state(p, spec), lr=group["lr"], **hyper)
+                    self.state[p]["count"] = new.count
+                if buffers is not None:
+                    counts = {self.state[p]["count"] for p in params}
+                    buffers.in_step = len(counts) == 1
+                    if buffers.in_step:
+                        buffers.state = buffers.state._replace(count=counts.pop())
+        return loss
+
+    @torch.no_grad()
+    def effective_step(self) -> list[torch.Tensor]:
+        """For every parameter (in ``param_groups`` order), a tensor shaped like it: the
+        multiplier applied to its gradient at the last step (see the module docstring; before
+        any step, the multiplier the first step would use with zero state)."""
+        out = []
+        for index, group in enumerate(self.param_groups):
+            spec = self._spec(group)
+            self._group_buffers(index, group)
+            hyper = self._hyper(group, spec)
+            for p in group["params"]:
+                self._ensure_param_state(p, spec)
+                out.append(spec.effective_step(self._param_state(p, spec), p.detach(), lr=group["lr"], **hyper))
+        return out
+
+
+class SGD(TextbookOptimizer):
+    """Plain gradient descent, ``theta <- theta - lr * (g + weight_decay * theta)``
+    (:func:`sgd_step`), constructed like ``torch.optim.SGD``.
+
+    As in torch, ``momentum > 0`` gives heavy-ball momentum (:func:`momentum_step`) and
+    ``nesterov=True`` Nesterov momentum (:func:`nesterov_step`); dampening is always 0.
+    Effective step: ``lr`` (Nesterov: ``lr * (1 + momentum)``).
+    """
+
+    name = "sgd"
+
+    def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0, nesterov=False):
+        _check_range("momentum", momentum, (0.0, 1.0, True, False))
+        nesterov = _check_bool("nesterov", nesterov)
+        if nesterov and momentum == 0:
+            raise ValueError("nesterov: needs momentum in (0, 1), got momentum 0")
+        self._extra = {"momentum": momentum, "nesterov": nesterov}
+        super().__init__(params, lr=lr, weight_decay=weight_decay)
+
+    def add_param_group(self, param_group: dict) -> None:
+        extra = {k: param_group.pop(k, v) for k, v in self._extra.items()}
+        super().add_param_group(param_group)
+        _check_range("momentum", extra["momentum"], (0.0, 1.0, True, False))
+        self.param_groups[-1].update(extra)
+
+    def _spec(self, group) -> OptimizerSpec:
+        if group.get("nesterov"):
+            return OPTIMIZERS["nesterov"]
+        return OPTIMIZERS["momentum"] if group.get("momentum", 0) != 0 else OPTIMIZERS["sgd"]
+
+    def _hyper(self, group, spec) -> dict:
+        return {k: group[k] for k in spec.defaults if k != "lr"}
+
+
+class Momentum(TextbookOptimizer):
+    """Heavy-ball momentum (:func:`momentum_step`); ``torch.optim.SGD(momentum=...)`` with
+    dampening 0. Effective step: ``lr``, the multiplier on the current gradient."""
+
+    name = "momentum"
+
+    def __init__(self, params, lr=0.01, momentum=0.9, weight_decay=0.0):
+        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+
+class Nesterov(TextbookOptimizer):
+    """Nesterov momentum (:func:`nesterov_step`); ``torch.optim.SGD(momentum=..., nesterov=True)``.
+    Effective step: ``lr * (1 + momentum)``, the multiplier on the current gradient."""
+
+    name = "nesterov"
+
+    def __init__(self, params, lr=0.01, momentum=0.9, weight_decay=0.0):
+        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+
+class AdaGrad(TextbookOptimizer):
+    """AdaGrad (:func:`adagrad_step`), constructed like ``torch.optim.Adagrad``.
+    Effective step: ``lr_t / (sqrt(G) + eps)``, ``lr_t = lr / (1 + (t - 1) lr_decay)``."""
+
+    name = "adagrad"
+
+    def __init__(self, params, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+        super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                         initial_accumulator_value=initial_accumulator_value, eps=eps)
+
+
+class RMSProp(TextbookOptimizer):
+    """RMSProp (:func:`rmsprop_step`), constructed like ``torch.optim.RMSprop``.
+    Effective step: ``lr / (sqrt(v) + eps)`` (centered: ``lr / (sqrt(v - m^2) + eps)``)."""
+
+    name = "rmsprop"
+
+    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                         centered=centered)
+
+
+class Adam(TextbookOptimizer):
+    """Adam (:func:`adam_step`), constructed like ``torch.optim.Adam`` (default lr 0.01, the seed's).
+    Effective step: ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``."""
+
+    name = "adam"
+
+    def __init__(self, params, lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+class AdamW(TextbookOptimizer):
+    """AdamW (:func:`adamw_step`), constructed like ``torch.optim.AdamW`` (decoupled weight decay 0.01).
+    Effective step: as Adam."""
+
+    name = "adamw"
+
+    def __init__(self, params, lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+class Adadelta(TextbookOptimizer):
+    """Adadelta (:func:`adadelta_step`), constructed like ``torch.optim.Adadelta`` (lr 1.0).
+    Effective step: ``lr * sqrt(u + eps) / sqrt(v + eps)`` with ``u`` from before the step."""
+
+    name = "adadelta"
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+        super().__init__(params, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
+
+
+Adagrad, RMSprop = AdaGrad, RMSProp  # torch's spellings
+
+for _cls in (SGD, Momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW, Adadelta):
+    OPTIMIZERS[_cls.name].cls = _cls
+del _cls
