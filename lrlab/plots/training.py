@@ -120,3 +120,354 @@ def draw_run(fig, run) -> None:
         for ax in axes[:3]:
             ax.axvline(run.best_epoch + 1, color="0.5", linewidth=0.8, linestyle="-.")
     fig.suptitle(run.message())
+
+
+# ============================================================================ live figure
+# What the training panel shows while it trains. Two halves, kept apart so that each can
+# be tested on its own:
+#   * ``live_frame(trainer, ...)`` snapshots the numbers (torch -> numpy), nothing drawn;
+#   * ``LiveTrainingFigure.update(frame)`` draws them.
+# Speed (see TESTING.md): artists are created once and updated with ``set_data``; the
+# static parts (axes, ticks, labels, data points) are drawn once into a cached background
+# and each frame only restores it and re-draws the changing artists (blitting). The axis
+# limits grow in whole steps (epochs double, decades on log axes) so that a full redraw
+# is rare.
+
+#: Bins of the effective step size histogram: log10(step) from -9 to 2, 0.2 decade wide.
+STEP_LOG_EDGES = np.linspace(-9.0, 2.0, 56)
+
+
+def layer_index(model) -> torch.Tensor:
+    """For every entry of the flat parameter vector [W1, b1, W2, b2, ...], its layer (0-based)."""
+    parts = [torch.full((p.numel(),), i // 2, dtype=torch.long) for i, p in enumerate(model.parameters())]
+    return torch.cat(parts).to(model.flat_parameters().device)
+
+
+def layer_norms(values: torch.Tensor, index: torch.Tensor, n_layers: int) -> np.ndarray:
+    """Per-layer Euclidean norm ``||v_l|| = sqrt(sum_{i in layer l} v_i^2)`` (weights and biases together).
+
+    ``values`` is [..., P] (e.g. the flat parameters and gradient stacked [2, P]); returns [..., L].
+    """
+    values = values.detach()
+    squares = (values * values).to(torch.float64)
+    sums = torch.zeros(*values.shape[:-1], n_layers, dtype=torch.float64, device=values.device)
+    sums.index_add_(values.dim() - 1, index, squares)
+    return sums.sqrt().cpu().numpy()
+
+
+def effective_steps(trainer) -> torch.Tensor:
+    """The optimizer's per-parameter effective step size (flat), e.g. Adam's ``lr / (sqrt(v_hat) + eps)``."""
+    return trainer.opt.effective_step(trainer.opt_state, trainer.params, lr=trainer.lr, **trainer.hyper)
+
+
+def step_histograms(steps: torch.Tensor, index: torch.Tensor, n_layers: int,
+                    edges: np.ndarray = STEP_LOG_EDGES) -> np.ndarray:
+    """Fraction of each layer's parameters per bin of ``log10(effective step)``: [L, len(edges)-1].
+
+    Values outside the bins are counted in the first/last bin; non-finite or zero steps are dropped.
+    """
+    s = steps.detach().to(torch.float64).abs().cpu().numpy()
+    idx = index.cpu().numpy()
+    out = np.zeros((n_layers, len(edges) - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log10(s)
+    ok = np.isfinite(logs)
+    logs = np.clip(logs, edges[0], edges[-1] - 1e-9)
+    for layer in range(n_layers):
+        sel = ok & (idx == layer)
+        if sel.any():
+            counts, _ = np.histogram(logs[sel], bins=edges)
+            out[layer] = counts / sel.sum()
+    return out
+
+
+def live_frame(trainer, grid_points: np.ndarray | None = None, index: torch.Tensor | None = None,
+               norms: tuple | None = None) -> dict:
+    """Snapshot of everything the live figure draws, as numpy arrays (safe to draw in another thread).
+
+    ``grid_points``: raw inputs where the decision boundary (or fitted curve) is evaluated.
+    ``norms``: ``(epochs, weight_norms [T, L], grad_norms [T, L])`` recorded so far.
+    """
+    h = trainer.history
+    model = trainer.model
+    n_layers = len(model.sizes) - 1
+    index = layer_index(model) if index is None else index
+    frame = {name: np.array(h[name]) for name in ("epoch", "lr", "train_loss", "test_loss", "train_acc", "test_acc")}
+    frame["cuts"] = [dict(c) for c in h.cuts]
+    frame["epochs_done"] = trainer.epoch_index
+    frame["max_epochs"] = trainer.config.max_epochs
+    frame["best_epoch"] = trainer.run.best_epoch if trainer.done else None
+    if grid_points is not None:
+        out = trainer.run.output(grid_points)
+        if trainer.kind == "regression":
+            frame["grid"] = out[:, 0].cpu().numpy()
+        elif out.shape[1] == 2:
+            frame["grid"] = torch.softmax(out, 1)[:, 1].cpu().numpy()
+        else:
+            frame["grid"] = out.argmax(1).cpu().numpy().astype(float)
+    frame["step_hist"] = step_histograms(effective_steps(trainer), index, n_layers)
+    if norms is not None:
+        frame["norm_epochs"], frame["weight_norms"], frame["grad_norms"] = norms
+    return frame
+
+
+def _decades(lo: float, hi: float) -> tuple[float, float]:
+    lo = max(lo, 1e-12)
+    hi = max(hi, lo * 1.0001)
+    return 10.0 ** np.floor(np.log10(lo) - 1e-9), 10.0 ** np.ceil(np.log10(hi) + 1e-9)
+
+
+def _finite(*arrays) -> np.ndarray:
+    v = np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.array([])
+    return v[np.isfinite(v)]
+
+
+class LiveTrainingFigure:
+    """The training panel's figure: six axes updated in place, rendered fast to PNG.
+
+    Top row: loss (train/test, log), accuracy (or R^2), decision boundary (or fitted curve).
+    Bottom row: learning rate per epoch (plateau cuts marked), per-layer weight and gradient
+    norms, histogram of log10(effective step) per layer.
+    """
+
+    def __init__(self, dataset, n_layers: int, max_epochs: int, width: float = 13.0, height: float = 6.6,
+                 dpi: int = 80, grid_resolution: int = 80):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.colors import LinearSegmentedColormap, ListedColormap
+        from . import PALETTE, new_figure
+        self.fig = new_figure(width, height, dpi)
+        FigureCanvasAgg(self.fig)
+        self.kind = dataset.kind
+        self.n_layers = n_layers
+        self.max_epochs = max_epochs
+        self.regression = dataset.kind == "regression"
+        ax = self.fig.subplots(2, 3)
+        self.ax_loss, self.ax_acc, self.ax_data = ax[0]
+        self.ax_lr, self.ax_norm, self.ax_step = ax[1]
+        self.animated = []
+        anim = self._anim
+
+        # loss and accuracy
+        self.loss_train = anim(self.ax_loss.plot([], [], color=TRAIN_COLOR, label="train")[0])
+        self.loss_test = anim(self.ax_loss.plot([], [], color=TEST_COLOR, linestyle="--", label="test")[0])
+        self.ax_loss.set(yscale="log", xlabel="epoch", ylabel="loss", title="Loss")
+        self.ax_loss.legend(loc="upper right")
+        self.acc_train = anim(self.ax_acc.plot([], [], color=TRAIN_COLOR, label="train")[0])
+        self.acc_test = anim(self.ax_acc.plot([], [], color=TEST_COLOR, linestyle="--", label="test")[0])
+        self.ax_acc.set(xlabel="epoch", ylabel="R²" if self.regression else "accuracy",
+                        title="R² (fit)" if self.regression else "Accuracy")
+        self.ax_acc.legend(loc="lower right")
+        self.acc_limits = (0.0, 1.02)
+        self.ax_acc.set_ylim(*self.acc_limits)
+
+        # the data, and the network's boundary / curve over it (points drawn once, as markers)
+        Xtr, ytr = dataset.X_train.cpu().numpy(), dataset.y_train.cpu().numpy()
+        Xte, yte = dataset.X_test.cpu().numpy(), dataset.y_test.cpu().numpy()
+        self.points_artists = []
+        if self.regression:
+            xs = np.concatenate([Xtr[:, 0], Xte[:, 0]])
+            self.grid_points = np.linspace(xs.min(), xs.max(), 200).reshape(-1, 1)
+            self.ax_data.plot(Xtr[:, 0], ytr[:, 0], "o", ms=3, color=TRAIN_COLOR, alpha=0.6, label="train")
+            self.ax_data.plot(Xte[:, 0], yte[:, 0], "X", ms=5, color=TEST_COLOR, label="test")
+            self.fit_line = anim(self.ax_data.plot(self.grid_points[:, 0], np.zeros(200), color="k", lw=2,
+                                                   label="network")[0])
+            ys = np.concatenate([ytr[:, 0], yte[:, 0]])
+            pad = 0.15 * (ys.max() - ys.min() + 1e-9)
+            self.ax_data.set(xlabel="x", ylabel="y", title="Fitted curve", ylim=(ys.min() - pad, ys.max() + pad))
+            self.ax_data.legend(loc="upper left")
+            self.image = None
+        else:
+            gx, gy, self.grid_points, extent = boundary_grid(np.concatenate([Xtr, Xte]), grid_resolution)
+            self.grid_shape = gx.shape
+            k = dataset.n_classes
+            if k == 2:
+                cmap = LinearSegmentedColormap.from_list("lrlab2", ["#5DA5DA", "#FFFFFF", "#F5B041"])
+                kw = dict(cmap=cmap, vmin=0, vmax=1, alpha=0.85)
+            else:
+                kw = dict(cmap=ListedColormap(CLASS_COLORS[:k]), vmin=-0.5, vmax=k - 0.5, alpha=0.4,
+                          interpolation="nearest")
+            self.image = anim(self.ax_data.imshow(np.full(gx.shape, 0.5 if k == 2 else 0.0), origin="lower",
+                                                  extent=extent, aspect="auto", **kw))
+            for c in range(k):  # markers, not scatter: one stamped path per class draws fast
+                sel_tr, sel_te = ytr == c, yte == c
+                self.points_artists.append(anim(self.ax_data.plot(
+                    Xtr[sel_tr, 0], Xtr[sel_tr, 1], "o", ms=4, color=CLASS_COLORS[c], mec="white", mew=0.4,
+                    label="train" if c == 0 else None)[0]))
+                self.points_artists.append(anim(self.ax_data.plot(
+                    Xte[sel_te, 0], Xte[sel_te, 1], "X", ms=6, color=CLASS_COLORS[c], mec="k", mew=0.4,
+                    label="test" if c == 0 else None)[0]))
+            self.ax_data.set(xlim=extent[:2], ylim=extent[2:], xlabel="x1", ylabel="x2", title="Decision boundary")
+
+        # learning rate, norms, effective steps
+        self.lr_line = anim(self.ax_lr.plot([], [], color="#009E73", lw=2)[0])
+        self.ax_lr.set(yscale="log", xlabel="epoch", ylabel="learning rate", title="Learning rate")
+        self.cut_lines = []
+        colors = [PALETTE[i % len(PALETTE)] for i in range(n_layers)]
+        self.weight_lines = [anim(self.ax_norm.plot([], [], color=colors[l], lw=2, label=f"layer {l + 1} |w|")[0])
+                             for l in range(n_layers)]
+        self.grad_lines = [anim(self.ax_norm.plot([], [], color=colors[l], lw=1.2, linestyle=":",
+                                                  label=f"layer {l + 1} |grad|")[0]) for l in range(n_layers)]
+        self.ax_norm.set(yscale="log", xlabel="epoch", ylabel="norm", title="Weight (—) and gradient (···) norms")
+        self.ax_norm.legend(loc="lower left", fontsize=8, ncol=2)
+        centers = 10 ** ((STEP_LOG_EDGES[:-1] + STEP_LOG_EDGES[1:]) / 2)
+        self.step_edges = 10 ** STEP_LOG_EDGES
+        self.step_artists = [anim(self.ax_step.stairs(np.zeros(len(centers)), self.step_edges, color=colors[l],
+                                                      lw=1.8, label=f"layer {l + 1}")) for l in range(n_layers)]
+        self.ax_step.set(xscale="log", xlabel="effective step size (log scale)", ylabel="fraction of parameters",
+                         title="Effective step per parameter", ylim=(0, 1.02))
+        self.ax_step.legend(loc="upper right", fontsize=8)
+        self.best_lines = []
+        self.title = self.fig.suptitle(" ")
+
+        self.x_max = None
+        self.loss_limits = self.lr_limits = self.norm_limits = self.step_limits = None
+        self.n_cuts = 0
+        self.best_epoch = None
+        self._background = None
+        self._laid_out = False
+        self.full_redraws = 0
+        self.frames = 0
+
+    def _anim(self, artist):
+        artist.set_animated(True)
+        self.animated.append(artist)
+        return artist
+
+    # -- limits that grow in whole steps -----------------------------------------------
+    def _limits(self, frame) -> bool:
+        """Update the axes' limits if the data left them; True if anything changed."""
+        changed = False
+        done = max(int(frame["epochs_done"]), 1)
+        x_max = min(25, self.max_epochs)
+        while x_max < done:
+            x_max = min(2 * x_max, max(self.max_epochs, done))
+        if x_max != self.x_max:
+            self.x_max = x_max
+            for ax in (self.ax_loss, self.ax_acc, self.ax_lr, self.ax_norm):
+                ax.set_xlim(0, x_max + 0.5)
+            changed = True
+
+        def grow(current, values, log=True):
+            v = _finite(*values)
+            if log:
+                v = v[v > 0]
+            if not len(v):
+                return current, False
+            lo, hi = float(v.min()), float(v.max())
+            if current is not None and current[0] <= lo and hi <= current[1]:
+                return current, False
+            new = _decades(lo, hi)
+            if current is not None:
+                new = (min(new[0], current[0]), max(new[1], current[1]))
+            return new, True
+
+        self.loss_limits, c1 = grow(self.loss_limits, [frame["train_loss"], frame["test_loss"]])
+        if c1:
+            self.ax_loss.set_ylim(*self.loss_limits)
+        self.lr_limits, c2 = grow(self.lr_limits, [frame["lr"]])
+        if c2:
+            self.ax_lr.set_ylim(*self.lr_limits)
+        c3 = False
+        if "weight_norms" in frame and len(frame["weight_norms"]):
+            self.norm_limits, c3 = grow(self.norm_limits, [frame["weight_norms"], frame["grad_norms"]])
+            if c3:
+                self.ax_norm.set_ylim(*self.norm_limits)
+        c4 = False
+        hist = frame.get("step_hist")
+        if hist is not None and hist.sum() > 0:
+            used = np.nonzero(hist.sum(0))[0]
+            lo, hi = self.step_edges[used[0]], self.step_edges[used[-1] + 1]
+            if self.step_limits is None or lo < self.step_limits[0] or hi > self.step_limits[1]:
+                self.step_limits = _decades(lo, hi) if self.step_limits is None else \
+                    (min(_decades(lo, hi)[0], self.step_limits[0]), max(_decades(lo, hi)[1], self.step_limits[1]))
+                self.ax_step.set_xlim(*self.step_limits)
+                c4 = True
+        c5 = False
+        if self.regression and len(frame["test_acc"]):
+            v = _finite(frame["train_acc"], frame["test_acc"])
+            if len(v):
+                lo = max(-5.0, np.floor(min(0.0, v.min()) * 2) / 2)
+                if lo < self.acc_limits[0]:
+                    self.acc_limits = (lo, 1.02)
+                    self.ax_acc.set_ylim(*self.acc_limits)
+                    c5 = True
+        if len(frame["cuts"]) != self.n_cuts:
+            for line in self.cut_lines:
+                line.remove()
+            self.cut_lines = [self.ax_lr.axvline(c["epoch"] + 1.5, color="#D55E00", linestyle=":", lw=1.5,
+                                                 label="plateau cut" if i == 0 else None)
+                              for i, c in enumerate(frame["cuts"])]
+            self.n_cuts = len(frame["cuts"])
+            if self.cut_lines:
+                self.ax_lr.legend(loc="upper right")
+            changed = True
+        best = frame.get("best_epoch")
+        if best != self.best_epoch:
+            for line in self.best_lines:
+                line.remove()
+            self.best_lines = [] if best is None else [
+                ax.axvline(best + 1, color="0.4", lw=1, linestyle="-.") for ax in (self.ax_loss, self.ax_acc, self.ax_lr)]
+            self.best_epoch = best
+            changed = True
+        return changed or c1 or c2 or c3 or c4 or c5
+
+    # -- drawing --------------------------------------------------------------------------
+    def update(self, frame: dict, title: str | None = None) -> None:
+        """Put ``frame``'s numbers (see :func:`live_frame`) into the artists."""
+        e = frame["epoch"] + 1
+        self.loss_train.set_data(e, frame["train_loss"])
+        self.loss_test.set_data(e, frame["test_loss"])
+        self.acc_train.set_data(e, frame["train_acc"])
+        self.acc_test.set_data(e, frame["test_acc"])
+        self.lr_line.set_data(e, frame["lr"])
+        if "grid" in frame:
+            if self.regression:
+                self.fit_line.set_ydata(frame["grid"])
+            else:
+                self.image.set_data(frame["grid"].reshape(self.grid_shape))
+        if "weight_norms" in frame and len(frame["weight_norms"]):
+            ne = np.asarray(frame["norm_epochs"]) + 1
+            for l in range(self.n_layers):
+                self.weight_lines[l].set_data(ne, frame["weight_norms"][:, l])
+                self.grad_lines[l].set_data(ne, frame["grad_norms"][:, l])
+        if frame.get("step_hist") is not None:
+            for l, art in enumerate(self.step_artists):
+                art.set_data(frame["step_hist"][l])
+        if title is not None and title != self.title.get_text():
+            self.title.set_text(title)
+            self._background = None
+        if self._limits(frame):
+            self._background = None
+        self.frames += 1
+
+    def render(self) -> None:
+        """Draw into the canvas: the cached background plus the changing artists."""
+        canvas = self.fig.canvas
+        if self._background is None:
+            if not self._laid_out:  # lay out once (constrained layout), then freeze the positions
+                canvas.draw()
+                self.fig.set_layout_engine("none")
+                self._laid_out = True
+            canvas.draw()  # animated artists are left out of this
+            self._background = canvas.copy_from_bbox(self.fig.bbox)
+            self.full_redraws += 1
+        else:
+            canvas.restore_region(self._background)
+        for artist in self.animated:
+            artist.axes.draw_artist(artist)
+
+    def png(self) -> bytes:
+        """Render and encode fast (PIL, low compression) for a live update."""
+        from PIL import Image
+        import io
+        self.render()
+        canvas = self.fig.canvas
+        img = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        out = io.BytesIO()
+        img.convert("RGB").save(out, format="PNG", compress_level=1)
+        return out.getvalue()
+
+    def savefig(self, path: str, dpi: int = 100) -> None:
+        """The full figure (every artist) to a file, at print quality."""
+        self.fig.savefig(path, dpi=dpi)
+        self._background = None  # savefig re-renders the canvas at another size

@@ -1,0 +1,455 @@
+"""Small control panels, each usable alone, that together make a :class:`~lrlab.train.TrainConfig`.
+
+Every picker is an ``ipywidgets.VBox`` with
+
+* ``config_changes() -> dict``: the ``TrainConfig`` fields it controls, with their current values;
+* ``config(base=None) -> TrainConfig``: ``base`` (default ``TrainConfig()``) with those changes;
+* ``on_change(callback)``: ``callback()`` is called whenever one of its controls changes.
+
+Controls are bounded by the registries' ranges (``lrlab.optim.OPTIMIZERS[name].ranges``,
+``lrlab.schedules.SCHEDULES[name].ranges``): sliders clamp, dropdowns refuse unknown
+options, so a value outside the allowed range cannot be set. The option lists are read
+from the registries when a picker is built, so new optimizers and schedules appear by
+themselves. No maths here.
+"""
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Callable
+
+import ipywidgets as widgets
+
+from .. import data as data_mod
+from .. import nets, optim, schedules
+from ..train import TrainConfig
+
+LABEL = {"description_width": "120px"}
+WIDE = widgets.Layout(width="380px")
+
+#: the learning-rate slider's range (a subset of the optimizers' (0, 100])
+LR_MIN_EXP, LR_MAX_EXP = -5, 1
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _code(text: str) -> str:
+    return f"<code style='white-space:pre-wrap'>{html.escape(text)}</code>"
+
+
+class _Picker(widgets.VBox):
+    """Base: remembers change callbacks and turns ``config_changes()`` into a config."""
+
+    def __init__(self, children=(), **kwargs):
+        super().__init__(children=list(children), **kwargs)
+        self._callbacks: list[Callable[[], Any]] = []
+
+    def config_changes(self) -> dict:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def config(self, base: TrainConfig | None = None) -> TrainConfig:
+        return (base or TrainConfig()).replace(**self.config_changes())
+
+    def on_change(self, callback: Callable[[], Any]) -> None:
+        self._callbacks.append(callback)
+
+    def _changed(self, *_):
+        for callback in list(self._callbacks):
+            callback()
+
+    def _watch(self, *controls):
+        for c in controls:
+            c.observe(self._changed, names="value")
+
+
+def _base(config: TrainConfig | None, fields: dict) -> TrainConfig:
+    config = config or TrainConfig()
+    return config.replace(**fields) if fields else config
+
+
+# ------------------------------------------------------------------------ one parameter
+class ParamControl(widgets.HBox):
+    """A control for one hyper-parameter, bounded by its registry range.
+
+    ``kind``: ``'bool'`` (checkbox), ``'int'``/``'epochs'`` (integer slider), ``'float'``
+    (slider), ``'lr'`` (log slider), ``'pair'`` (two sliders, e.g. Adam's betas),
+    ``'milestones'`` (a range slider of two epochs), ``'choice'`` (dropdown).
+    A default of ``None`` ("derived from lr and epochs") gets an *auto* checkbox;
+    ``value`` is then ``None`` while it is ticked.
+    """
+
+    def __init__(self, name: str, default, rng: tuple | None = None, kind: str | None = None,
+                 choices: tuple = (), epochs: int = 200, derived=None):
+        self.name = name
+        self.kind = kind = kind or self.infer_kind(name, default, rng)
+        self.optional = default is None
+        #: a log-scale rate whose default is exactly 0 (e.g. min_lr=0): a "zero" box stands for 0
+        self.zero = kind == "lr" and default is not None and not isinstance(default, bool) and default == 0
+        start = derived if default is None else default
+        lo, hi, lo_inc, hi_inc = rng if rng is not None else (0.0, 1.0, True, True)
+        desc = _label(name)
+        self.parts: list[widgets.Widget] = []
+        if kind == "bool":
+            self.parts = [widgets.Checkbox(value=bool(start), description=desc, style=LABEL, indent=False)]
+        elif kind == "choice":
+            opts = list(choices) or [start]
+            self.parts = [widgets.Dropdown(options=opts, value=start if start in opts else opts[0],
+                                           description=desc, style=LABEL, layout=WIDE)]
+        elif kind in ("int", "epochs"):
+            lo_i = int(lo) + (0 if lo_inc else 1)
+            cap = max(2 * epochs, 10) if kind == "epochs" else 1000
+            hi_i = int(min(hi if hi_inc else hi - 1, max(cap, lo_i + 1)))
+            value = int(start) if start is not None else lo_i
+            hi_i = max(hi_i, min(value, int(hi)))
+            self.parts = [widgets.IntSlider(value=value, min=lo_i, max=hi_i, description=desc, style=LABEL,
+                                            layout=WIDE, continuous_update=False)]
+        elif kind == "milestones":
+            lo_i = max(int(lo), 1)
+            hi_i = max(lo_i + 1, int(min(hi, epochs)))
+            value = tuple(start)[:2] if start else (max(lo_i, epochs // 2), max(lo_i, 3 * epochs // 4))
+            if len(value) == 1:
+                value = (value[0], value[0])
+            self.parts = [widgets.IntRangeSlider(value=value, min=lo_i, max=hi_i, description=desc, style=LABEL,
+                                                 layout=WIDE, continuous_update=False)]
+        elif kind == "lr":
+            low = lo if lo > 0 else 1e-12
+            value = float(start) if start not in (None, 0) else max(low, 1e-3)
+            min_exp = max(math.floor(math.log10(low)) if lo_inc else math.log10(low) + 0.01,
+                          min(math.floor(math.log10(value)) - 3, -6))
+            max_exp = min(math.log10(hi) if hi_inc else math.log10(hi) - 0.01, max(math.log10(value) + 3, 1))
+            self.parts = [widgets.FloatLogSlider(value=value, base=10, min=min_exp, max=max_exp, step=0.01,
+                                                 description=desc, style=LABEL, layout=WIDE, readout_format=".3g",
+                                                 continuous_update=False)]
+        else:  # float / pair: a linear slider inside the range (exclusive ends stepped in)
+            span = min(hi, 10.0 if hi > 10 else hi) - lo
+            step = 10 ** math.floor(math.log10(span / 1000)) if span > 0 else 0.001
+            if kind == "pair":
+                step = min(step, 0.001)
+            low = lo if lo_inc else lo + step
+            high = min(hi, 1e6) if hi_inc else min(hi, 1e6) - step
+            values = tuple(start) if kind == "pair" else (start,)
+            names = [f"{desc} [0]", f"{desc} [1]"] if kind == "pair" else [desc]
+            if kind == "pair" and name == "betas":
+                names = ["beta1", "beta2"]
+            self.parts = [widgets.FloatSlider(value=float(v), min=low, max=high, step=step, description=n,
+                                              style=LABEL, layout=WIDE, readout_format=".4g",
+                                              continuous_update=False) for v, n in zip(values, names)]
+        self.auto = None
+        children = list(self.parts)
+        if self.optional or self.zero:
+            self.auto = widgets.Checkbox(value=True, description="zero" if self.zero else "auto", indent=False,
+                                         layout=widgets.Layout(width="70px"),
+                                         tooltip="derived from the learning rate and the epoch budget")
+            self.auto.observe(self._auto_changed, names="value")
+            self._auto_changed()
+            children.append(self.auto)
+        super().__init__(children=children)
+
+    @staticmethod
+    def infer_kind(name: str, default, rng) -> str:
+        if isinstance(default, bool):
+            return "bool"
+        if isinstance(default, (tuple, list)):
+            return "pair"
+        if isinstance(default, str):
+            return "choice"
+        if rng is not None and isinstance(rng[0], int) and isinstance(rng[1], int) and not isinstance(default, float):
+            return "int"
+        if name in ("lr", "eps", "max_lr", "min_lr") or (isinstance(default, float) and 0 < default < 0.01 * rng[1]
+                                                          if rng else False):
+            return "lr"
+        if rng is not None and rng[0] > 0 and rng[1] / rng[0] >= 1e4:
+            return "lr"
+        return "float"
+
+    def _auto_changed(self, *_):
+        for p in self.parts:
+            p.disabled = bool(self.auto.value)
+
+    @property
+    def value(self):
+        if self.auto is not None and self.auto.value:
+            return 0.0 if self.zero else None
+        if self.kind == "pair":
+            return tuple(float(p.value) for p in self.parts)
+        if self.kind == "milestones":
+            a, b = self.parts[0].value
+            return (a,) if a == b else (a, b)
+        v = self.parts[0].value
+        if self.kind in ("int", "epochs"):
+            return int(v)
+        if self.kind in ("float", "lr"):
+            return float(v)
+        return v
+
+    def observe_value(self, callback) -> None:
+        for w in self.parts + ([self.auto] if self.auto is not None else []):
+            w.observe(callback, names="value")
+
+
+def _param_controls(defaults: dict, ranges: dict, kinds: dict | None = None, choices: dict | None = None,
+                    given: dict | None = None, skip=(), epochs: int = 200, derived: dict | None = None):
+    controls = {}
+    for name, default in defaults.items():
+        if name in skip:
+            continue
+        kind = (kinds or {}).get(name)
+        ctrl = ParamControl(name, default, ranges.get(name), kind, (choices or {}).get(name, ()), epochs,
+                            (derived or {}).get(name))
+        if given and name in given and given[name] is not None:
+            _set_control(ctrl, given[name])
+        controls[name] = ctrl
+    return controls
+
+
+def _set_control(ctrl: ParamControl, value) -> None:
+    if ctrl.auto is not None:
+        ctrl.auto.value = False
+    if ctrl.kind == "pair":
+        for p, v in zip(ctrl.parts, value):
+            p.value = v
+    elif ctrl.kind == "milestones":
+        v = tuple(value)
+        ctrl.parts[0].value = (v[0], v[-1])
+    else:
+        ctrl.parts[0].value = value
+
+
+# ------------------------------------------------------------------------ dataset
+class DatasetPicker(_Picker):
+    """Dataset, noise, number of samples, test fraction, classes (spiral/blobs) and seed."""
+
+    def __init__(self, config: TrainConfig | None = None, **fields):
+        c = _base(config, fields)
+        self.dataset = widgets.Dropdown(options=list(data_mod.DATASETS), value=c.dataset, description="dataset",
+                                        style=LABEL, layout=WIDE)
+        self.noise = widgets.FloatSlider(value=c.noise, min=0.0, max=1.0, step=0.01, description="noise",
+                                         style=LABEL, layout=WIDE, continuous_update=False)
+        self.n_samples = widgets.IntSlider(value=c.n_samples, min=32, max=4096, step=16, description="samples",
+                                           style=LABEL, layout=WIDE, continuous_update=False)
+        self.test_fraction = widgets.FloatSlider(value=c.test_fraction, min=0.05, max=0.5, step=0.05,
+                                                 description="test fraction", style=LABEL, layout=WIDE,
+                                                 continuous_update=False)
+        self.classes = widgets.IntSlider(value=c.classes, min=2, max=8, description="classes", style=LABEL,
+                                         layout=WIDE, continuous_update=False)
+        self.seed = widgets.BoundedIntText(value=c.seed, min=0, max=2**31 - 1, description="seed", style=LABEL,
+                                           layout=widgets.Layout(width="240px"))
+        self.dataset.observe(self._dataset_changed, names="value")
+        self._dataset_changed()
+        super().__init__([self.dataset, self.noise, self.n_samples, self.test_fraction, self.classes, self.seed])
+        self._watch(self.dataset, self.noise, self.n_samples, self.test_fraction, self.classes, self.seed)
+
+    def _dataset_changed(self, *_):
+        self.classes.disabled = self.dataset.value not in ("spiral", "blobs")
+
+    @property
+    def n_train(self) -> int:
+        return self.n_samples.value - int(round(self.n_samples.value * self.test_fraction.value))
+
+    def config_changes(self) -> dict:
+        return {"dataset": self.dataset.value, "noise": float(self.noise.value), "n_samples": int(self.n_samples.value),
+                "test_fraction": float(self.test_fraction.value),
+                "classes": int(self.classes.value) if self.dataset.value in ("spiral", "blobs") else 2,
+                "seed": int(self.seed.value)}
+
+
+# ------------------------------------------------------------------------ network
+class NetworkPicker(_Picker):
+    """Hidden layers and their widths, activation, loss."""
+
+    MAX_LAYERS = 6
+    MAX_WIDTH = 128
+
+    def __init__(self, config: TrainConfig | None = None, **fields):
+        c = _base(config, fields)
+        hidden = tuple(c.hidden)[: self.MAX_LAYERS]
+        self.layers = widgets.IntSlider(value=len(hidden), min=0, max=self.MAX_LAYERS, description="hidden layers",
+                                        style=LABEL, layout=WIDE)
+        self.widths = [widgets.IntSlider(value=min(hidden[i], self.MAX_WIDTH) if i < len(hidden) else 8,
+                                         min=1, max=self.MAX_WIDTH, description=f"width {i + 1}", style=LABEL,
+                                         layout=WIDE, continuous_update=False) for i in range(self.MAX_LAYERS)]
+        self.activation = widgets.Dropdown(options=list(nets.ACTIVATIONS), value=c.activation,
+                                           description="activation", style=LABEL, layout=WIDE)
+        self.loss = widgets.Dropdown(options=list(nets.LOSSES), value=c.loss, description="loss", style=LABEL,
+                                     layout=WIDE)
+        self.layers.observe(self._layers_changed, names="value")
+        self._layers_changed()
+        super().__init__([self.layers, *self.widths, self.activation, self.loss])
+        self._watch(self.layers, *self.widths, self.activation, self.loss)
+
+    def _layers_changed(self, *_):
+        for i, w in enumerate(self.widths):
+            w.layout.display = "" if i < self.layers.value else "none"
+
+    def config_changes(self) -> dict:
+        return {"hidden": tuple(int(w.value) for w in self.widths[: self.layers.value]),
+                "activation": self.activation.value, "loss": self.loss.value}
+
+
+# ------------------------------------------------------------------------ optimizer
+class OptimizerPicker(_Picker):
+    """Optimizer (from ``lrlab.optim.OPTIMIZERS``), learning rate and its hyper-parameters.
+
+    Shows the optimizer's description and update formula. Changing the optimizer resets
+    the learning rate and the hyper-parameters to that optimizer's defaults.
+    """
+
+    def __init__(self, config: TrainConfig | None = None, **fields):
+        c = _base(config, fields)
+        self.optimizer = widgets.Dropdown(options=list(optim.OPTIMIZERS), value=c.optimizer, description="optimizer",
+                                          style=LABEL, layout=WIDE)
+        lr_range = optim.OPTIMIZERS[c.optimizer].ranges.get("lr", optim.LR_RANGE)
+        self.lr = widgets.FloatLogSlider(value=c.lr, base=10, min=LR_MIN_EXP,
+                                         max=min(LR_MAX_EXP, math.log10(lr_range[1])), step=0.05,
+                                         description="learning rate", style=LABEL, layout=WIDE,
+                                         readout_format=".3g", continuous_update=False)
+        self.info = widgets.HTML()
+        self.params_box = widgets.VBox()
+        self.controls: dict[str, ParamControl] = {}
+        self._build(c.optimizer, c.optimizer_params)
+        self.optimizer.observe(self._optimizer_changed, names="value")
+        super().__init__([self.optimizer, self.lr, self.params_box, self.info])
+        self._watch(self.optimizer, self.lr)
+
+    def _build(self, name: str, given: dict | None = None) -> None:
+        spec = optim.OPTIMIZERS[name]
+        defaults = {k: v for k, v in spec.defaults.items() if k != "lr"}
+        self.controls = _param_controls(defaults, spec.ranges, given=given)
+        for ctrl in self.controls.values():
+            ctrl.observe_value(self._changed)
+        self.params_box.children = list(self.controls.values())
+        self.info.value = (f"<div class='lrlab-formula'><b>{html.escape(name)}</b>: {html.escape(spec.description)}"
+                           f"<br>{_code(spec.formula)}</div>")
+
+    def _optimizer_changed(self, change) -> None:
+        spec = optim.OPTIMIZERS[change["new"]]
+        self._build(change["new"])
+        if "lr" in spec.defaults:
+            self.lr.value = spec.defaults["lr"]
+
+    def config_changes(self) -> dict:
+        params = {k: c.value for k, c in self.controls.items() if c.value is not None}
+        return {"optimizer": self.optimizer.value, "lr": float(self.lr.value), "optimizer_params": params}
+
+
+# ------------------------------------------------------------------------ schedule
+class SchedulePicker(_Picker):
+    """Schedule (from ``lrlab.schedules.SCHEDULES``) and its parameters, with a preview of its curve.
+
+    Parameters whose default is derived from the learning rate and the epoch budget get an
+    *auto* box. ``set_context(lr, epochs)`` tells the preview which lr and budget to use (the
+    training panel keeps it in step with the optimizer and stop pickers).
+    """
+
+    def __init__(self, config: TrainConfig | None = None, **fields):
+        c = _base(config, fields)
+        self.lr, self.epochs = c.lr, c.max_epochs
+        self.schedule = widgets.Dropdown(options=list(schedules.SCHEDULES), value=c.schedule, description="schedule",
+                                         style=LABEL, layout=WIDE)
+        self.info = widgets.HTML()
+        self.params_box = widgets.VBox()
+        self.preview = widgets.Image(format="png", layout=widgets.Layout(width="360px"))
+        self.preview.add_class("lrlab-figure")
+        self.controls: dict[str, ParamControl] = {}
+        self._fig = None
+        self._build(c.schedule, c.schedule_params)
+        self.schedule.observe(self._schedule_changed, names="value")
+        super().__init__([self.schedule, self.params_box, self.info, self.preview])
+        self._watch(self.schedule)
+        self.on_change(self.draw_preview)
+        self.draw_preview()
+
+    def _build(self, name: str, given: dict | None = None) -> None:
+        spec = schedules.SCHEDULES[name]
+        derived = {}
+        try:
+            resolved = spec.resolve(self.lr, self.epochs) if hasattr(spec, "resolve") else {}
+            derived = {k: resolved.get(k) for k, v in spec.defaults.items() if v is None}
+        except Exception:  # a registry without derivations: sliders start at their range's low end
+            pass
+        self.controls = _param_controls(spec.defaults, spec.ranges, getattr(spec, "kinds", None),
+                                        getattr(spec, "choices", None), given=given, epochs=self.epochs,
+                                        derived=derived)
+        for ctrl in self.controls.values():
+            ctrl.observe_value(self._changed)
+        self.params_box.children = list(self.controls.values())
+        note = " <i>(reactive: it cuts the rate during training, from the metrics)</i>" if spec.reactive else ""
+        self.info.value = (f"<div class='lrlab-formula'><b>{html.escape(name)}</b>: "
+                           f"{html.escape(spec.description)}{note}<br>{_code(spec.formula)}</div>")
+
+    def _schedule_changed(self, change) -> None:
+        self._build(change["new"])
+
+    def set_context(self, lr: float, epochs: int) -> None:
+        """The learning rate and the epoch budget the schedule will be built with."""
+        if (lr, epochs) != (self.lr, self.epochs):
+            self.lr, self.epochs = lr, epochs
+            self.draw_preview()
+
+    def config_changes(self) -> dict:
+        params = {k: c.value for k, c in self.controls.items() if c.value is not None}
+        return {"schedule": self.schedule.value, "schedule_params": params}
+
+    def preview_values(self) -> list[float]:
+        """lr(e) for every epoch of the budget (reactive schedules: without any cut)."""
+        ch = self.config_changes()
+        sched = schedules.make_schedule(ch["schedule"], self.lr, self.epochs, **ch["schedule_params"])
+        return [sched.lr(e) for e in range(self.epochs)]
+
+    def draw_preview(self) -> None:
+        from ..plots import fig_to_png, new_figure
+        ch = self.config_changes()
+        fig = new_figure(4.5, 1.9, dpi=80)
+        ax = fig.add_subplot()
+        try:
+            try:
+                from ..plots.schedules import draw_schedule_preview
+            except ImportError:
+                draw_schedule_preview = None
+            if draw_schedule_preview is not None:
+                draw_schedule_preview(ax, ch["schedule"], self.lr, self.epochs, **ch["schedule_params"])
+            else:
+                ax.plot(range(1, self.epochs + 1), self.preview_values(), color="#009E73", lw=2)
+                ax.set(xlabel="epoch", ylabel="lr")
+            self.error = None
+        except ValueError as exc:
+            self.error = str(exc)
+            ax.text(0.5, 0.5, str(exc), ha="center", va="center", wrap=True, transform=ax.transAxes, color="#D55E00")
+            ax.set_axis_off()
+        self.preview.value = fig_to_png(fig)
+
+
+# ------------------------------------------------------------------------ stopping rules
+class StopPicker(_Picker):
+    """Epoch budget, target accuracy, patience, and how the best epoch is picked."""
+
+    def __init__(self, config: TrainConfig | None = None, **fields):
+        c = _base(config, fields)
+        self.max_epochs = widgets.BoundedIntText(value=c.max_epochs, min=1, max=100_000, description="max epochs",
+                                                 style=LABEL, layout=widgets.Layout(width="240px"))
+        self.use_target = widgets.Checkbox(value=c.target_accuracy is not None, description="stop at accuracy",
+                                           indent=False, layout=widgets.Layout(width="140px"))
+        self.target = widgets.FloatSlider(value=c.target_accuracy or 0.975, min=0.5, max=1.0, step=0.005,
+                                          description="target", style=LABEL, readout_format=".1%",
+                                          continuous_update=False)
+        self.use_patience = widgets.Checkbox(value=c.patience is not None, description="stop when stalled",
+                                             indent=False, layout=widgets.Layout(width="140px"))
+        self.patience = widgets.IntSlider(value=c.patience or 50, min=1, max=1000, description="patience (epochs)",
+                                          style=LABEL, continuous_update=False)
+        self.select_best = widgets.ToggleButtons(options=[("best by test loss", "loss"),
+                                                          ("best by test accuracy", "accuracy")],
+                                                 value=c.select_best, style={"button_width": "150px"})
+        for box, ctrl in ((self.use_target, self.target), (self.use_patience, self.patience)):
+            box.observe(lambda ch, ctrl=ctrl: setattr(ctrl, "disabled", not ch["new"]), names="value")
+            ctrl.disabled = not box.value
+        super().__init__([self.max_epochs, widgets.HBox([self.use_target, self.target]),
+                          widgets.HBox([self.use_patience, self.patience]), self.select_best])
+        self._watch(self.max_epochs, self.use_target, self.target, self.use_patience, self.patience, self.select_best)
+
+    def config_changes(self) -> dict:
+        return {"max_epochs": int(self.max_epochs.value),
+                "target_accuracy": float(self.target.value) if self.use_target.value else None,
+                "patience": int(self.patience.value) if self.use_patience.value else None,
+                "select_best": self.select_best.value}
