@@ -1,0 +1,179 @@
+"""Drawing learning-rate schedules: curves overlaid, reactive ones on a loss curve with their cuts.
+
+Conventions: the x axis is the 0-based epoch ``e`` of the formulas; the rate of epoch ``e`` is
+drawn as a step over ``[e, e + 1)`` (``drawstyle='steps-post'``), a metric measured after
+epoch ``e`` at ``x = e + 1``, and a cut decided after epoch ``e`` (applying from ``e + 1``)
+as a vertical line at ``x = e + 1``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .. import schedules as S
+from . import PALETTE, new_figure
+
+CUT_MARKER = dict(marker="v", markersize=9, linestyle="none", markeredgecolor="k", markeredgewidth=0.6)
+
+
+@dataclass
+class Curve:
+    """One schedule's rates over the epochs (and the cuts a reactive one made on ``metrics``)."""
+
+    name: str
+    params: dict
+    rates: np.ndarray
+    cuts: list = field(default_factory=list)
+    reactive: bool = False
+    color: str = PALETTE[0]
+    schedule: object = None
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ")
+
+
+def schedule_curve(name: str, lr: float, epochs: int, metrics: Sequence[dict] | None = None,
+                   color: str = PALETTE[0], **params) -> Curve:
+    """Build ``name`` (validated by :func:`lrlab.schedules.make_schedule`) and compute its rates.
+
+    A reactive schedule is fed ``metrics`` (default: :func:`lrlab.schedules.synthetic_metrics`)."""
+    spec = S.get(name)
+    schedule = S.make_schedule(name, lr, epochs, **params)
+    if spec.reactive and metrics is None:
+        metrics = S.synthetic_metrics(epochs)
+    rates = S.lr_curve(schedule, epochs, metrics if spec.reactive else None)
+    return Curve(name, dict(getattr(schedule, "params", {})), rates, list(schedule.cuts), spec.reactive, color,
+                 schedule)
+
+
+def _style_lr_axes(ax, epochs: int, log: bool, rates: Sequence[np.ndarray]) -> None:
+    ax.set_xlim(0, epochs)
+    positive = [r[r > 0] for r in rates if np.any(r > 0)]
+    if log and positive:
+        ax.set_yscale("log")
+        lo = min(p.min() for p in positive)
+        hi = max(p.max() for p in positive)
+        ax.set_ylim(lo / 1.5, hi * 1.5)
+    else:
+        hi = max((float(np.max(r)) for r in rates), default=1.0)
+        ax.set_ylim(0, hi * 1.08 if hi > 0 else 1.0)
+    ax.set_xlabel("epoch e")
+    ax.set_ylabel("learning rate")
+    ax.grid(True, alpha=0.25)
+
+
+def draw_curve(ax, curve: Curve, linewidth: float = 2.0) -> None:
+    """The rate per epoch as steps, cuts as downward triangles at the new rate."""
+    e = np.arange(len(curve.rates) + 1)
+    values = np.append(curve.rates, curve.rates[-1]) if len(curve.rates) else curve.rates
+    ax.plot(e, values, drawstyle="steps-post", color=curve.color, linewidth=linewidth, label=curve.label)
+    cuts = [c for c in curve.cuts if c["epoch"] + 1 < len(curve.rates)]
+    if cuts:
+        ax.plot([c["epoch"] + 1 for c in cuts], [c["new_lr"] for c in cuts], color=curve.color, **CUT_MARKER)
+
+
+def draw_schedule_curves(ax, curves: Sequence[Curve], epochs: int, log: bool = False, legend: bool = True) -> None:
+    """Several schedules overlaid on one axes."""
+    for curve in curves:
+        draw_curve(ax, curve)
+    _style_lr_axes(ax, epochs, log, [c.rates for c in curves])
+    if any(c.cuts for c in curves):
+        ax.plot([], [], color="0.4", label="cut", **CUT_MARKER)
+    if legend and curves:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
+
+
+def period_means(values: Sequence[float], period: int) -> list[tuple[int, int, float]]:
+    """``(start, stop, mean)`` of each complete period of ``values`` (what the plateau check compares)."""
+    values = np.asarray(values, dtype=float)
+    return [(s, s + period, float(values[s: s + period].mean()))
+            for s in range(0, len(values) - period + 1, period)]
+
+
+def draw_metrics_with_cuts(ax, metrics: Sequence[dict], curves: Sequence[Curve], epochs: int,
+                           source: str = "synthetic") -> None:
+    """Training loss (left axis) and accuracy (right axis) the reactive schedules saw, cuts as lines."""
+    e = np.arange(1, len(metrics) + 1)
+    loss = np.array([m["train_loss"] for m in metrics], dtype=float)
+    acc = np.array([m.get("train_acc", np.nan) for m in metrics], dtype=float)
+    ax.plot(e, loss, color="0.25", linewidth=1.6, label="train loss")
+    for curve in curves:
+        if curve.name == "cosine_plateau_cuts" and curve.params.get("period"):
+            period = int(curve.params["period"])
+            for i, (start, stop, mean) in enumerate(period_means(loss, period)):
+                ax.plot([start + 1, stop], [mean, mean], color=curve.color, linewidth=3.5, alpha=0.55,
+                        solid_capstyle="butt", label=f"period means ({period} epochs)" if i == 0 else None)
+            break
+    ax.set_xlim(0, epochs)
+    ax.set_xlabel("epoch e")
+    ax.set_ylabel("training loss")
+    ax.grid(True, alpha=0.25)
+    if np.isfinite(acc).any():
+        twin = ax.twinx()
+        twin.plot(e, acc, color="0.55", linewidth=1.2, linestyle="--", label="train accuracy")
+        twin.set_ylabel("training accuracy")
+        twin.set_ylim(min(0.5, float(np.nanmin(acc))) - 0.02, 1.02)
+        twin.spines["right"].set_visible(True)
+        twin.plot([], [])
+        handles, labels = twin.get_legend_handles_labels()
+    else:
+        handles, labels = [], []
+    for curve in curves:
+        for i, cut in enumerate(curve.cuts):
+            ax.axvline(cut["epoch"] + 1, color=curve.color, linestyle=":", linewidth=2,
+                       label=f"{curve.label} cut" if i == 0 else None)
+    h, l = ax.get_legend_handles_labels()
+    ax.legend(h + handles, l + labels, loc="upper left", bbox_to_anchor=(1.12, 1.0), borderaxespad=0,
+              frameon=False)
+    ax.set_title(f"What the reactive schedules saw ({source} metrics)")
+
+
+def draw_schedules(fig, entries: Sequence[tuple[str, dict]], lr: float, epochs: int,
+                   metrics: Sequence[dict] | None = None, source: str = "synthetic", log: bool = False,
+                   title: str | None = None) -> list[Curve]:
+    """The explorer's figure: every schedule of ``entries`` (``[(name, params), ...]``) overlaid;
+    if any is reactive, a second axes with the loss/accuracy it was fed and its cuts.
+    Returns the curves drawn (rates and cuts), so callers and tests can read the numbers."""
+    if metrics is None:
+        metrics = S.synthetic_metrics(epochs)
+    curves = [schedule_curve(name, lr, epochs, metrics=metrics, color=PALETTE[i % len(PALETTE)], **params)
+              for i, (name, params) in enumerate(entries)]
+    reactive = [c for c in curves if c.reactive]
+    if reactive:
+        ax_lr, ax_m = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    else:
+        ax_lr, ax_m = fig.subplots(1, 1), None
+    draw_schedule_curves(ax_lr, curves, epochs, log=log)
+    ax_lr.set_title(title or f"Learning-rate schedules over {epochs} epochs (lr = {lr:g})")
+    if ax_m is not None:
+        ax_lr.set_xlabel("")
+        draw_metrics_with_cuts(ax_m, metrics[:epochs], reactive, epochs, source)
+    if not curves:
+        ax_lr.text(0.5, 0.5, "pick a schedule", ha="center", va="center", transform=ax_lr.transAxes, fontsize=14)
+    return curves
+
+
+def draw_schedule_preview(ax, name: str, lr: float, epochs: int, **params) -> None:
+    """A small preview of one schedule for a picker: its rate per epoch, cuts marked (reactive
+    schedules run on :func:`lrlab.schedules.synthetic_metrics`). Raises ValueError on bad params."""
+    curve = schedule_curve(name, lr, epochs, color=PALETTE[0], **params)
+    draw_curve(ax, curve, linewidth=1.8)
+    _style_lr_axes(ax, epochs, False, [curve.rates])
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("lr")
+    ax.grid(True, alpha=0.25)
+    n = len(curve.cuts)
+    ax.set_title(f"{curve.label}" + (f" ({n} cut{'s' if n != 1 else ''} on a sample curve)" if curve.reactive else ""),
+                 fontsize=10)
+
+
+def schedules_figure(entries: Sequence[tuple[str, dict]], lr: float, epochs: int, metrics=None,
+                     source: str = "synthetic", log: bool = False, width: float = 10, height: float | None = None):
+    """A new Figure with :func:`draw_schedules` on it; returns ``(fig, curves)``."""
+    reactive = any(S.get(name).reactive for name, _ in entries)
+    fig = new_figure(width, height or (7.0 if reactive else 4.2))
+    curves = draw_schedules(fig, entries, lr, epochs, metrics, source, log)
+    return fig, curves
