@@ -1,0 +1,626 @@
+"""Race K training configs at once, sweep learning rates, run the LR range test.
+
+A race trains K configs that share the data, the architecture, the batch size and the
+seed (so the same initial weights and the same mini-batches) and differ only in the
+optimizer, its hyper-parameters, the learning rate, the schedule and the regularisation.
+It is ONE tensor program over a leading K axis (:class:`lrlab.batched.BatchedMLP`): one
+forward, one loss and one hand-written backward for the K models per mini-batch; the
+models are grouped by optimizer (and its boolean options: nesterov, amsgrad, centered,
+...) and each group is stepped with ONE call of the optimizer function over its rows of
+the ``[K, P]`` parameter buffer, with per-model hyper-parameters as ``[K]`` tensors.
+
+Each model follows the engine's rules exactly (:mod:`lrlab.train`): the same per-epoch
+record (``lr`` used during the epoch; train loss/accuracy = mean over the epoch's
+mini-batches; test metrics after the epoch), the same divergence, best-epoch and stop
+rules, evaluated per model. A model that stops (diverged, target reached, converged,
+out of epochs) is masked: its parameters stop changing, its weights are restored to its
+best epoch, and the others go on. The result is a list of ordinary :class:`lrlab.train.Run`
+objects, so every plot and export of a single run works on each contender.
+
+* :func:`race` — K configs -> K runs.
+* :func:`sweep` — optimizers x learning rates in one race -> :class:`SweepResult`.
+* :func:`lr_range_test` — one run, the learning rate growing exponentially step by step
+  -> :class:`RangeTest` with a suggested learning rate (rule in :func:`suggest_lr`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from . import data as data_mod
+from . import optim, schedules
+from .batched import BatchedMLP, output_loss, score
+from .history import History, _num
+from .train import (Run, TrainConfig, features_of, make_dataset, make_model, resolve_device,
+                    torch_dtype)
+
+#: Fields every config of a race must share (the data, the architecture, the batches, the seed).
+SHARED_FIELDS = ("dataset", "n_samples", "noise", "test_fraction", "classes", "data_seed", "csv_path",
+                 "features", "hidden", "activation", "loss", "batch_size", "seed", "device", "dtype")
+
+
+def check_shared(configs: Sequence[TrainConfig]) -> None:
+    """Raise ``ValueError`` unless every config shares :data:`SHARED_FIELDS` with the first."""
+    if len(configs) == 0:
+        raise ValueError("configs: a race needs at least one TrainConfig, got 0")
+    first = configs[0]
+    for i, c in enumerate(configs):
+        if not isinstance(c, TrainConfig):
+            raise ValueError(f"configs: every item must be a TrainConfig, got {type(c).__name__} at position {i}")
+        for name in SHARED_FIELDS:
+            if getattr(c, name) != getattr(first, name):
+                raise ValueError(f"configs: every config in a race must share {name} (the data, architecture, "
+                                 f"batch size and seed; only optimizer, hyper-parameters, lr, schedule and "
+                                 f"regularisation may differ), got {getattr(c, name)!r} in config {i} "
+                                 f"and {getattr(first, name)!r} in config 0")
+
+
+def group_key(config: TrainConfig) -> tuple:
+    """Models with equal keys are stepped by one batched optimizer call: the optimizer and its
+    non-numeric options (booleans such as nesterov/amsgrad/centered, strings)."""
+    spec = optim.get(config.optimizer)
+    hyper = spec.resolve(lr=config.lr, **config.optimizer_params)
+    options = tuple(sorted((k, v) for k, v in hyper.items() if isinstance(v, (bool, str)) or v is None))
+    return (config.optimizer, options)
+
+
+def _stack_hyper(values: list, dtype, device):
+    """One hyper-parameter over a group: a number if all equal, else a ``[K]`` tensor (tuples by position)."""
+    first = values[0]
+    if all(v == first for v in values):
+        return first
+    if isinstance(first, (tuple, list)):
+        return tuple(_stack_hyper([v[i] for v in values], dtype, device) for i in range(len(first)))
+    return torch.tensor([float(v) for v in values], dtype=dtype, device=device)
+
+
+@dataclass
+class _Group:
+    spec: Any
+    rows: slice  # contiguous rows of the [K, P] buffer (models are ordered by group)
+    hyper: dict
+    state: Any
+
+
+class Race:
+    """A race in progress: ``epoch()`` trains every running model one epoch; :func:`race` drives it.
+
+    ``runs`` are in the order of ``configs``. Internally the models are reordered so that
+    each optimizer group owns a contiguous block of rows of the ``[K, P]`` buffer.
+    """
+
+    def __init__(self, configs: Sequence[TrainConfig], epochs: int | None = None,
+                 dataset: data_mod.Dataset | None = None):
+        configs = list(configs)
+        check_shared(configs)
+        if epochs is not None:
+            if not (isinstance(epochs, int) and epochs >= 1):
+                raise ValueError(f"epochs: must be an integer >= 1, got {epochs!r}")
+            configs = [c.replace(max_epochs=epochs) for c in configs]
+        for c in configs:
+            c.validate()
+        first = configs[0]
+        self.K = K = len(configs)
+        self.device = resolve_device(first.device)
+        self.dtype = torch_dtype(first.dtype)
+        self.dataset = make_dataset(first, self.device) if dataset is None else dataset.to(self.device)
+        feats = features_of(first)
+        self.X_train = data_mod.transform(self.dataset.X_train, feats)
+        self.X_test = data_mod.transform(self.dataset.X_test, feats)
+        self.y_train, self.y_test = self.dataset.y_train, self.dataset.y_test
+        self.kind = self.dataset.kind
+        self.loss = first.loss
+        self.n_train = self.X_train.shape[0]
+        self.batch_size = first.batch_size or self.n_train
+        self._shuffle_gen = torch.Generator().manual_seed(first.seed + 1)
+
+        # order the models by optimizer group: internal row i is configs[order[i]]
+        keys = [group_key(c) for c in configs]
+        distinct = list(dict.fromkeys(keys))
+        self.order = sorted(range(K), key=lambda j: distinct.index(keys[j]))
+        self.configs = [configs[j] for j in self.order]  # internal order
+        self.position = {j: i for i, j in enumerate(self.order)}  # input index -> internal row
+        self._input_rows = torch.tensor([self.position[j] for j in range(K)], device=self.device)
+
+        base = make_model(first, self.dataset)  # one seed: the same initial weights for every model
+        self.net = BatchedMLP.from_mlp(base, K)
+        self.params = self.net.params
+        self.grad = torch.zeros_like(self.params)
+        self.best_params = self.params.clone()
+        self.frozen = self.params.clone()  # rows of stopped models are held at these values
+
+        self.groups: list[_Group] = []
+        start = 0
+        internal_keys = [keys[j] for j in self.order]
+        for key in distinct:
+            members = [c for c, k in zip(self.configs, internal_keys) if k == key]
+            spec = optim.get(members[0].optimizer)
+            resolved = [spec.resolve(lr=c.lr, **c.optimizer_params) for c in members]
+            hyper = {name: _stack_hyper([r[name] for r in resolved], self.dtype, self.device)
+                     for name in resolved[0] if name != "lr"}
+            rows = slice(start, start + len(members))
+            self.groups.append(_Group(spec, rows, hyper, spec.init(self.params[rows])))
+            start += len(members)
+
+        # L1/L2 on weights only (biases excluded), per model
+        mask = torch.cat([torch.full((math.prod(s),), float(i % 2 == 0), dtype=self.dtype)
+                          for i, s in enumerate(self.net.shapes)]).to(self.device)
+        self.weight_mask = mask
+        l2 = [c.reg_rate if c.regularization == "l2" else 0.0 for c in self.configs]
+        l1 = [c.reg_rate if c.regularization == "l1" else 0.0 for c in self.configs]
+        self._l2 = torch.tensor(l2, dtype=self.dtype, device=self.device).view(K, 1) if any(l2) else None
+        self._l1 = torch.tensor(l1, dtype=self.dtype, device=self.device).view(K, 1) if any(l1) else None
+
+        self.schedules = [schedules.make_schedule(c.schedule, c.lr, c.max_epochs, **c.schedule_params)
+                          for c in self.configs]
+        self.histories = []
+        self._runs = []
+        for c, s in zip(self.configs, self.schedules):
+            h = History(capacity=c.history_capacity)
+            h.cuts = s.cuts
+            self.histories.append(h)
+            self._runs.append(Run(c, None, h, self.dataset))
+        self.active = [True] * K
+        self.epoch_index = 0
+        self.steps = 0
+        self._first_loss = [None] * K
+        self._best_value = [None] * K
+        self._best_train_loss = [math.inf] * K
+        self._since_improved = [0] * K
+        self._stop_time = [None] * K
+        self._t0 = None
+        self._models_built = False
+        self.lrs = torch.zeros(K, dtype=self.dtype, device=self.device)
+
+    # -- state ---------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return not any(self.active)
+
+    @property
+    def runs(self) -> list[Run]:
+        """The K runs in the order of the configs given (models synced with the buffer)."""
+        self.sync_models()
+        return [self._runs[self.position[j]] for j in range(self.K)]
+
+    def sync_models(self) -> None:
+        """Copy each model's row of the buffer into its :class:`lrlab.nets.MLP` (built on first use)."""
+        if not self._models_built:
+            for i, run in enumerate(self._runs):
+                run.model = self.net.to_mlp(i, seed=run.config.seed)
+            self._models_built = True
+            return
+        with torch.no_grad():
+            for i, run in enumerate(self._runs):
+                run.model.flat_parameters().copy_(self.params[i])
+
+    def outputs(self, X: torch.Tensor) -> torch.Tensor:
+        """Every model's output on raw inputs ``X`` [n, d]: ``[K, n, c]`` in the configs' order (one forward)."""
+        X = torch.as_tensor(X, dtype=self.dtype, device=self.device)
+        X = data_mod.transform(X.view(-1, 1) if X.dim() == 1 else X, features_of(self.configs[0]))
+        return self.net.forward(X)[self._input_rows]
+
+    # -- one epoch -----------------------------------------------------------------
+    def _batches(self):
+        if self.batch_size >= self.n_train:
+            yield self.X_train, self.y_train
+            return
+        order = torch.randperm(self.n_train, generator=self._shuffle_gen).to(self.device)
+        for start in range(0, self.n_train, self.batch_size):
+            idx = order[start: start + self.batch_size]
+            yield self.X_train[idx], self.y_train[idx]
+
+    def _regularize(self) -> None:
+        if self._l2 is not None:  # penalty rate * |w|^2 / 2 -> grad rate * w
+            self.grad.add_(self._l2 * self.params * self.weight_mask)
+        if self._l1 is not None:  # penalty rate * |w| -> grad rate * sign(w)
+            self.grad.add_(self._l1 * torch.sign(self.params) * self.weight_mask)
+
+    def _step(self, Xb, yb):
+        loss, out = self.net.loss_and_grads(Xb, yb, self.loss, self.grad)
+        self._regularize()
+        for g in self.groups:
+            g.state = g.spec.step(self.params[g.rows], self.grad[g.rows], g.state, lr=self.lrs[g.rows], **g.hyper)
+        if not all(self.active):  # masked: stopped models keep their (restored) weights
+            self.params.copy_(torch.where(self._active_col, self.params, self.frozen))
+        return loss, score(out, yb, self.kind)
+
+    def epoch(self, should_stop: Callable[[], bool] | None = None) -> list[dict | None] | None:
+        """Train every running model one epoch; return the K records (configs' order; None for
+        models that had already stopped), or None if ``should_stop`` fired before any step."""
+        if self.done:
+            return None
+        if self._t0 is None:
+            self._t0 = time.perf_counter()
+        e = self.epoch_index
+        lrs = [s.lr(e) if a else 0.0 for s, a in zip(self.schedules, self.active)]
+        self.lrs.copy_(torch.tensor(lrs, dtype=self.dtype))
+        self._active_col = torch.tensor(self.active, device=self.device).view(-1, 1)
+        loss_sum = acc_sum = None
+        n_batches = 0
+        for Xb, yb in self._batches():
+            if should_stop is not None and should_stop():
+                if n_batches == 0:
+                    self.stop_all("stopped_by_user")
+                    return None
+                break
+            loss, acc = self._step(Xb, yb)
+            loss_sum = loss if loss_sum is None else loss_sum + loss
+            acc_sum = acc if acc_sum is None else acc_sum + acc
+            n_batches += 1
+        with torch.no_grad():
+            out_test = self.net.forward(self.X_test)
+            test_loss, _ = output_loss(out_test, self.y_test, self.loss)
+            test_acc = score(out_test, self.y_test, self.kind)
+        train_loss, train_acc, test_loss, test_acc = torch.stack(
+            [loss_sum / n_batches, acc_sum / n_batches, test_loss, test_acc]).tolist()
+        stopped = bool(n_batches and should_stop is not None and should_stop())
+        now = time.perf_counter() - self._t0
+        records: list[dict | None] = [None] * self.K
+        improved, stopping = [], []
+        for i in range(self.K):
+            if not self.active[i]:
+                continue
+            r = {"epoch": e, "lr": lrs[i], "train_loss": train_loss[i], "test_loss": test_loss[i],
+                 "train_acc": train_acc[i], "test_acc": test_acc[i], "seconds": now}
+            self.histories[i].append(r)
+            self._runs[i].steps += n_batches
+            records[self.order[i]] = r
+            reason = self._after_epoch(i, r, stopped, improved)
+            if reason is not None:
+                stopping.append((i, reason))
+        self.epoch_index += 1
+        self.steps += n_batches
+        if improved:
+            idx = torch.tensor(improved, device=self.device)
+            self.best_params.index_copy_(0, idx, self.params.index_select(0, idx))
+        for i, reason in stopping:
+            self._stop(i, reason)
+        return records
+
+    def _after_epoch(self, i: int, r: dict, stopped: bool, improved: list) -> str | None:
+        """The engine's rules (lrlab.train.Trainer._after_epoch) for model ``i``; returns a stop reason."""
+        c = self.configs[i]
+        run = self._runs[i]
+        if self._first_loss[i] is None:
+            self._first_loss[i] = r["train_loss"]
+        bound = c.divergence_factor * max(abs(self._first_loss[i]), 1e-3)
+        if not (math.isfinite(r["train_loss"]) and math.isfinite(r["test_loss"])) or r["train_loss"] > bound:
+            return "diverged"
+        value = r["test_loss"] if c.select_best == "loss" else -r["test_acc"]
+        if self._best_value[i] is None or value < self._best_value[i]:
+            self._best_value[i] = value
+            improved.append(i)
+            run.best_epoch = r["epoch"]
+            run.best_metrics = {k: r[k] for k in ("train_loss", "test_loss", "train_acc", "test_acc")}
+        self.schedules[i].observe(r["epoch"], r)
+        if stopped:
+            return "stopped_by_user"
+        if c.target_accuracy is not None and r["test_acc"] >= c.target_accuracy:
+            return "target_accuracy"
+        if c.patience is not None:
+            if r["train_loss"] < self._best_train_loss[i] - c.min_delta:
+                self._best_train_loss[i], self._since_improved[i] = r["train_loss"], 0
+            else:
+                self._since_improved[i] += 1
+                if self._since_improved[i] >= c.patience:
+                    return "converged"
+        if r["epoch"] + 1 >= c.max_epochs:
+            return "max_epochs"
+        return None
+
+    def _stop(self, i: int, reason: str) -> None:
+        """End model ``i``'s run: record why, restore its best epoch's weights, freeze its row."""
+        if not self.active[i]:
+            return
+        self.active[i] = False
+        run = self._runs[i]
+        run.stop_reason = reason
+        run.stop_epoch = self.epoch_index - 1 if self.epoch_index else None
+        with torch.no_grad():
+            if run.best_epoch is not None:
+                self.params[i].copy_(self.best_params[i])
+                run.restored_best = True
+            self.frozen[i].copy_(self.params[i])
+        if self._t0 is not None:
+            run.wall_time = time.perf_counter() - self._t0
+
+    def stop_all(self, reason: str = "stopped_by_user") -> list[Run]:
+        """Stop every running model (e.g. the learner pressed Stop); returns the runs."""
+        for i in range(self.K):
+            self._stop(i, reason)
+        return self.runs
+
+    def run(self, on_epoch: Callable[[list, "Race"], Any] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> list[Run]:
+        while not self.done:
+            records = self.epoch(should_stop)
+            if records is not None and on_epoch is not None:
+                on_epoch(records, self)
+        return self.runs
+
+
+def race(configs: Sequence[TrainConfig], epochs: int | None = None,
+         on_epoch: Callable[[list, Race], Any] | None = None, should_stop: Callable[[], bool] | None = None,
+         dataset: data_mod.Dataset | None = None) -> list[Run]:
+    """Train ``configs`` side by side as one batched program; return one :class:`Run` per config.
+
+    ``epochs`` (optional) replaces every config's ``max_epochs``. ``on_epoch(records, race)``
+    is called after every epoch with the K records (None for models already stopped);
+    ``should_stop()`` is polled before every mini-batch and stops every model.
+
+    >>> from lrlab.train import TrainConfig
+    >>> runs = race([TrainConfig(optimizer="sgd", lr=0.5), TrainConfig(optimizer="adam")], epochs=5)
+    >>> [r.stop_reason for r in runs]
+    ['max_epochs', 'max_epochs']
+    """
+    return Race(configs, epochs, dataset).run(on_epoch, should_stop)
+
+
+def ranking(runs: Sequence[Run], labels: Sequence[str] | None = None, by: str = "test_loss") -> list[dict]:
+    """Contenders sorted best first by their best epoch's ``by`` (``test_loss``: lower is better;
+    ``test_acc``: higher is better); diverged runs with no best epoch come last."""
+    if by not in ("test_loss", "test_acc", "train_loss", "train_acc"):
+        raise ValueError(f"by: must be test_loss, test_acc, train_loss or train_acc, got {by!r}")
+    labels = list(labels) if labels is not None else [label_of(r.config) for r in runs]
+    rows = []
+    for i, (r, name) in enumerate(zip(runs, labels)):
+        m = r.best_metrics or {}
+        rows.append({"index": i, "label": name, "stop_reason": r.stop_reason,
+                     "epochs": (r.stop_epoch + 1) if r.stop_epoch is not None else 0,
+                     "best_epoch": r.best_epoch, **{k: m.get(k, float("nan")) for k in
+                                                    ("train_loss", "test_loss", "train_acc", "test_acc")}})
+    sign = -1 if by.endswith("acc") else 1
+
+    def key(row):
+        v = row[by]
+        return (row["best_epoch"] is None or not math.isfinite(v), sign * v if math.isfinite(v) else 0)
+    rows.sort(key=key)
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
+    return rows
+
+
+def label_of(config: TrainConfig) -> str:
+    """A short name for a contender: ``adam lr=0.01 cosine``."""
+    parts = [config.optimizer, f"lr={config.lr:g}"]
+    if config.schedule != "constant":
+        parts.append(config.schedule)
+    for k, v in sorted(config.optimizer_params.items()):
+        parts.append(f"{k}={v}")
+    if config.regularization != "none" and config.reg_rate > 0:
+        parts.append(f"{config.regularization}={config.reg_rate:g}")
+    return " ".join(parts)
+
+
+# ------------------------------------------------------------------------------ sweep
+def parse_lrs(text: str) -> np.ndarray:
+    """``'1e-4:1:64'`` -> 64 log-spaced learning rates from 1e-4 to 1; ``'0.01,0.1'`` -> a list."""
+    text = str(text).strip()
+    try:
+        if ":" in text:
+            lo, hi, n = text.split(":")
+            lo, hi, n = float(lo), float(hi), int(n)
+            if not (0 < lo <= hi and n >= 1):
+                raise ValueError
+            return np.logspace(math.log10(lo), math.log10(hi), n)
+        values = np.array([float(t) for t in text.split(",") if t.strip()])
+        if len(values) == 0 or not (values > 0).all():
+            raise ValueError
+        return values
+    except ValueError:
+        raise ValueError(f"lrs: LOW:HIGH:N (log-spaced, 0 < LOW <= HIGH, N >= 1) or a comma list of "
+                         f"positive numbers, got {text!r}") from None
+
+
+@dataclass
+class SweepResult:
+    """Final and best metrics per (optimizer, lr): arrays ``[n_optimizers, n_lrs]`` in ``metrics``."""
+
+    optimizers: list[str]
+    lrs: np.ndarray
+    metrics: dict[str, np.ndarray]
+    runs: list[Run] = field(default_factory=list, repr=False)
+    wall_time: float = 0.0
+    epochs: int = 0
+
+    METRICS = ("final_train_loss", "final_test_loss", "final_train_acc", "final_test_acc",
+               "best_test_loss", "best_test_acc", "best_epoch", "stop_epoch", "diverged")
+
+    def run_of(self, optimizer: str, lr_index: int) -> Run:
+        return self.runs[self.optimizers.index(optimizer) * len(self.lrs) + lr_index]
+
+    def best_lr(self, optimizer: str, by: str = "best_test_loss") -> float:
+        """The learning rate with the lowest ``by`` (loss) or highest (accuracy) among the runs that did not diverge."""
+        row = self.metrics[by][self.optimizers.index(optimizer)].astype(float)
+        ok = ~self.metrics["diverged"][self.optimizers.index(optimizer)].astype(bool) & np.isfinite(row)
+        if not ok.any():
+            return float("nan")
+        values = np.where(ok, row if "loss" in by else -row, np.inf)
+        return float(self.lrs[int(np.argmin(values))])
+
+    def rows(self) -> list[dict]:
+        out = []
+        for a, name in enumerate(self.optimizers):
+            for b, lr in enumerate(self.lrs):
+                out.append({"optimizer": name, "lr": float(lr),
+                            **{k: (bool(v[a, b]) if k == "diverged" else float(v[a, b])) for k, v in self.metrics.items()}})
+        return out
+
+    def to_dict(self) -> dict:
+        return {"lrlab": 1, "optimizers": self.optimizers, "lrs": [float(x) for x in self.lrs],
+                "epochs": self.epochs, "wall_time": self.wall_time,
+                "best_lr": {o: _num(self.best_lr(o)) for o in self.optimizers},
+                "rows": [{k: (_num(v) if isinstance(v, float) else v) for k, v in r.items()} for r in self.rows()]}
+
+    def to_json(self, path: str | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        if path is not None:
+            with open(path, "w") as fh:
+                fh.write(text)
+        return text
+
+
+def sweep_configs(optimizers: Sequence[str], lrs, config: TrainConfig | None = None,
+                  optimizer_params: dict | None = None) -> list[TrainConfig]:
+    """One config per (optimizer, lr), optimizer-major; ``optimizer_params[name]`` per optimizer."""
+    config = config or TrainConfig()
+    optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
+    if not optimizers:
+        raise ValueError("optimizers: at least one optimizer name, got none")
+    for o in optimizers:
+        optim.get(o)
+    lrs = parse_lrs(lrs) if isinstance(lrs, str) else np.asarray(lrs, dtype=float).reshape(-1)
+    if len(lrs) == 0 or not (lrs > 0).all():
+        raise ValueError(f"lrs: at least one learning rate, all > 0, got {list(lrs)!r}")
+    optimizer_params = optimizer_params or {}
+    return [config.replace(optimizer=o, lr=float(lr), optimizer_params=dict(optimizer_params.get(o, {})))
+            for o in optimizers for lr in lrs]
+
+
+def sweep(optimizers: Sequence[str] = ("sgd", "adam"), lrs="1e-4:1:16", config: TrainConfig | None = None,
+          epochs: int | None = None, optimizer_params: dict | None = None,
+          on_epoch: Callable[[list, Race], Any] | None = None,
+          should_stop: Callable[[], bool] | None = None) -> SweepResult:
+    """Train every (optimizer, lr) pair as ONE race and tabulate final and best metrics.
+
+    ``lrs`` is a sequence or ``'LOW:HIGH:N'`` (N log-spaced values). ``config`` gives the
+    rest (data, network, schedule, epochs, batch size, seed). ``final_*`` are the last
+    epoch's metrics (of a diverged run: the non-finite or exploded loss that stopped it);
+    ``best_*`` are the best epoch's; ``diverged`` is 1 where the run diverged.
+
+    >>> result = sweep(["sgd", "adam"], "1e-3:1:4", epochs=3)
+    >>> result.metrics["final_train_loss"].shape
+    (2, 4)
+    """
+    configs = sweep_configs(optimizers, lrs, config, optimizer_params)
+    optimizers = list(dict.fromkeys(c.optimizer for c in configs))
+    lrs = np.array([c.lr for c in configs[: len(configs) // len(optimizers)]], dtype=float)
+    t0 = time.perf_counter()
+    r = Race(configs, epochs)
+    runs = r.run(on_epoch, should_stop)
+    wall = time.perf_counter() - t0
+    shape = (len(optimizers), len(lrs))
+    metrics = {k: np.full(shape, np.nan) for k in SweepResult.METRICS}
+    for n, run in enumerate(runs):
+        a, b = divmod(n, len(lrs))
+        last = run.history.last or {}
+        best = run.best_metrics or {}
+        metrics["final_train_loss"][a, b] = last.get("train_loss", np.nan)
+        metrics["final_test_loss"][a, b] = last.get("test_loss", np.nan)
+        metrics["final_train_acc"][a, b] = last.get("train_acc", np.nan)
+        metrics["final_test_acc"][a, b] = last.get("test_acc", np.nan)
+        metrics["best_test_loss"][a, b] = best.get("test_loss", np.nan)
+        metrics["best_test_acc"][a, b] = best.get("test_acc", np.nan)
+        metrics["best_epoch"][a, b] = np.nan if run.best_epoch is None else run.best_epoch
+        metrics["stop_epoch"][a, b] = np.nan if run.stop_epoch is None else run.stop_epoch
+        metrics["diverged"][a, b] = float(run.stop_reason == "diverged")
+    return SweepResult(optimizers, lrs, metrics, runs, wall, r.epoch_index)
+
+
+# ------------------------------------------------------------------------------ LR range test
+SMOOTHING = 0.98  # beta of the exponential moving average of the loss
+DIVERGENCE_RATIO = 4.0  # stop when the smoothed loss exceeds this multiple of its minimum
+
+
+def smooth_losses(losses: Sequence[float], beta: float = SMOOTHING) -> np.ndarray:
+    """Bias-corrected exponential moving average: ``avg_t = beta avg_{t-1} + (1 - beta) loss_t``,
+    ``smoothed_t = avg_t / (1 - beta^(t+1))``."""
+    out, avg = [], 0.0
+    for t, loss in enumerate(losses):
+        avg = beta * avg + (1 - beta) * loss
+        out.append(avg / (1 - beta ** (t + 1)))
+    return np.array(out, dtype=float)
+
+
+def suggest_lr(lrs: Sequence[float], smoothed: Sequence[float], skip_start: int = 5) -> Optional[float]:
+    """The suggestion rule: the learning rate where the smoothed loss falls fastest.
+
+    With ``x = log10(lr)``, ``slope_i = d smoothed / dx`` (``numpy.gradient``); searched from
+    step ``skip_start`` up to the step of the smoothed loss's minimum; the answer is
+    ``lr[argmin slope]`` (the steepest descent). None when fewer than 3 usable steps.
+    """
+    lrs = np.asarray(lrs, dtype=float)
+    smoothed = np.asarray(smoothed, dtype=float)
+    finite = np.isfinite(smoothed)
+    n = len(smoothed) if finite.all() else int(np.argmax(~finite))  # up to the first non-finite value
+    if n < 3:
+        return None
+    lrs, smoothed = lrs[:n], smoothed[:n]
+    end = int(np.argmin(smoothed)) + 1
+    start = min(skip_start, max(end - 3, 0))
+    if end - start < 3:
+        start, end = 0, n
+    slope = np.gradient(smoothed[start:end], np.log10(lrs[start:end]))
+    return float(lrs[start + int(np.argmin(slope))])
+
+
+@dataclass
+class RangeTest:
+    """The LR range test's curve: ``lrs[i]`` was used for step ``i`` whose loss is ``losses[i]``."""
+
+    config: TrainConfig
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed: np.ndarray
+    suggested_lr: Optional[float]
+    diverged_lr: Optional[float]  # the lr at which the test stopped (None: it reached end_lr)
+    rule: str = ("steepest descent: the lr where the smoothed loss (EMA beta=0.98, bias-corrected) falls "
+                 "fastest per decade of lr, searched before the smoothed loss's minimum")
+
+    def to_dict(self) -> dict:
+        return {"lrlab": 1, "config": self.config.to_dict(), "lrs": [float(x) for x in self.lrs],
+                "losses": [_num(float(x)) for x in self.losses], "smoothed": [_num(float(x)) for x in self.smoothed],
+                "suggested_lr": self.suggested_lr, "diverged_lr": self.diverged_lr, "rule": self.rule}
+
+
+def lr_range_test(config: TrainConfig | None = None, start_lr: float = 1e-7, end_lr: float = 10.0,
+                  num_steps: int = 100, dataset: data_mod.Dataset | None = None) -> RangeTest:
+    """The LR range test (Smith 2017): one run, one optimizer step per learning rate,
+    ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))``; each step's loss is the
+    mini-batch loss of the forward pass that produced its gradient (as in the engine).
+    Stops when the loss is not finite or the smoothed loss exceeds ``4 x`` its minimum.
+    The suggestion follows :func:`suggest_lr` (steepest descent of the smoothed loss).
+
+    >>> test = lr_range_test(TrainConfig(optimizer="adam"), num_steps=60)
+    >>> 1e-7 <= test.suggested_lr <= 10
+    True
+    """
+    config = config or TrainConfig()
+    if not (isinstance(num_steps, int) and num_steps >= 3):
+        raise ValueError(f"num_steps: must be an integer >= 3, got {num_steps!r}")
+    if not (0 < start_lr < end_lr):
+        raise ValueError(f"start_lr: must be > 0 and < end_lr={end_lr!r}, got {start_lr!r}")
+    config = config.replace(lr=float(start_lr))
+    r = Race([config], dataset=dataset)
+    lrs = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))
+    losses, batches = [], iter(())
+    best = math.inf
+    avg = 0.0
+    diverged_lr = None
+    for i, lr in enumerate(lrs):
+        try:
+            Xb, yb = next(batches)
+        except StopIteration:
+            batches = r._batches()
+            Xb, yb = next(batches)
+        r.lrs.fill_(float(lr))
+        r._active_col = torch.ones(1, 1, dtype=torch.bool, device=r.device)
+        loss, _ = r._step(Xb, yb)
+        loss = float(loss[0])
+        losses.append(loss)
+        avg = SMOOTHING * avg + (1 - SMOOTHING) * loss
+        smoothed = avg / (1 - SMOOTHING ** (i + 1))
+        if not math.isfinite(loss) or (i > 0 and smoothed > DIVERGENCE_RATIO * best):
+            diverged_lr = float(lr)
+            break
+        best = min(best, smoothed)
+    lrs = lrs[: len(losses)]
+    smoothed = smooth_losses(losses)
+    return RangeTest(config, lrs, np.array(losses, dtype=float), smoothed, suggest_lr(lrs, smoothed), diverged_lr)
