@@ -441,7 +441,7 @@ def describe(t: Trace, stage: tuple[str, int], lr: float | None = None, loss_aft
             lines.append(f"e.g. w<sub>11</sub><sup>(1)</sup> &larr; {_num(first.W[0, 0], 4)} &minus; {_num(lr)} &middot; "
                          f"{_num(first.dW[0, 0], 4)} = {_val(first.W[0, 0] - lr * first.dW[0, 0], 4)}")
         if loss_after is not None:
-            lines.append(f"loss on this sample: {_val(t.loss, 5)} &rarr; {_val(loss_after, 5)}")
+            lines.append(f"loss L: {_val(t.loss, 5)} &rarr; {_val(loss_after, 5)}")
     else:
         raise ValueError(f"stage: one of forward, loss, backward, update, got {kind!r}")
     return "<br>".join(lines)
@@ -449,47 +449,68 @@ def describe(t: Trace, stage: tuple[str, int], lr: float | None = None, loss_aft
 
 # -- the two references Trace.check compares against ---------------------------------------------
 
+def _torch_activation(activation: str):
+    return {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+            "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, LEAKY_SLOPE)}[activation]
+
+
 def _reference_loss(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
     if loss == "cross_entropy":
         return torch.nn.functional.cross_entropy(out, y)
     return torch.nn.functional.mse_loss(out, _target(y, out))
 
 
-def _reference_forward(weights: list[torch.Tensor], x: torch.Tensor, activation: str) -> torch.Tensor:
-    torch_activation = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
-                        "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, LEAKY_SLOPE)}[activation]
-    a = x
-    for k in range(0, len(weights), 2):
-        a = torch.nn.functional.linear(a, weights[k], weights[k + 1])
-        if k + 2 < len(weights):
-            a = torch_activation(a)
-    return a
-
-
 def _autograd_gradients(weights, x, y, loss, activation) -> list[torch.Tensor]:
+    """The same loss written with ``torch.nn.functional``, differentiated by ``torch.autograd.grad``."""
     leaves = [w.detach().clone().requires_grad_(True) for w in weights]
     with torch.enable_grad():
-        value = _reference_loss(_reference_forward(leaves, x, activation), y, loss)
-        return list(torch.autograd.grad(value, leaves))
+        a = x
+        for k in range(0, len(leaves), 2):
+            a = torch.nn.functional.linear(a, leaves[k], leaves[k + 1])
+            if k + 2 < len(leaves):
+                a = _torch_activation(activation)(a)
+        return list(torch.autograd.grad(_reference_loss(a, y, loss), leaves))
 
 
-def _finite_difference_gradients(weights, x, y, loss, activation, eps) -> list[torch.Tensor]:
-    """``dL/dw ~ (L(w + eps) - L(w - eps)) / (2 eps)`` for each weight in turn, in float64."""
-    params = [w.detach().to(torch.float64).clone() for w in weights]
+def _stacked_losses(stack: torch.Tensor, shapes, x, y, loss, activation) -> torch.Tensor:
+    """The loss of each of K networks whose flat parameters are the rows of ``stack`` [K, P], as [K]."""
+    K, n = stack.shape[0], x.shape[0]
+    a, offset = x.expand(K, *x.shape), 0
+    for k, (out_features, in_features) in enumerate(shapes):
+        W = stack[:, offset: offset + out_features * in_features].reshape(K, out_features, in_features)
+        offset += out_features * in_features
+        b = stack[:, offset: offset + out_features].reshape(K, 1, out_features)
+        offset += out_features
+        a = torch.baddbmm(b, a, W.transpose(1, 2))             # z = a W^T + b, for each network
+        if k + 1 < len(shapes):
+            a = _torch_activation(activation)(a)
+    if loss == "cross_entropy":
+        log_p = torch.log_softmax(a, dim=2)
+        return -log_p.gather(2, y.view(1, n, 1).expand(K, n, 1)).mean(dim=(1, 2))
+    return ((a - _target(y, a[0])) ** 2).mean(dim=(1, 2))
+
+
+def _finite_difference_gradients(weights, x, y, loss, activation, eps, chunk: int = 256) -> list[torch.Tensor]:
+    """``dL/dw_k ~ (L(w + eps e_k) - L(w - eps e_k)) / (2 eps)`` for every single weight and bias ``w_k``, in float64.
+
+    The 2P nudged networks (P parameters) are evaluated together as one stack, ``chunk`` at a time.
+    """
+    flat = torch.cat([w.detach().to(torch.float64).reshape(-1) for w in weights])
+    shapes = [tuple(weights[k].shape) for k in range(0, len(weights), 2)]
     x64 = x.to(torch.float64)
     y64 = y.to(torch.float64) if y.dtype.is_floating_point else y
-    grads = []
+    P = flat.numel()
+    grad = torch.empty(P, dtype=torch.float64)
     with torch.no_grad():
-        for p in params:
-            g = torch.empty_like(p)
-            flat, g_flat = p.view(-1), g.view(-1)
-            for k in range(flat.numel()):
-                saved = flat[k].item()
-                flat[k] = saved + eps
-                up = _reference_loss(_reference_forward(params, x64, activation), y64, loss).item()
-                flat[k] = saved - eps
-                down = _reference_loss(_reference_forward(params, x64, activation), y64, loss).item()
-                flat[k] = saved
-                g_flat[k] = (up - down) / (2 * eps)
-            grads.append(g)
-    return grads
+        for start in range(0, P, chunk):
+            rows = torch.arange(start, min(start + chunk, P))
+            nudges = torch.zeros(len(rows), P, dtype=torch.float64)
+            nudges[torch.arange(len(rows)), rows] = eps
+            up = _stacked_losses(flat + nudges, shapes, x64, y64, loss, activation)      # L(w + eps e_k)
+            down = _stacked_losses(flat - nudges, shapes, x64, y64, loss, activation)    # L(w - eps e_k)
+            grad[rows] = (up - down) / (2 * eps)
+    out, offset = [], 0
+    for w in weights:
+        out.append(grad[offset: offset + w.numel()].view(w.shape))
+        offset += w.numel()
+    return out
