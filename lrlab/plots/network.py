@@ -1,0 +1,217 @@
+"""Drawing the network itself: the graph with its weights, each hidden unit's output, a confusion matrix.
+
+* :func:`draw_network` — TensorFlow Playground's picture: one column of nodes per layer,
+  an edge per weight, its width proportional to ``|w| / max |w|`` and its colour the
+  sign (blue ``#0072B2`` positive, orange ``#E69F00`` negative: colour-blind safe).
+* :func:`neuron_outputs` / :func:`draw_neuron_heatmaps` — each hidden unit's activation
+  ``a_j(x) = f(z_j(x))`` over the input plane (1-D inputs: over the x axis), one small
+  image per unit, same colours (blue > 0 > orange).
+* :func:`confusion_matrix` / :func:`draw_confusion_matrix` — ``C[i, j]`` = number of
+  samples of true class ``i`` predicted as class ``j``.
+
+Wide layers are drawn with at most ``max_units`` nodes (the first ones) and a "+N" mark.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+POSITIVE, NEGATIVE = "#0072B2", "#E69F00"
+NODE_COLOR = "#404040"
+
+
+def _parts(run_or_model, features=None):
+    from ..export import _parts as parts
+    return parts(run_or_model, features)
+
+
+def _input_dims(features) -> int:
+    return 2 if any("x2" in f for f in features) else 1
+
+
+def layer_positions(sizes, max_units: int = 16) -> list[np.ndarray]:
+    """The (x, y) of each drawn node, layer by layer: x = layer index, y centred on 0."""
+    out = []
+    for i, n in enumerate(sizes):
+        shown = min(n, max_units)
+        ys = (np.arange(shown) - (shown - 1) / 2)[::-1]
+        out.append(np.stack([np.full(shown, float(i)), ys], 1))
+    return out
+
+
+def draw_network(ax, run_or_model, features=None, max_units: int = 16, show_labels: bool = True) -> None:
+    """The network graph: nodes per layer, edges width ~ |w|, colour by sign (blue +, orange -)."""
+    from matplotlib.collections import LineCollection
+    model, features, kind, dataset = _parts(run_or_model, features)
+    Ws, bs = model.weights_and_biases()
+    sizes = model.sizes
+    pos = layer_positions(sizes, max_units)
+    wmax = max((float(W.detach().abs().max()) for W in Ws if W.numel()), default=1.0) or 1.0
+    segments, widths, colors = [], [], []
+    for l, W in enumerate(Ws):
+        W = W.detach().cpu().numpy()
+        src, dst = pos[l], pos[l + 1]
+        for j in range(len(dst)):
+            for i in range(len(src)):
+                w = W[j, i]
+                segments.append([src[i], dst[j]])
+                widths.append(0.2 + 4.0 * abs(w) / wmax)
+                colors.append(POSITIVE if w >= 0 else NEGATIVE)
+    order = np.argsort(widths)  # thick edges on top
+    ax.add_collection(LineCollection([segments[k] for k in order], linewidths=[widths[k] for k in order],
+                                     colors=[colors[k] for k in order], alpha=0.8, zorder=1))
+    for l, p in enumerate(pos):
+        ax.scatter(p[:, 0], p[:, 1], s=180, color="white", edgecolors=NODE_COLOR, linewidths=1.5, zorder=3)
+        if sizes[l] > len(p):
+            ax.text(l, p[:, 1].min() - 0.9, f"+{sizes[l] - len(p)}", ha="center", va="top", fontsize=9)
+    if show_labels:
+        for i, f in enumerate(features[: len(pos[0])]):
+            ax.text(-0.12, pos[0][i, 1], f, ha="right", va="center", fontsize=10)
+        out_names = list(getattr(dataset, "class_names", ()) or ())
+        if kind == "regression":
+            out_names = ["y"]
+        elif not out_names:
+            out_names = [f"class {k}" for k in range(sizes[-1])]
+        for k, name in enumerate(out_names[: len(pos[-1])]):
+            ax.text(len(sizes) - 1 + 0.12, pos[-1][k, 1], name, ha="left", va="center", fontsize=10)
+    titles = ["input"] + [f"hidden {l}" for l in range(1, len(sizes) - 1)] + ["output"]
+    top = max(len(p) for p in pos) / 2 + 0.6
+    for l, t in enumerate(titles):
+        ax.text(l, top, f"{t}\n({sizes[l]})", ha="center", va="bottom", fontsize=10)
+    ax.set_xlim(-0.9, len(sizes) - 1 + 0.9)
+    ax.set_ylim(-top - 0.6, top + 1.1)
+    ax.set_axis_off()
+    from matplotlib.lines import Line2D
+    ax.legend(handles=[Line2D([], [], color=POSITIVE, lw=3, label="w > 0"),
+                       Line2D([], [], color=NEGATIVE, lw=3, label="w < 0")],
+              loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    ax.set_title("Network: edge width = |weight|")
+
+
+def default_extent(run_or_model, margin: float = 0.3) -> tuple[float, float, float, float]:
+    """The view box: the data's range plus a margin, or [-1.5, 1.5]^2 without data."""
+    _, _, _, dataset = _parts(run_or_model)
+    if dataset is None:
+        return (-1.5, 1.5, -1.5, 1.5)
+    X = torch.cat([dataset.X_train, dataset.X_test]).cpu().numpy()
+    lo, hi = X.min(0) - margin, X.max(0) + margin
+    if X.shape[1] == 1:
+        return (float(lo[0]), float(hi[0]), 0.0, 0.0)
+    return (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+
+
+def neuron_outputs(run_or_model, features=None, resolution: int = 40, extent=None) -> list[np.ndarray]:
+    """Each hidden layer's activations over the input plane: ``[width, resolution, resolution]``.
+
+    Grid row ``r`` is ``x2 = linspace(y0, y1)[r]``, column ``c`` is ``x1 = linspace(x0, x1)[c]``
+    (``origin='lower'`` for imshow). 1-D inputs: ``[width, resolution]`` over ``x1``."""
+    from ..presets import hidden_preactivations
+    from ..nets import activate
+    model, features, _, _ = _parts(run_or_model, features)
+    x0, x1, y0, y1 = extent or default_extent(run_or_model)
+    xs = np.linspace(x0, x1, resolution)
+    if _input_dims(features) == 1:
+        pts = xs.reshape(-1, 1)
+        shape = (resolution,)
+    else:
+        gx, gy = np.meshgrid(xs, np.linspace(y0, y1, resolution))
+        pts = np.stack([gx.ravel(), gy.ravel()], 1)
+        shape = (resolution, resolution)
+    zs = hidden_preactivations(model, pts, features)
+    return [activate(z, model.activation).T.reshape(-1, *shape).cpu().numpy() for z in zs]
+
+
+def draw_neuron_heatmaps(fig_or_axes, run_or_model, features=None, resolution: int = 40, extent=None,
+                         max_units: int = 8, dead=None) -> list:
+    """One small heatmap per hidden unit (rows = layers, at most ``max_units`` per row).
+
+    ``fig_or_axes``: a Figure (a grid is made in it) or a 2-D array of Axes
+    ``[layers, max_units]``. Colour: blue where the unit's output is high, orange where it
+    is low (tanh/leaky: signed, centred on 0; relu/sigmoid: 0 .. max). Dead units (never
+    positive, ReLU) are labelled "dead". Returns the Axes used."""
+    model, features, _, _ = _parts(run_or_model, features)
+    ext = extent or default_extent(run_or_model)
+    outputs = neuron_outputs(model, features, resolution, ext)
+    if not outputs:
+        if hasattr(fig_or_axes, "add_subplot"):
+            ax = fig_or_axes.add_subplot(1, 1, 1)
+            ax.text(0.5, 0.5, "no hidden layer", ha="center", va="center")
+            ax.set_axis_off()
+            return [ax]
+        return []
+    cols = min(max_units, max(o.shape[0] for o in outputs))
+    if hasattr(fig_or_axes, "add_subplot"):
+        axes = np.atleast_2d(fig_or_axes.subplots(len(outputs), cols, squeeze=False))
+    else:
+        axes = np.atleast_2d(np.asarray(fig_or_axes, dtype=object))
+    from matplotlib.colors import LinearSegmentedColormap
+    cmap = LinearSegmentedColormap.from_list("lrlab_signed", [NEGATIVE, "#FFFFFF", POSITIVE])
+    signed = model.activation in ("tanh", "leaky_relu")
+    used = []
+    for l, out in enumerate(outputs):
+        for j in range(axes.shape[1]):
+            ax = axes[l, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= out.shape[0]:
+                ax.set_axis_off()
+                continue
+            a = out[j]
+            top = float(np.abs(a).max()) or 1.0
+            if model.activation == "sigmoid":
+                vmin, vmax = 0.0, 1.0
+            else:
+                vmin, vmax = (-top, top) if signed else (-top, top)
+            if a.ndim == 1:
+                xs = np.linspace(ext[0], ext[1], a.shape[0])
+                ax.axhline(0, color="0.7", lw=0.8)
+                ax.plot(xs, a, color=POSITIVE, lw=1.5)
+            else:
+                ax.imshow(a, origin="lower", extent=ext, cmap=cmap, vmin=vmin, vmax=vmax,
+                          aspect="auto", interpolation="bilinear")
+            is_dead = model.activation == "relu" and float(a.max()) <= 0
+            ax.set_title(f"L{l + 1}.{j + 1}" + (" dead" if is_dead else ""), fontsize=8, pad=2,
+                         color=NEGATIVE if is_dead else "black")
+            for side in ax.spines.values():
+                side.set_visible(True)
+                side.set_color("0.6")
+            used.append(ax)
+    return used
+
+
+def confusion_matrix(pred, y, k: int) -> np.ndarray:
+    """``C[i, j]`` = how many samples of true class ``i`` were predicted as class ``j`` (int [k, k])."""
+    pred = np.asarray(torch.as_tensor(pred).cpu()).astype(np.int64).ravel()
+    y = np.asarray(torch.as_tensor(y).cpu()).astype(np.int64).ravel()
+    if pred.shape != y.shape:
+        raise ValueError(f"pred: must have one prediction per label ({y.shape[0]}), got {pred.shape[0]}")
+    if not (isinstance(k, (int, np.integer)) and k >= 1):
+        raise ValueError(f"k: number of classes must be an integer >= 1, got {k!r}")
+    for name, v in (("pred", pred), ("y", y)):
+        if v.size and (v.min() < 0 or v.max() >= k):
+            raise ValueError(f"{name}: class indices must be in [0, {k - 1}], got {int(v.min())}..{int(v.max())}")
+    return np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
+
+
+def draw_confusion_matrix(ax, run, X=None, y=None, class_names=None, title: str | None = None) -> np.ndarray:
+    """The confusion matrix of ``run`` on (X, y) (default: its test set), counts written in each cell."""
+    dataset = getattr(run, "dataset", None)
+    if X is None:
+        X, y = dataset.X_test, dataset.y_test
+    k = run.model.sizes[-1]
+    C = confusion_matrix(run.predict(X), y, k)
+    names = list(class_names or getattr(dataset, "class_names", ()) or [str(i) for i in range(k)])
+    from matplotlib.colors import LinearSegmentedColormap
+    cmap = LinearSegmentedColormap.from_list("lrlab_counts", ["#FFFFFF", POSITIVE])
+    ax.imshow(C, cmap=cmap, vmin=0, vmax=max(1, C.max()))
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(C[i, j]), ha="center", va="center", fontsize=11,
+                    color="white" if C[i, j] > 0.6 * C.max() else "black")
+    ax.set_xticks(range(k), names)
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    acc = np.trace(C) / max(1, C.sum())
+    ax.set_title(title or f"Confusion matrix ({100 * acc:.1f} % correct)")
+    return C
