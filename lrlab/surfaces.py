@@ -101,10 +101,16 @@ class Surface:
 
     def suggested_lr(self, optimizer: str) -> float:
         """A learning rate that gives a readable first picture for ``optimizer`` on this surface."""
-        if optimizer in ("sgd", "momentum", "nesterov"):
+        if optimizer == "sgd":
             return self.gd_lr
+        if optimizer in ("momentum", "nesterov"):  # momentum 0.9 multiplies the step by up to 1/(1-0.9)
+            return self.gd_lr / 3
         if optimizer == "adadelta":
             return 1.0
+        if optimizer == "adagrad":  # its steps only shrink: start larger
+            return 5 * self.adaptive_lr
+        if optimizer == "rmsprop":  # no bias correction, no momentum: its first steps are large
+            return self.adaptive_lr / 5
         return self.adaptive_lr
 
 
@@ -135,8 +141,8 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Surface:
         x, y = _xy(p)
         return (a - x) ** 2 + b * (y - x ** 2) ** 2
     return Surface("rosenbrock", "Rosenbrock", "f(x, y) = (a - x)² + b (y - x²)²,  a = 1, b = 100", f,
-                   (-2.0, 2.0, -1.0, 3.0), (-1.5, 2.5), (CriticalPoint(a, a * a, "global minimum"),),
-                   log_contour=True, gd_lr=1.5e-3, adaptive_lr=0.05,
+                   (-2.0, 2.0, -1.0, 3.0), (-1.2, 1.0), (CriticalPoint(a, a * a, "global minimum"),),
+                   log_contour=True, gd_lr=1.5e-3, adaptive_lr=0.1,
                    description="A curved, flat-bottomed banana valley: easy to enter, slow to follow to (1, 1).",
                    params={"a": a, "b": b})
 

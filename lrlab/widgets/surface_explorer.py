@@ -1,0 +1,378 @@
+"""SurfaceExplorer: lrlab's optimizers racing on a 2-D loss surface, step by step.
+
+A thin panel: every path comes from :func:`lrlab.surfaces.trajectories` (one batched run of
+all the chosen optimizers), every convergence map from :func:`lrlab.surfaces.convergence_map`,
+every picture from :mod:`lrlab.plots.surfaces`. No maths here.
+
+Controls: the surface (and the ravine's condition number), which optimizers race, which
+one the sliders tune (learning rate on a log scale, momentum, beta1/beta2, the decay
+rho/alpha of a squared-gradient average), the number of steps, the start point (two
+sliders; also a click on the picture when the optional ``ipyevents`` package is
+installed), a Play button and a step slider, and a "paths / convergence map" switch.
+
+Synchronous methods for notebooks and tests: :meth:`set_start`, :meth:`click`,
+:meth:`jump`, :meth:`advance`, :meth:`show`.
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import numpy as np
+
+from .. import optim
+from .. import surfaces as surfaces_mod
+from ..plots import fig_to_png
+from ..plots import new_figure as _new_figure
+from ..plots import surfaces as plots
+
+try:  # optional: clicks on the picture set the start point
+    from ipyevents import Event as _Event
+except Exception:  # pragma: no cover - depends on the environment
+    _Event = None
+
+LABEL = {"description_width": "110px"}
+WIDE = widgets.Layout(width="360px")
+#: slider -> the optimizer hyper-parameters it sets (the first one the tuned optimizer has)
+HYPER_SLIDERS = {"momentum": ("momentum",), "decay": ("alpha", "rho")}
+
+
+def new_figure(width: float, height: float):
+    """A figure on an Agg canvas (``fig_to_png(fast=True)`` reads the canvas' pixels)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    fig = _new_figure(width, height)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+class SurfaceExplorer(widgets.VBox):
+    """Optimizers on a loss surface, animated; or where each start point ends (convergence map)."""
+
+    def __init__(self, surface: str = "rosenbrock", optimizers=("sgd", "momentum", "adam"), steps: int = 200,
+                 start=None, map_resolution: int = 41, clicks: bool | None = None):
+        names = list(optim.OPTIMIZERS)
+        chosen = [o for o in optimizers if o in names] or names[:1]
+        self.surface = surfaces_mod.get(surface)
+        self.settings: dict[str, dict] = {name: self._default_settings(name) for name in names}
+        self.paths = None
+        self.map = None
+        self._quiet = False
+        self._figure = None
+
+        self.surface_box = widgets.Dropdown(options=[(surfaces_mod.get(n).title, n) for n in surfaces_mod.SURFACES],
+                                            value=self.surface.name, description="surface", style=LABEL, layout=WIDE)
+        self.condition = widgets.FloatLogSlider(value=20.0, base=10, min=0, max=3, step=0.05,
+                                                description="condition κ", style=LABEL, layout=WIDE,
+                                                continuous_update=False)
+        self.optimizer_buttons = {n: widgets.ToggleButton(value=n in chosen, description=n,
+                                                          layout=widgets.Layout(width="92px"))
+                                  for n in names}
+        self.tune = widgets.Dropdown(options=chosen, value=chosen[0], description="tune", style=LABEL, layout=WIDE)
+        self.lr = widgets.FloatLogSlider(value=1e-3, base=10, min=-5, max=1, step=0.05, description="lr",
+                                         style=LABEL, layout=WIDE, continuous_update=False, readout_format=".2e")
+        self.momentum = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="momentum",
+                                            style=LABEL, layout=WIDE, continuous_update=False)
+        self.beta1 = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="β₁",
+                                         style=LABEL, layout=WIDE, continuous_update=False)
+        self.beta2 = widgets.FloatSlider(value=0.999, min=0.5, max=0.9999, step=0.0001, description="β₂",
+                                         style=LABEL, layout=WIDE, continuous_update=False, readout_format=".4f")
+        self.decay = widgets.FloatSlider(value=0.99, min=0.5, max=0.999, step=0.001, description="decay ρ/α",
+                                         style=LABEL, layout=WIDE, continuous_update=False, readout_format=".3f")
+        self.steps = widgets.IntSlider(value=steps, min=10, max=1000, step=10, description="steps", style=LABEL,
+                                       layout=WIDE, continuous_update=False)
+        x0, x1, y0, y1 = self.surface.box
+        self.start_x = widgets.FloatSlider(min=x0, max=x1, step=(x1 - x0) / 400, description="start x",
+                                           style=LABEL, layout=WIDE, continuous_update=False)
+        self.start_y = widgets.FloatSlider(min=y0, max=y1, step=(y1 - y0) / 400, description="start y",
+                                           style=LABEL, layout=WIDE, continuous_update=False)
+        self.step = widgets.IntSlider(value=steps, min=0, max=steps, description="step", style=LABEL,
+                                      layout=widgets.Layout(width="460px"))
+        self.play = widgets.Play(value=steps, min=0, max=steps, step=max(1, steps // 100), interval=60,
+                                 description="play")
+        widgets.jslink((self.play, "value"), (self.step, "value"))
+        self.view = widgets.ToggleButtons(options=["paths", "convergence map"], value="paths",
+                                          style={"button_width": "130px"})
+        self.map_resolution = map_resolution
+        self.image = widgets.Image(format="png")
+        self.image.add_class("lrlab-figure")
+        self.status = widgets.HTML()
+        self.status.add_class("lrlab-status")
+
+        self._set_start_sliders(*(self.surface.start if start is None else start))
+        self._show_settings()
+        self._sync_condition_visibility()
+
+        self.clicks_enabled = (_Event is not None) if clicks is None else (bool(clicks) and _Event is not None)
+        if self.clicks_enabled:
+            self._events = _Event(source=self.image, watched_events=["click"])
+            self._events.on_dom_event(self._on_dom_click)
+        hint = ("click on the picture to move the start" if self.clicks_enabled
+                else "move the start with the two sliders")
+        controls = widgets.VBox([
+            self.surface_box, self.condition,
+            widgets.HTML("<b>optimizers</b>"),
+            widgets.GridBox(list(self.optimizer_buttons.values()),
+                            layout=widgets.Layout(grid_template_columns="repeat(4, 92px)", grid_gap="2px")),
+            self.tune, self.lr, self.momentum, self.beta1, self.beta2, self.decay, self.steps,
+            widgets.HTML(f"<b>start point</b> <i>({hint})</i>"), self.start_x, self.start_y,
+        ])
+        super().__init__([
+            widgets.HBox([self.view, self.play, self.step]),
+            widgets.HBox([self.image, controls]),
+            self.status,
+        ])
+
+        self.surface_box.observe(self._on_surface, names="value")
+        self.condition.observe(self._on_surface, names="value")
+        for button in self.optimizer_buttons.values():
+            button.observe(self._on_optimizers, names="value")
+        self.tune.observe(self._on_tune, names="value")
+        for slider in (self.lr, self.momentum, self.beta1, self.beta2, self.decay):
+            slider.observe(self._on_hyper, names="value")
+        for slider in (self.steps, self.start_x, self.start_y):
+            slider.observe(self._on_recompute, names="value")
+        self.step.observe(self._on_step, names="value")
+        self.view.observe(self._on_recompute, names="value")
+        self.recompute()
+
+    # ----------------------------------------------------------------- state
+    @property
+    def chosen(self) -> list[str]:
+        """The optimizers in the race, in registry order."""
+        return [n for n, b in self.optimizer_buttons.items() if b.value]
+
+    @property
+    def start(self) -> tuple[float, float]:
+        return (float(self.start_x.value), float(self.start_y.value))
+
+    def hyper(self, name: str) -> dict:
+        """The hyper-parameters ``name`` runs with (its defaults, overridden by the sliders' settings)."""
+        return dict(self.settings[name])
+
+    def _default_settings(self, name: str) -> dict:
+        spec = optim.get(name)
+        settings = {"lr": self.surface.suggested_lr(name)}
+        for key in ("momentum", "betas", "alpha", "rho"):
+            if key in spec.defaults:
+                settings[key] = spec.defaults[key]
+        if name in ("momentum", "nesterov") and not settings.get("momentum"):
+            settings["momentum"] = 0.9
+        return settings
+
+    # ----------------------------------------------------------------- synchronous API
+    def set_start(self, x: float, y: float) -> None:
+        """Move the start point (clamped to the surface's box) and recompute the paths."""
+        self._quiet = True
+        try:
+            self._set_start_sliders(x, y)
+        finally:
+            self._quiet = False
+        self.recompute()
+
+    def click(self, px: float, py: float) -> bool:
+        """A click at pixel ``(px, py)`` of the picture (from its top-left corner): when it falls on
+        the surface's axes, start there and show the paths. Returns whether it did."""
+        if self._figure is None:
+            return False
+        fig, ax = self._figure["fig"], self._figure["ax"]
+        height = fig.bbox.height
+        x, y = ax.transData.inverted().transform((px, height - py))
+        x0, x1, y0, y1 = self.surface.box
+        if not (x0 <= x <= x1 and y0 <= y <= y1):
+            return False
+        self._quiet = True
+        try:
+            self.view.value = "paths"
+        finally:
+            self._quiet = False
+        self.set_start(x, y)
+        return True
+
+    def jump(self, step: int) -> None:
+        """Show the paths as they are after ``step`` steps."""
+        target = int(np.clip(step, 0, self.step.max))
+        if target != self.step.value:
+            self.step.value = target  # the observer redraws
+        else:
+            self.redraw()
+
+    def advance(self, n: int = 1) -> None:
+        """Show ``n`` more steps."""
+        self.jump(self.step.value + n)
+
+    def show(self, view: str) -> None:
+        """Switch to 'paths' or 'convergence map'."""
+        self.view.value = view
+
+    def recompute(self) -> None:
+        """Run every chosen optimizer from the start (one batched call), and the map when it is shown."""
+        runs = [{"optimizer": name, "start": self.start, **self.hyper(name)} for name in self.chosen]
+        steps = int(self.steps.value)
+        self.paths = surfaces_mod.trajectories(self.surface, runs, steps) if runs else None
+        self._quiet = True
+        try:
+            self.play.max = self.step.max = steps
+            self.play.step = max(1, steps // 100)
+            self.step.value = steps
+        finally:
+            self._quiet = False
+        if self.view.value == "convergence map":
+            name = self.tune.value
+            self.map = surfaces_mod.convergence_map(self.surface, name, resolution=self.map_resolution,
+                                                    steps=steps, **self.hyper(name))
+        self._figure = None
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the current view into ``self.image`` and describe it in ``self.status``."""
+        if self.view.value == "convergence map" and self.map is not None:
+            fig = new_figure(10.5, 5.4)
+            ax = fig.subplots(1, 1)
+            plots.draw_convergence_map(ax, self.surface, self.map)
+            ax.plot(*self.start, marker="o", markersize=11, markerfacecolor="none", markeredgecolor="black",
+                    markeredgewidth=2)
+            self._figure = {"fig": fig, "ax": ax, "map": True}
+            self.image.value = fig_to_png(fig, fast=True)
+        else:
+            self._draw_paths()
+        self.status.value = self._status_html()
+
+    # ----------------------------------------------------------------- drawing
+    def _draw_paths(self) -> None:
+        """Build the figure once per computation; each frame only moves the paths' artists."""
+        if self._figure is None or self._figure.get("map"):
+            fig = new_figure(12.0, 5.2)
+            ax, ax_loss = fig.subplots(1, 2, width_ratios=[1.25, 1])
+            plots.draw_surface(ax, self.surface)
+            animated = (plots.AnimatedPaths(ax, self.paths, self.chosen, self.surface.f_min, ax_loss=ax_loss)
+                        if self.paths is not None else None)
+            self._figure = {"fig": fig, "ax": ax, "ax_loss": ax_loss, "animated": animated, "map": False}
+        fig, animated = self._figure["fig"], self._figure["animated"]
+        if animated is not None:
+            animated.update(int(self.step.value))
+        self.image.value = fig_to_png(fig, fast=True)
+        if fig.get_layout_engine() is not None:
+            fig.set_layout_engine("none")  # the layout is settled: later frames keep it (and draw faster)
+
+    def _status_html(self) -> str:
+        s = self.surface
+        parts = [f"<b>{html.escape(s.title)}</b>: <code>{html.escape(s.formula)}</code> — {html.escape(s.description)}"]
+        name = self.tune.value
+        if name:
+            spec = optim.get(name)
+            parts.append(f"<b>{name}</b>: <code>{html.escape(spec.formula)}</code> — {html.escape(spec.description)}")
+        if self.paths is not None:
+            for label, k in zip(self.chosen, range(len(self.chosen))):
+                if self.paths.diverged[k]:
+                    parts.append(f"<span style='color:#D55E00'>{label} diverged at step "
+                                 f"{self.paths.diverged_at[k]}: lower its learning rate</span>")
+        if self.view.value == "convergence map" and self.map is not None:
+            parts.append(f"Convergence map of <b>{self.map.optimizer}</b>: {self.map.codes.size} starts, "
+                         f"{self.map.steps} steps each, one batched run.")
+        return "<br>".join(parts)
+
+    # ----------------------------------------------------------------- observers
+    def _set_start_sliders(self, x: float, y: float) -> None:
+        x0, x1, y0, y1 = self.surface.box
+        self.start_x.value = float(np.clip(x, x0, x1))
+        self.start_y.value = float(np.clip(y, y0, y1))
+
+    def _sync_condition_visibility(self) -> None:
+        self.condition.layout.display = None if self.surface.name == "quadratic" else "none"
+
+    def _show_settings(self) -> None:
+        """Put the tuned optimizer's settings on the sliders; disable those it does not have."""
+        name = self.tune.value
+        settings = self.settings[name]
+        self._quiet = True
+        try:
+            self.lr.value = settings["lr"]
+            self.momentum.disabled = "momentum" not in settings
+            if "momentum" in settings:
+                self.momentum.value = settings["momentum"]
+            self.beta1.disabled = self.beta2.disabled = "betas" not in settings
+            if "betas" in settings:
+                self.beta1.value, self.beta2.value = settings["betas"]
+            decay_key = next((k for k in HYPER_SLIDERS["decay"] if k in settings), None)
+            self.decay.disabled = decay_key is None
+            if decay_key:
+                self.decay.value = settings[decay_key]
+                self.decay.description = {"alpha": "decay α", "rho": "decay ρ"}[decay_key]
+        finally:
+            self._quiet = False
+
+    def _on_surface(self, change) -> None:
+        if self._quiet:
+            return
+        name = self.surface_box.value
+        self.surface = (surfaces_mod.get(name, condition=float(self.condition.value)) if name == "quadratic"
+                        else surfaces_mod.get(name))
+        for opt_name, settings in self.settings.items():
+            settings["lr"] = self.surface.suggested_lr(opt_name)
+        x0, x1, y0, y1 = self.surface.box
+        self._quiet = True
+        try:
+            # widen first so that the new limits never cross the old ones
+            self.start_x.min, self.start_x.max = -1e9, 1e9
+            self.start_x.min, self.start_x.max, self.start_x.step = x0, x1, (x1 - x0) / 400
+            self.start_y.min, self.start_y.max = -1e9, 1e9
+            self.start_y.min, self.start_y.max, self.start_y.step = y0, y1, (y1 - y0) / 400
+            self._set_start_sliders(*self.surface.start)
+        finally:
+            self._quiet = False
+        self._show_settings()
+        self._sync_condition_visibility()
+        self.recompute()
+
+    def _on_optimizers(self, change) -> None:
+        chosen = self.chosen
+        if not chosen:  # keep at least one
+            self._quiet = True
+            change["owner"].value = True
+            self._quiet = False
+            return
+        self._quiet = True
+        try:
+            current = self.tune.value
+            self.tune.options = chosen
+            self.tune.value = current if current in chosen else chosen[0]
+        finally:
+            self._quiet = False
+        self._show_settings()
+        self.recompute()
+
+    def _on_tune(self, change) -> None:
+        if self._quiet:
+            return
+        self._show_settings()
+        if self.view.value == "convergence map":
+            self.recompute()
+        else:
+            self.redraw()
+
+    def _on_hyper(self, change) -> None:
+        if self._quiet:
+            return
+        settings = self.settings[self.tune.value]
+        settings["lr"] = float(self.lr.value)
+        if "momentum" in settings:
+            settings["momentum"] = float(self.momentum.value)
+        if "betas" in settings:
+            settings["betas"] = (float(self.beta1.value), float(self.beta2.value))
+        for key in HYPER_SLIDERS["decay"]:
+            if key in settings:
+                settings[key] = float(self.decay.value)
+        self.recompute()
+
+    def _on_recompute(self, change) -> None:
+        if not self._quiet:
+            self.recompute()
+
+    def _on_step(self, change) -> None:
+        if not self._quiet and self.view.value == "paths":
+            self._draw_paths()
+            self.status.value = self._status_html()
+
+    def _on_dom_click(self, event: dict) -> None:
+        if "dataX" in event and "dataY" in event:
+            self.click(event["dataX"], event["dataY"])
