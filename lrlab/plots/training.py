@@ -232,10 +232,19 @@ class LiveTrainingFigure:
 
     def __init__(self, dataset, n_layers: int, max_epochs: int, width: float = 13.0, height: float = 6.6,
                  dpi: int = 80, grid_resolution: int = 80):
+        import matplotlib
+        from . import RC
+        with matplotlib.rc_context(RC):  # lrlab's projector-sized fonts for every artist made here
+            self._build(dataset, n_layers, max_epochs, width, height, dpi, grid_resolution)
+
+    def _build(self, dataset, n_layers, max_epochs, width, height, dpi, grid_resolution):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.colors import LinearSegmentedColormap, ListedColormap
-        from . import PALETTE, new_figure
-        self.fig = new_figure(width, height, dpi)
+        from . import PALETTE
+        from matplotlib.figure import Figure
+        # fixed margins: constrained layout costs ~1 s per figure on a small machine
+        self.fig = Figure(figsize=(width, height), dpi=dpi)
+        self.fig.subplots_adjust(left=0.065, right=0.985, bottom=0.085, top=0.93, wspace=0.26, hspace=0.36)
         FigureCanvasAgg(self.fig)
         self.kind = dataset.kind
         self.n_layers = n_layers
@@ -444,10 +453,6 @@ class LiveTrainingFigure:
         """Draw into the canvas: the cached background plus the changing artists."""
         canvas = self.fig.canvas
         if self._background is None:
-            if not self._laid_out:  # lay out once (constrained layout), then freeze the positions
-                canvas.draw()
-                self.fig.set_layout_engine("none")
-                self._laid_out = True
             canvas.draw()  # animated artists are left out of this
             self._background = canvas.copy_from_bbox(self.fig.bbox)
             self.full_redraws += 1

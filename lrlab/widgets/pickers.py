@@ -28,7 +28,7 @@ LABEL = {"description_width": "120px"}
 WIDE = widgets.Layout(width="380px")
 
 #: the learning-rate slider's range (a subset of the optimizers' (0, 100])
-LR_MIN_EXP, LR_MAX_EXP = -5, 1
+LR_MIN_EXP, LR_MAX_EXP = -5, 2
 
 
 def _label(name: str) -> str:

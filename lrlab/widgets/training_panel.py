@@ -1,0 +1,516 @@
+"""The live training panel: pick a dataset, a network, an optimizer and a schedule, press Start.
+
+``TrainingPanel(**config)`` composes the pickers of :mod:`lrlab.widgets.pickers` with the
+buttons Start, Pause/Resume, Stop, Step (one epoch), Reset and Save, a status line
+(``HTML``, class ``lrlab-status``) and a live figure (``Image``, class ``lrlab-figure``)
+drawn by :class:`lrlab.plots.training.LiveTrainingFigure`.
+
+Threads. Start trains in a background thread (the *worker*) so the kernel stays
+responsive; the worker polls the stop flag before every mini-batch (the engine's
+``should_stop``), so Stop acts within one step. Pause ends the worker between epochs and
+keeps the run; Resume starts a new worker on the same run. A second thread (the *drawer*)
+renders frames: every ``1 / max_fps`` seconds at most, the worker snapshots the numbers
+between two epochs (:func:`lrlab.plots.training.live_frame`) and hands them over; drawing
+never paces training (a frame is skipped while the drawer is busy). Stop/Reset/Start
+always join both threads, so no loop is ever left running. Changing a control applies at
+the next Start (or Reset / Step of a new run); the status line says so.
+
+``panel.run(epochs=N)`` trains synchronously (deterministic: same controls, same run), for
+notebooks and tests; ``panel.is_running`` and ``panel.wait(timeout)`` help tests.
+"""
+from __future__ import annotations
+
+import html
+import os
+import threading
+import time
+from typing import Optional
+
+import ipywidgets as widgets
+import numpy as np
+import torch
+
+from ..plots.training import LiveTrainingFigure, layer_index, layer_norms, live_frame
+from ..train import Run, TrainConfig, Trainer
+from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
+
+BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+def device_options() -> tuple[list[str], str]:
+    """The devices offered, and a note: cuda only where ``torch.cuda.is_available()``."""
+    if torch.cuda.is_available():
+        return ["cpu", "cuda", "auto"], f"GPU: {html.escape(torch.cuda.get_device_name(0))}"
+    return ["cpu", "auto"], "cuda is disabled: no CUDA GPU here (torch.cuda.is_available() is False)"
+
+
+def _pct(x: float) -> str:
+    return "—" if x is None or not np.isfinite(x) else f"{100 * x:.1f} %"
+
+
+def _num(x: float) -> str:
+    return "—" if x is None else f"{x:.4g}"
+
+
+class TrainingPanel(widgets.VBox):
+    """The full training panel. Keyword arguments are :class:`~lrlab.train.TrainConfig` fields.
+
+    >>> panel = TrainingPanel(dataset="spiral", optimizer="adam", lr=0.01, max_epochs=100)
+    >>> run = panel.run(epochs=50)        # synchronous, deterministic
+    >>> panel.start(); panel.stop()        # what the buttons do
+    """
+
+    def __init__(self, max_fps: float = 15.0, live: bool = True, save_dir: str = "lrlab_runs", **config):
+        base = TrainConfig(**config)
+        base.validate()
+        self.base_config = base
+        self.max_fps = float(max_fps)
+        self.switch_interval = 0.0005
+        self.data_picker = DatasetPicker(base)
+        self.network_picker = NetworkPicker(base)
+        self.optimizer_picker = OptimizerPicker(base)
+        self.schedule_picker = SchedulePicker(base)
+        self.stop_picker = StopPicker(base)
+        options, note = device_options()
+        self.device = widgets.Dropdown(options=options, value=base.device if base.device in options else "cpu",
+                                       description="device", style=LABEL)
+        self.device_note = widgets.HTML(f"<small>{note}</small>")
+        self.batch_size = widgets.Dropdown(description="batch size", style=LABEL)
+        self._update_batch_options(base.batch_size)
+        self.live = widgets.Checkbox(value=live, description="draw while training", indent=False)
+        self.folder = widgets.Text(value=save_dir, description="save to folder", style=LABEL,
+                                   layout=widgets.Layout(width="380px"))
+
+        self.buttons = {}
+        for name, icon, tip in (("Start", "play", "train a new run from the controls"),
+                                ("Pause", "pause", "pause / resume this run"),
+                                ("Stop", "stop", "end this run (its best weights are restored)"),
+                                ("Step", "step-forward", "train one epoch"),
+                                ("Reset", "undo", "a fresh, untrained network from the controls"),
+                                ("Save", "save", "run to JSON and figure to PNG in the folder")):
+            b = widgets.Button(description=name, icon=icon, tooltip=tip, layout=widgets.Layout(width="96px"))
+            self.buttons[name] = b
+        self.start_button, self.pause_button = self.buttons["Start"], self.buttons["Pause"]
+        self.stop_button, self.step_button = self.buttons["Stop"], self.buttons["Step"]
+        self.reset_button, self.save_button = self.buttons["Reset"], self.buttons["Save"]
+        self.start_button.button_style = "success"
+        self.start_button.on_click(lambda _: self.start())
+        self.pause_button.on_click(lambda _: self.toggle_pause())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.step_button.on_click(lambda _: self.step())
+        self.reset_button.on_click(lambda _: self.reset())
+        self.save_button.on_click(lambda _: self.save())
+
+        self.status = widgets.HTML()
+        self.status.add_class("lrlab-status")
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="1100px"))
+        self.image.add_class("lrlab-figure")
+
+        run_box = widgets.VBox([self.stop_picker, self.batch_size, widgets.HBox([self.device, self.device_note]),
+                                self.live, self.folder])
+        self.tabs = widgets.Tab(children=[self.data_picker, self.network_picker, self.optimizer_picker,
+                                          self.schedule_picker, run_box])
+        for i, title in enumerate(("Data", "Network", "Optimizer", "Schedule", "Stop & run")):
+            self.tabs.set_title(i, title)
+        super().__init__([self.tabs, widgets.HBox(list(self.buttons.values())), self.status, self.image])
+        self.add_class("lrlab-training-panel")
+
+        self._lock = threading.RLock()  # guards trainer / thread swaps
+        self._stop_flag = threading.Event()
+        self._pause_flag = threading.Event()
+        self._worker: Optional[threading.Thread] = None
+        self._drawer: Optional[threading.Thread] = None
+        self._frame_ready = threading.Condition()
+        self._pending_frame = None
+        self._drawer_busy = False
+        self._drawer_quit = False
+        self.trainer: Optional[Trainer] = None
+        self.figure: Optional[LiveTrainingFigure] = None
+        self.error: Optional[str] = None
+        self.frames_drawn = 0
+        self.last_stop_latency: Optional[float] = None
+        self._steps_rate = None
+        self._controls_changed = False
+
+        for picker in (self.data_picker, self.network_picker, self.optimizer_picker, self.schedule_picker,
+                       self.stop_picker):
+            picker.on_change(self._control_changed)
+        for w in (self.device, self.batch_size):
+            w.observe(self._control_changed, names="value")
+        self._sync_schedule_context()
+        self.reset()
+
+    # ------------------------------------------------------------------ config
+    def _update_batch_options(self, value=None) -> None:
+        n_train = self.data_picker.n_train
+        options = [("full batch", None)] + [(str(b), b) for b in BATCH_SIZES if b < n_train]
+        current = value if value is not None or not self.batch_size.options else self.batch_size.value
+        self.batch_size.options = options
+        self.batch_size.value = current if current in [o[1] for o in options] else None
+
+    def _sync_schedule_context(self) -> None:
+        self.schedule_picker.set_context(float(self.optimizer_picker.lr.value),
+                                         int(self.stop_picker.max_epochs.value))
+
+    def config_changes(self) -> dict:
+        changes = {}
+        for picker in (self.data_picker, self.network_picker, self.optimizer_picker, self.schedule_picker,
+                       self.stop_picker):
+            changes.update(picker.config_changes())
+        changes["device"] = self.device.value
+        changes["batch_size"] = self.batch_size.value
+        return changes
+
+    def config(self) -> TrainConfig:
+        """The TrainConfig the controls describe now (what the next Start will train)."""
+        return self.base_config.replace(**self.config_changes())
+
+    def _control_changed(self, *_):
+        if getattr(self, "_quiet", False):
+            return
+        self._update_batch_options()
+        self._sync_schedule_context()
+        if self.trainer is not None and self.trainer.epoch_index > 0 and not self.trainer.done:
+            self._controls_changed = True
+            self._set_status(self._status_text(note="controls changed: they apply at the next Start"))
+        elif self.trainer is not None and self.trainer.epoch_index == 0 and not self.is_running:
+            self.reset()  # nothing trained yet: show the new network / data at once
+
+    # ------------------------------------------------------------------ state
+    @property
+    def is_running(self) -> bool:
+        w = self._worker
+        return w is not None and w.is_alive()
+
+    @property
+    def is_paused(self) -> bool:
+        return (not self.is_running and self.trainer is not None and not self.trainer.done
+                and self.trainer.epoch_index > 0)
+
+    @property
+    def run_result(self) -> Optional[Run]:
+        return None if self.trainer is None else self.trainer.run
+
+    @property
+    def history(self):
+        return None if self.trainer is None else self.trainer.history
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the background run ends (or ``timeout`` s); True if it has ended."""
+        w = self._worker
+        if w is not None:
+            w.join(timeout)
+        done = not self.is_running
+        if done:
+            self._join_drawer()
+        return done
+
+    # ------------------------------------------------------------------ building a run
+    def _new_trainer(self) -> Optional[Trainer]:
+        try:
+            config = self.config()
+            trainer = Trainer(config)
+        except ValueError as exc:
+            self.error = str(exc)
+            self._set_status(f"<b style='color:#D55E00'>cannot train this configuration</b>: {html.escape(str(exc))}")
+            return None
+        self.error = None
+        self.trainer = trainer
+        self._controls_changed = False
+        n_layers = len(trainer.model.sizes) - 1
+        self._index = layer_index(trainer.model)
+        self._n_layers = n_layers
+        self._norm_epochs, self._weight_norms, self._grad_norms = [], [], []
+        self.figure = LiveTrainingFigure(trainer.dataset, n_layers, config.max_epochs)
+        self._steps_rate = None
+        return trainer
+
+    def _record_norms(self) -> None:
+        t = self.trainer
+        e = t.epoch_index - 1
+        if e < 0 or (self._norm_epochs and self._norm_epochs[-1] == e):
+            return
+        n = layer_norms(torch.stack([t.params, t.grad]), self._index, self._n_layers)
+        self._norm_epochs.append(e)
+        self._weight_norms.append(n[0])
+        self._grad_norms.append(n[1])
+
+    def _snapshot(self) -> dict:
+        """The numbers of the current state (call between epochs, from the thread that trains)."""
+        self._record_norms()
+        L = self._n_layers
+        norms = (np.array(self._norm_epochs), np.array(self._weight_norms).reshape(-1, L),
+                 np.array(self._grad_norms).reshape(-1, L))
+        frame = live_frame(self.trainer, self.figure.grid_points, self._index, norms)
+        frame["status"] = self._status_text()
+        return frame
+
+    def _draw(self, frame: dict) -> None:
+        """Render ``frame`` and publish the PNG (any thread; one at a time)."""
+        fig = self.figure
+        fig.update(frame)
+        png = fig.png()
+        self.image.value = png
+        self.frames_drawn += 1
+        self._set_status(frame["status"])
+
+    def draw_now(self) -> None:
+        """Draw the current state synchronously."""
+        if self.trainer is not None:
+            self._draw(self._snapshot())
+
+    # ------------------------------------------------------------------ status
+    def _set_status(self, text: str) -> None:
+        self.status.value = f"<div class='lrlab-status'>{text}</div>"
+
+    def _status_text(self, note: str | None = None) -> str:
+        t = self.trainer
+        if t is None:
+            return "no run"
+        last = t.history.last
+        c = t.config
+        what = "R²" if t.kind == "regression" else "accuracy"
+        if last is None:
+            text = (f"ready: {c.dataset}, {c.n_samples} samples, network {t.model.sizes}, {c.optimizer} "
+                    f"(lr {c.lr:.3g}), schedule {c.schedule}; press Start")
+        else:
+            rate = f" · {self._steps_rate:,.0f} steps/s" if self._steps_rate else ""
+            text = (f"epoch {t.epoch_index}/{c.max_epochs} · lr {_num(last['lr'])} · loss train "
+                    f"{_num(last['train_loss'])} / test {_num(last['test_loss'])} · {what} train "
+                    f"{_pct(last['train_acc'])} / test {_pct(last['test_acc'])}{rate}")
+        if t.done:
+            run = t.run
+            text += f"<br><b>{html.escape(run.message())}</b>"
+            if run.best_epoch is not None:
+                m = run.best_metrics
+                text += (f"; best epoch {run.best_epoch + 1} (by test {c.select_best}: test {what} "
+                         f"{_pct(m.get('test_acc'))}, test loss {_num(m.get('test_loss'))})"
+                         + (" — its weights were restored" if run.restored_best else ""))
+        elif self.is_paused and not self.is_running:
+            text += " · <b>paused</b>"
+        if note is None and self._controls_changed:
+            note = "controls changed: they apply at the next Start"
+        if note:
+            text += f"<br><i>{html.escape(note)}</i>"
+        return text
+
+    # ------------------------------------------------------------------ threads
+    def _launch(self) -> None:
+        self._stop_flag.clear()
+        self._pause_flag.clear()
+        self._drawer_quit = False
+        self._pending_frame = None
+        self._drawer_busy = False
+        trainer = self.trainer
+        self._drawer = threading.Thread(target=self._drawer_loop, name="lrlab-drawer", daemon=True)
+        self._worker = threading.Thread(target=self._worker_loop, args=(trainer,), name="lrlab-trainer",
+                                        daemon=True)
+        self._drawer.start()
+        self._worker.start()
+        self.pause_button.description, self.pause_button.icon = "Pause", "pause"
+
+    def _worker_loop(self, trainer: Trainer) -> None:
+        interval = 1.0 / self.max_fps
+        import sys
+        sys.setswitchinterval(self.switch_interval)  # short GIL slices: the drawer must not starve training
+        last_frame = 0.0
+        t0, steps0 = time.perf_counter(), trainer.run.steps
+        rate_t, rate_steps = t0, steps0
+        try:
+            while not trainer.done and not self._stop_flag.is_set() and not self._pause_flag.is_set():
+                trainer.epoch(self._stop_flag.is_set)
+                now = time.perf_counter()
+                if now - rate_t >= 0.5:
+                    self._steps_rate = (trainer.run.steps - rate_steps) / (now - rate_t)
+                    rate_t, rate_steps = now, trainer.run.steps
+                if now - last_frame >= interval and not self._drawer_busy:
+                    last_frame = now
+                    if self.live.value:
+                        frame = self._snapshot()
+                        with self._frame_ready:
+                            self._pending_frame = frame
+                            self._drawer_busy = True
+                            self._frame_ready.notify()
+                    else:
+                        self._record_norms()
+                        self._set_status(self._status_text())
+            if self._steps_rate is None and time.perf_counter() > t0:
+                self._steps_rate = (trainer.run.steps - steps0) / max(time.perf_counter() - t0, 1e-9)
+        except Exception as exc:  # never leave a silent dead thread: say what happened
+            self.error = f"{type(exc).__name__}: {exc}"
+            trainer.stop("stopped_by_user")
+        finally:
+            self._stop_time = time.perf_counter()
+            with self._frame_ready:
+                self._drawer_quit = True
+                self._frame_ready.notify()
+
+    def _drawer_loop(self) -> None:
+        while True:
+            with self._frame_ready:
+                while self._pending_frame is None and not self._drawer_quit:
+                    self._frame_ready.wait(0.5)
+                frame, self._pending_frame = self._pending_frame, None
+                if frame is None and self._drawer_quit:
+                    return
+            try:
+                self._draw(frame)
+            except Exception as exc:  # a drawing problem must not kill training
+                self.error = f"drawing failed: {type(exc).__name__}: {exc}"
+            finally:
+                self._drawer_busy = False
+
+    def _join_drawer(self) -> None:
+        d = self._drawer
+        if d is not None and d is not threading.current_thread():
+            with self._frame_ready:
+                self._drawer_quit = True
+                self._frame_ready.notify()
+            d.join()
+        self._drawer = None
+
+    def _halt(self, flag: threading.Event) -> bool:
+        """Raise ``flag``, join the worker and the drawer; True if a worker was running."""
+        w = self._worker
+        was_running = w is not None and w.is_alive()
+        t = time.perf_counter()
+        flag.set()
+        if w is not None:
+            w.join()
+            if was_running:
+                self.last_stop_latency = time.perf_counter() - t
+        self._worker = None
+        self._join_drawer()
+        return was_running
+
+    # ------------------------------------------------------------------ actions
+    def start(self) -> bool:
+        """Train a new run from the controls in the background. False if it could not start."""
+        with self._lock:
+            if self.is_running:
+                self._set_status(self._status_text(note="already training: press Stop first for a new run"))
+                return False
+            self._halt(self._stop_flag)
+            if self._new_trainer() is None:
+                return False
+            self._launch()
+            return True
+
+    def pause(self) -> None:
+        """Pause between two epochs; the run is kept (Resume continues it)."""
+        with self._lock:
+            if self._halt(self._pause_flag):
+                self.pause_button.description, self.pause_button.icon = "Resume", "play"
+                self.draw_now()
+
+    def resume(self) -> bool:
+        with self._lock:
+            if self.is_running or self.trainer is None or self.trainer.done:
+                return False
+            self._launch()
+            return True
+
+    def toggle_pause(self) -> None:
+        if self.is_running:
+            self.pause()
+        elif self.is_paused:
+            self.resume()
+
+    def stop(self) -> Optional[Run]:
+        """End the run now (within one training step); its best weights are restored."""
+        with self._lock:
+            self._halt(self._stop_flag)
+            self.pause_button.description, self.pause_button.icon = "Pause", "pause"
+            t = self.trainer
+            if t is None:
+                return None
+            if not t.done and t.epoch_index > 0:
+                t.stop("stopped_by_user")
+            self.draw_now()
+            return t.run
+
+    def step(self) -> Optional[dict]:
+        """Train exactly one epoch (pausing a running run first). Returns the epoch's record."""
+        with self._lock:
+            if self.is_running:
+                self.pause()
+            if self.trainer is None or self.trainer.done or self._controls_changed and self.trainer.epoch_index == 0:
+                if self._new_trainer() is None:
+                    return None
+            record = self.trainer.epoch()
+            self.pause_button.description, self.pause_button.icon = "Resume", "play"
+            self.draw_now()
+            return record
+
+    def reset(self) -> None:
+        """Stop any run and show a fresh, untrained network built from the controls."""
+        with self._lock:
+            self._halt(self._stop_flag)
+            self.pause_button.description, self.pause_button.icon = "Pause", "pause"
+            if self._new_trainer() is not None:
+                self.draw_now()
+
+    def run(self, epochs: int | None = None) -> Optional[Run]:
+        """Train synchronously, from a fresh network, to a stopping rule; deterministic.
+
+        ``epochs`` sets the epoch budget (the *max epochs* control) first. Norms are recorded
+        every epoch; the figure is drawn once at the end. Returns the :class:`Run`.
+        """
+        with self._lock:
+            self._halt(self._stop_flag)
+            if epochs is not None:
+                self._quiet = True
+                try:
+                    self.stop_picker.max_epochs.value = int(epochs)
+                finally:
+                    self._quiet = False
+            if self._new_trainer() is None:
+                return None
+            t = self.trainer
+            t0 = time.perf_counter()
+            while not t.done:
+                t.epoch()
+                self._record_norms()
+            self._steps_rate = t.run.steps / max(time.perf_counter() - t0, 1e-9)
+            self.draw_now()
+            return t.run
+
+    def save(self, folder: str | None = None) -> Optional[tuple[str, str]]:
+        """Write the run as JSON and the figure as PNG into ``folder`` (the text box by default)."""
+        folder = os.path.expanduser(folder if folder is not None else self.folder.value.strip() or ".")
+        t = self.trainer
+        if t is None or t.epoch_index == 0:
+            self._set_status(self._status_text(note="nothing to save yet: train first"))
+            return None
+        try:
+            os.makedirs(folder, exist_ok=True)
+            c = t.config
+            stem = os.path.join(folder, f"lrlab_{c.dataset}_{c.optimizer}_{c.schedule}_epoch{t.epoch_index}")
+            with self._lock:
+                frame = live_frame(t, self.figure.grid_points, self._index,
+                                   (np.array(self._norm_epochs), np.array(self._weight_norms).reshape(-1, self._n_layers),
+                                    np.array(self._grad_norms).reshape(-1, self._n_layers)))
+                t.run.to_json(stem + ".json")
+            fig = LiveTrainingFigure(t.dataset, self._n_layers, c.max_epochs, dpi=100)
+            fig.update(frame, title=t.run.message() if t.done else f"epoch {t.epoch_index}")
+            fig.savefig(stem + ".png")
+        except OSError as exc:
+            self._set_status(self._status_text(note=f"could not save: {exc}"))
+            return None
+        self._set_status(self._status_text(note=f"saved {stem}.json and {stem}.png"))
+        return stem + ".json", stem + ".png"
+
+    def close(self) -> None:
+        self._halt(self._stop_flag)
+        super().close()
+
+
+def playground(**config) -> TrainingPanel:
+    """A full training panel with sensible defaults: Adam on the spiral, cosine annealing.
+
+    Any :class:`~lrlab.train.TrainConfig` field may be given, e.g. ``playground(dataset="moons")``.
+    """
+    defaults = dict(dataset="spiral", n_samples=512, noise=0.1, hidden=(32, 32), activation="tanh",
+                    optimizer="adam", lr=0.01, schedule="cosine", max_epochs=500, target_accuracy=None)
+    defaults.update(config)
+    return TrainingPanel(**defaults)

@@ -1,0 +1,142 @@
+"""The training panel, headless: buttons, threads, status, image, save, divergence."""
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from lrlab.widgets import TrainingPanel, playground
+
+
+def _threads():
+    return [t for t in threading.enumerate() if t.name.startswith("lrlab-")]
+
+
+@pytest.fixture
+def panel():
+    p = TrainingPanel(dataset="moons", n_samples=256, hidden=(8,), max_epochs=100_000)
+    yield p
+    p.stop()
+    assert not _threads()
+
+
+def test_buttons_are_named_for_the_browser_test(panel):
+    names = [b.description for b in panel.children[1].children]
+    assert names == ["Start", "Pause", "Stop", "Step", "Reset", "Save"]
+    assert "lrlab-status" in panel.status._dom_classes and "lrlab-figure" in panel.image._dom_classes
+    assert panel.image.value[:4] == b"\x89PNG"  # the untrained network is shown before Start
+
+
+def test_start_draws_and_stop_is_prompt(panel):
+    first = panel.image.value
+    panel.start_button.click()
+    deadline = time.time() + 60
+    while (panel.frames_drawn < 3 or panel.trainer.epoch_index < 5) and time.time() < deadline:
+        time.sleep(0.05)
+    assert panel.is_running
+    assert panel.image.value != first
+    assert "epoch" in panel.status.value
+    t = time.perf_counter()
+    panel.stop_button.click()
+    assert time.perf_counter() - t < 10  # generous: the precise figure is `lrlab bench --only panel`
+    assert panel.last_stop_latency < 2
+    assert not panel.is_running and not _threads()
+    run = panel.run_result
+    assert run.stop_reason == "stopped_by_user"
+    assert "stopped by you" in panel.status.value and "restored" in panel.status.value
+    assert len(run.history) == panel.trainer.epoch_index
+
+
+def test_pause_resume_step(panel):
+    panel.start()
+    time.sleep(0.5)
+    panel.pause_button.click()
+    assert not panel.is_running and panel.pause_button.description == "Resume"
+    epochs = panel.trainer.epoch_index
+    assert epochs >= 1 and not panel.trainer.done
+    panel.step_button.click()
+    assert panel.trainer.epoch_index == epochs + 1
+    panel.pause_button.click()  # Resume
+    assert panel.is_running and panel.pause_button.description == "Pause"
+    time.sleep(0.3)
+    panel.stop()
+    assert panel.trainer.epoch_index > epochs + 1
+
+
+def test_start_twice_reset_and_control_changes_during_a_run(panel):
+    panel.start()
+    trainer = panel.trainer
+    assert panel.start() is False  # the second Start does not start a second loop
+    assert panel.trainer is trainer
+    panel.optimizer_picker.optimizer.value = "sgd"  # applies at the next Start
+    time.sleep(0.2)
+    assert panel.trainer.config.optimizer == "adam"
+    assert "next Start" in panel.status.value or panel.is_running
+    panel.reset_button.click()
+    assert not panel.is_running and not _threads()
+    assert panel.trainer.epoch_index == 0 and panel.trainer.config.optimizer == "sgd"
+    panel.start()
+    panel.start()
+    panel.reset()
+    assert not _threads()
+
+
+def test_step_from_scratch():
+    p = TrainingPanel(dataset="sine", hidden=(8,), max_epochs=50)
+    image = p.image.value
+    record = p.step()
+    assert record["epoch"] == 0 and p.trainer.epoch_index == 1
+    assert p.image.value != image
+    assert "R²" in p.status.value
+
+
+def test_synchronous_run_is_deterministic():
+    a = TrainingPanel(dataset="xor", hidden=(8,), lr=0.03).run(epochs=30)
+    b = TrainingPanel(dataset="xor", hidden=(8,), lr=0.03).run(epochs=30)
+    assert a.history["train_loss"].tolist() == b.history["train_loss"].tolist()
+    assert len(a.history) == 30 and a.stop_reason == "max_epochs"
+
+
+def test_target_accuracy_message():
+    p = TrainingPanel(dataset="moons", target_accuracy=0.9, max_epochs=500)
+    run = p.run()
+    assert run.stop_reason == "target_accuracy"
+    assert "reached" in p.status.value and "test accuracy" in p.status.value
+
+
+def test_divergent_configuration_ends_in_plain_words():
+    p = TrainingPanel(dataset="moons", optimizer="sgd", lr=100.0, loss="mse", max_epochs=100)
+    run = p.run()
+    assert run.stop_reason == "diverged"
+    assert "diverged at epoch" in p.status.value and "try a smaller learning rate" in p.status.value
+
+
+def test_invalid_combination_is_reported_not_raised():
+    p = TrainingPanel(dataset="moons", n_samples=64, max_epochs=10)
+    p.schedule_picker.schedule.value = "cosine"
+    p.schedule_picker.controls["min_lr"].auto.value = False
+    p.schedule_picker.controls["min_lr"].parts[0].value = 50.0  # min_lr > max_lr
+    assert p.start() is False
+    assert "cannot train" in p.status.value and not p.is_running
+
+
+def test_save_writes_json_and_png(tmp_path):
+    p = TrainingPanel(dataset="moons", hidden=(8,), save_dir=str(tmp_path / "runs"))
+    p.run(epochs=10)
+    p.save_button.click()
+    files = sorted(os.listdir(tmp_path / "runs"))
+    assert [f.rsplit(".", 1)[1] for f in files] == ["json", "png"]
+    d = json.loads((tmp_path / "runs" / files[0]).read_text())
+    assert len(d["history"]["rows"]) == 10
+    assert (tmp_path / "runs" / files[1]).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_device_choices_and_playground():
+    import torch
+    p = playground(max_epochs=20)
+    assert p.config().dataset == "spiral" and p.config().optimizer == "adam"
+    if not torch.cuda.is_available():
+        assert "cuda" not in p.device.options and "cuda is disabled" in p.device_note.value
+    import lrlab
+    assert lrlab.playground is playground
