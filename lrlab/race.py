@@ -525,7 +525,7 @@ def sweep(optimizers: Sequence[str] = ("sgd", "adam"), lrs="1e-4:1:16", config: 
 
 
 # ------------------------------------------------------------------------------ LR range test
-SMOOTHING = 0.98  # beta of the exponential moving average of the loss
+SMOOTHING = 0.9  # beta of the exponential moving average of the loss
 DIVERGENCE_RATIO = 4.0  # stop when the smoothed loss exceeds this multiple of its minimum
 
 
@@ -571,7 +571,7 @@ class RangeTest:
     smoothed: np.ndarray
     suggested_lr: Optional[float]
     diverged_lr: Optional[float]  # the lr at which the test stopped (None: it reached end_lr)
-    rule: str = ("steepest descent: the lr where the smoothed loss (EMA beta=0.98, bias-corrected) falls "
+    rule: str = ("steepest descent: the lr where the smoothed loss (EMA beta=0.9, bias-corrected) falls "
                  "fastest per decade of lr, searched before the smoothed loss's minimum")
 
     def to_dict(self) -> dict:
@@ -624,3 +624,18 @@ def lr_range_test(config: TrainConfig | None = None, start_lr: float = 1e-7, end
     lrs = lrs[: len(losses)]
     smoothed = smooth_losses(losses)
     return RangeTest(config, lrs, np.array(losses, dtype=float), smoothed, suggest_lr(lrs, smoothed), diverged_lr)
+
+
+# ``lrlab.race`` is both this module and (lazily, in lrlab/__init__.py) the function :func:`race`.
+# Once the module is imported Python binds the attribute ``lrlab.race`` to the module, so the
+# module itself is made callable: ``lrlab.race(configs, ...)`` calls :func:`race` either way.
+import sys as _sys
+import types as _types
+
+
+class _CallableModule(_types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return race(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,338 @@
+"""The race (one batched program over K models) against the engine, sweeps, the LR range test."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lrlab import nets, optim, schedules
+from lrlab.batched import BatchedMLP, output_loss, score
+from lrlab.race import (Race, SweepResult, check_shared, lr_range_test, parse_lrs, race, ranking,
+                        smooth_losses, suggest_lr, sweep, sweep_configs)
+from lrlab.train import TrainConfig, make_dataset, make_model, train
+
+COLS = ("lr", "train_loss", "test_loss", "train_acc", "test_acc")
+BASE = TrainConfig(dtype="float64", max_epochs=25, batch_size=82, n_samples=256)
+
+
+def table(run):
+    return np.array([[r[k] for k in COLS] for r in run.history.records()])
+
+
+def assert_same_run(ours, theirs, atol=1e-6):
+    assert ours.stop_reason == theirs.stop_reason
+    assert ours.stop_epoch == theirs.stop_epoch
+    assert ours.best_epoch == theirs.best_epoch
+    assert ours.restored_best == theirs.restored_best
+    assert ours.steps == theirs.steps
+    a, b = table(ours), table(theirs)
+    assert a.shape == b.shape
+    np.testing.assert_allclose(a, b, atol=atol, rtol=0, equal_nan=True)
+    np.testing.assert_allclose(ours.model.flat_parameters().numpy(), theirs.model.flat_parameters().numpy(),
+                               atol=atol, rtol=0)
+    assert ours.history.cuts == theirs.history.cuts
+
+
+# ------------------------------------------------------------------ the batched MLP
+@pytest.mark.parametrize("activation", nets.ACTIVATIONS)
+@pytest.mark.parametrize("loss", nets.LOSSES)
+def test_batched_grads_match_the_engine_per_model(activation, loss):
+    config = TrainConfig(dtype="float64", activation=activation, loss=loss, hidden=(5, 4))
+    ds = make_dataset(config)
+    model = make_model(config, ds)
+    net = BatchedMLP.from_mlp(model, 3)
+    net.params[1] += 0.05 * torch.randn(net.num_parameters, generator=torch.Generator().manual_seed(1),
+                                        dtype=torch.float64)
+    grad = torch.zeros_like(net.params)
+    losses, out = net.loss_and_grads(ds.X_train, ds.y_train, loss, grad)
+    for k in range(3):
+        single = net.to_mlp(k)
+        g = torch.zeros_like(single.flat_parameters())
+        value, out_k = nets.loss_and_grads(single, ds.X_train, ds.y_train, loss, nets.grad_views(single, g))
+        assert float(losses[k]) == pytest.approx(float(value), abs=1e-12)
+        torch.testing.assert_close(grad[k], g, atol=1e-12, rtol=0)
+        torch.testing.assert_close(out[k], out_k, atol=1e-12, rtol=0)
+
+
+def test_batched_grads_match_autograd():
+    net = BatchedMLP((2, 6, 3), "tanh", K=2, dtype=torch.float64)
+    X = torch.randn(7, 2, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 0, 1, 2, 0])
+    grad = torch.zeros_like(net.params)
+    losses, _ = net.loss_and_grads(X, y, "cross_entropy", grad)
+    p = net.params.clone().requires_grad_(True)
+    W1, b1, W2, b2 = net.views(p)
+    h = torch.tanh(X @ W1.transpose(1, 2) + b1.unsqueeze(1))
+    out = h @ W2.transpose(1, 2) + b2.unsqueeze(1)
+    total = sum(torch.nn.functional.cross_entropy(out[k], y) for k in range(2))
+    total.backward()
+    torch.testing.assert_close(grad, p.grad, atol=1e-12, rtol=0)
+
+
+def test_output_loss_and_score_per_model():
+    out = torch.randn(4, 9, 3, dtype=torch.float64)
+    y = torch.randint(0, 3, (9,))
+    value, dout = output_loss(out, y, "cross_entropy")
+    acc = score(out, y, "classification")
+    for k in range(4):
+        v, d = nets.output_loss(out[k].clone(), y, "cross_entropy")
+        torch.testing.assert_close(value[k], v)
+        torch.testing.assert_close(dout[k], d)
+        torch.testing.assert_close(acc[k], nets.score(out[k], y, "classification"))
+
+
+# ------------------------------------------------------------------ the race vs the engine
+def mixed_configs():
+    b = BASE
+    return [
+        b.replace(optimizer="sgd", lr=0.5),
+        b.replace(optimizer="adam", lr=0.01, schedule="cosine"),
+        b.replace(optimizer="adam", lr=0.003, optimizer_params={"betas": (0.8, 0.99)}),
+        b.replace(optimizer="sgd", lr=100.0, divergence_factor=2.0),  # diverges at epoch 1
+        b.replace(optimizer="sgd", lr=0.1, regularization="l2", reg_rate=0.01),
+        b.replace(optimizer="adam", lr=0.05, regularization="l1", reg_rate=0.001, select_best="accuracy"),
+        b.replace(optimizer="sgd", lr=0.2, patience=3, min_delta=0.01),
+        b.replace(optimizer="adam", lr=0.02, target_accuracy=0.9, optimizer_params={"weight_decay": 0.01}),
+    ]
+
+
+def test_race_of_8_mixed_configs_equals_8_engine_runs():
+    configs = mixed_configs()
+    runs = race(configs)
+    assert len(runs) == 8
+    reasons = {r.stop_reason for r in runs}
+    assert {"diverged", "max_epochs", "converged", "target_accuracy"} <= reasons
+    for config, ours in zip(configs, runs):
+        assert ours.config.optimizer == config.optimizer and ours.config.lr == config.lr
+        assert_same_run(ours, train(config))
+
+
+def test_a_diverging_model_does_not_disturb_the_others():
+    good = [BASE.replace(optimizer="adam", lr=0.01), BASE.replace(optimizer="sgd", lr=0.3)]
+    bad = BASE.replace(optimizer="sgd", lr=100.0, divergence_factor=2.0)
+    alone = race(good)
+    together = race([good[0], bad, good[1]])
+    assert together[1].stop_reason == "diverged"
+    assert together[1].stop_epoch < 3
+    for a, b in zip(alone, [together[0], together[2]]):
+        np.testing.assert_array_equal(table(a), table(b))
+        assert b.stop_reason == "max_epochs"
+
+
+@pytest.mark.parametrize("name", list(optim.OPTIMIZERS))
+def test_every_optimizer_races_like_the_engine(name):
+    spec = optim.get(name)
+    configs = [BASE.replace(optimizer=name, lr=lr, max_epochs=12) for lr in (0.003, 0.03)]
+    if "weight_decay" in spec.defaults:
+        configs.append(BASE.replace(optimizer=name, lr=0.01, max_epochs=12, optimizer_params={"weight_decay": 0.02}))
+    for ours, config in zip(race(configs), configs):
+        assert_same_run(ours, train(config))
+
+
+@pytest.mark.parametrize("name", list(schedules.SCHEDULES))
+def test_every_schedule_races_like_the_engine(name):
+    configs = [BASE.replace(optimizer="adam", lr=0.02, schedule=name, max_epochs=15),
+               BASE.replace(optimizer="sgd", lr=0.3, schedule=name, max_epochs=15)]
+    for ours, config in zip(race(configs), configs):
+        assert_same_run(ours, train(config))
+
+
+def test_boolean_options_make_separate_groups():
+    names = set(optim.OPTIMIZERS)
+    configs = [BASE.replace(optimizer="sgd", lr=0.1), BASE.replace(optimizer="adam", lr=0.01),
+               BASE.replace(optimizer="sgd", lr=0.2), BASE.replace(optimizer="adam", lr=0.02)]
+    for opt_name, option in (("adam", "amsgrad"), ("sgd", "nesterov"), ("rmsprop", "centered")):
+        if opt_name in names and option in optim.get(opt_name).defaults:
+            params = {option: True, **({"momentum": 0.9} if option == "nesterov" else {})}
+            configs.append(BASE.replace(optimizer=opt_name, lr=0.01, optimizer_params=params))
+    r = Race(configs, epochs=3)
+    assert len(r.groups) == len({(c.optimizer, tuple(sorted(c.optimizer_params.items()))
+                                  if any(isinstance(v, bool) for v in c.optimizer_params.values()) else ())
+                                 for c in configs})
+    for g in r.groups:  # one step call per group; its rows are contiguous
+        assert g.rows.stop - g.rows.start >= 1
+    lr_hyper = [g.hyper for g in r.groups]
+    assert all("lr" not in h for h in lr_hyper)
+    runs = r.run()
+    for ours, config in zip(runs, configs):
+        assert_same_run(ours, train(config.replace(max_epochs=3)))
+
+
+def test_race_float32_close_to_engine():
+    config = TrainConfig(max_epochs=20)
+    ours, = race([config])
+    theirs = train(config)
+    np.testing.assert_allclose(table(ours), table(theirs), atol=1e-4)
+
+
+def test_race_returns_working_runs(tmp_path):
+    configs = [BASE.replace(optimizer="adam", lr=0.02), BASE.replace(optimizer="sgd", lr=0.5)]
+    runs = race(configs, epochs=5)
+    for run in runs:
+        assert run.config.max_epochs == 5 and run.stop_reason == "max_epochs"
+        pred = run.predict(run.dataset.X_test.numpy())
+        assert pred.shape == (run.dataset.X_test.shape[0],)
+        again = type(run).from_json(run.to_json())
+        assert again.best_epoch == run.best_epoch
+        assert "best epoch" in run.summary()
+        from lrlab.plots import save_run_png
+        save_run_png(run, str(tmp_path / "run.png"))
+        assert (tmp_path / "run.png").stat().st_size > 1000
+
+
+def test_race_outputs_match_each_runs_model():
+    configs = [BASE.replace(optimizer="sgd", lr=0.3), BASE.replace(optimizer="adam", lr=0.01),
+               BASE.replace(optimizer="sgd", lr=0.1)]
+    r = Race(configs, epochs=4)
+    r.run()
+    X = r.dataset.X_test
+    out = r.outputs(X)
+    for k, run in enumerate(r.runs):
+        torch.testing.assert_close(out[k], run.output(X))
+
+
+def test_should_stop_stops_every_model():
+    calls = {"n": 0}
+
+    def should_stop():
+        calls["n"] += 1
+        return calls["n"] > 10
+
+    runs = race([BASE.replace(optimizer="sgd", lr=0.1), BASE.replace(optimizer="adam")], should_stop=should_stop)
+    assert {r.stop_reason for r in runs} == {"stopped_by_user"}
+    assert all(r.stop_epoch < 5 for r in runs)
+
+
+def test_on_epoch_gets_records_in_the_configs_order():
+    seen = []
+    configs = [BASE.replace(optimizer="adam", lr=0.01), BASE.replace(optimizer="sgd", lr=0.2)]
+    race(configs, epochs=3, on_epoch=lambda records, r: seen.append([x["lr"] for x in records]))
+    assert seen == [[0.01, 0.2]] * 3
+
+
+def test_regression_race_matches_engine():
+    configs = [TrainConfig(dataset="sine", dtype="float64", max_epochs=10, optimizer=o, lr=lr)
+               for o, lr in (("adam", 0.01), ("sgd", 0.1))]
+    for ours, config in zip(race(configs), configs):
+        assert_same_run(ours, train(config))
+
+
+@pytest.mark.parametrize("field, value", [("hidden", (8,)), ("seed", 3), ("batch_size", 32),
+                                          ("dataset", "circles"), ("activation", "relu")])
+def test_configs_must_share_data_architecture_batches_and_seed(field, value):
+    with pytest.raises(ValueError, match=f"configs: every config in a race must share {field}"):
+        race([TrainConfig(), TrainConfig(**{field: value})], epochs=2)
+
+
+def test_validation_errors():
+    with pytest.raises(ValueError, match="configs: a race needs at least one"):
+        race([])
+    with pytest.raises(ValueError, match="epochs: must be an integer"):
+        race([TrainConfig()], epochs=0)
+    with pytest.raises(ValueError, match="lr"):
+        race([TrainConfig(lr=-1.0)], epochs=2)
+    with pytest.raises(ValueError, match="configs: every item"):
+        check_shared([TrainConfig(), "adam"])
+
+
+def test_ranking_puts_diverged_last():
+    runs = race(mixed_configs()[:4])
+    rows = ranking(runs, by="test_loss")
+    assert rows[-1]["stop_reason"] == "diverged"
+    losses = [r["test_loss"] for r in rows[:-1]]
+    assert losses == sorted(losses)
+    by_acc = ranking(runs, by="test_acc")
+    accs = [r["test_acc"] for r in by_acc[:-1]]
+    assert accs == sorted(accs, reverse=True)
+    with pytest.raises(ValueError, match="by:"):
+        ranking(runs, by="speed")
+
+
+# ------------------------------------------------------------------ sweep
+def test_parse_lrs():
+    lrs = parse_lrs("1e-4:1:5")
+    np.testing.assert_allclose(lrs, [1e-4, 1e-3, 1e-2, 1e-1, 1])
+    np.testing.assert_allclose(parse_lrs("0.1,0.2"), [0.1, 0.2])
+    for bad in ("1:0.1:3", "a:b:c", "", "0,1", "1e-3:1:0"):
+        with pytest.raises(ValueError, match="lrs:"):
+            parse_lrs(bad)
+
+
+def test_sweep_tabulates_every_optimizer_and_lr():
+    config = TrainConfig(max_epochs=15, n_samples=200, dtype="float64", divergence_factor=1.5)
+    result = sweep(["sgd", "adam"], "1e-3:1e2:6", config=config)
+    assert result.optimizers == ["sgd", "adam"]
+    assert result.metrics["final_train_loss"].shape == (2, 6)
+    np.testing.assert_array_equal(result.metrics["diverged"],
+                                  [[0, 0, 0, 0, 1, 1], [0, 0, 0, 1, 1, 1]])  # large lrs explode
+    best = result.best_lr("adam")
+    assert 1e-3 <= best <= 1e3 and result.metrics["diverged"][1, list(result.lrs).index(best)] == 0
+    # one cell against the engine
+    run = train(config.replace(optimizer="adam", lr=float(result.lrs[2])))
+    assert result.metrics["final_test_loss"][1, 2] == pytest.approx(run.history.last["test_loss"], abs=1e-6)
+    assert result.run_of("adam", 2).config.lr == result.lrs[2]
+    d = json.loads(result.to_json())
+    assert len(d["rows"]) == 12 and set(d["best_lr"]) == {"sgd", "adam"}
+
+
+def test_sweep_validation():
+    with pytest.raises(ValueError, match="optimizer"):
+        sweep(["nope"], [0.1])
+    with pytest.raises(ValueError, match="lrs:"):
+        sweep_configs(["sgd"], [])
+
+
+@pytest.mark.parametrize("name", list(optim.OPTIMIZERS))
+def test_every_optimizer_sweeps(name):
+    result = sweep([name], [1e-3, 1e-1], config=TrainConfig(max_epochs=3, n_samples=128))
+    assert np.isfinite(result.metrics["final_train_loss"]).all()
+
+
+# ------------------------------------------------------------------ LR range test
+def test_suggest_lr_is_the_steepest_descent_of_the_smoothed_loss():
+    lrs = np.logspace(-6, 1, 200)
+    x = np.log10(lrs)
+    loss = 1.0 - 0.8 / (1 + np.exp(-(x + 3) * 3))  # falls fastest at lr = 1e-3
+    loss[x > -0.5] += (x[x > -0.5] + 0.5) ** 2 * 5  # then blows up
+    got = suggest_lr(lrs, loss)
+    assert got == pytest.approx(1e-3, rel=0.1)
+    assert suggest_lr(lrs[:2], loss[:2]) is None
+    with_nan = loss.copy()
+    with_nan[150:] = np.nan
+    assert suggest_lr(lrs, with_nan) == pytest.approx(1e-3, rel=0.1)
+
+
+def test_smooth_losses_is_the_bias_corrected_ema():
+    s = smooth_losses([2.0, 2.0, 2.0])
+    np.testing.assert_allclose(s, [2.0, 2.0, 2.0])
+    s = smooth_losses([1.0, 3.0], beta=0.5)
+    np.testing.assert_allclose(s, [1.0, (0.25 + 1.5) / 0.75])
+
+
+def test_lr_range_test_stops_at_divergence_and_suggests_a_useful_lr():
+    config = TrainConfig(optimizer="adam", n_samples=256)
+    test = lr_range_test(config, start_lr=1e-5, end_lr=100, num_steps=80)
+    assert test.diverged_lr is not None and len(test.losses) < 80
+    assert test.lrs[0] == pytest.approx(1e-5)
+    ratios = test.lrs[1:] / test.lrs[:-1]
+    np.testing.assert_allclose(ratios, ratios[0])
+    assert 1e-5 <= test.suggested_lr < test.diverged_lr
+    assert "steepest" in test.rule
+    short = train(config.replace(lr=test.suggested_lr, max_epochs=30))
+    assert short.history["train_loss"][-1] < 0.7 * short.history["train_loss"][0]
+    json.dumps(test.to_dict())
+
+
+def test_lr_range_test_validation():
+    with pytest.raises(ValueError, match="num_steps"):
+        lr_range_test(TrainConfig(), num_steps=1)
+    with pytest.raises(ValueError, match="start_lr"):
+        lr_range_test(TrainConfig(), start_lr=1.0, end_lr=0.1)
+
+
+def test_lazy_exports():
+    import lrlab
+    assert lrlab.sweep is sweep and lrlab.lr_range_test is lr_range_test
+    runs = lrlab.race([TrainConfig(optimizer="sgd", lr=0.1)], epochs=2)  # the module is callable too
+    assert runs[0].stop_reason == "max_epochs"
