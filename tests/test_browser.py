@@ -1,0 +1,187 @@
+"""A real browser on a real JupyterLab: the playground's training panel trains live and stops.
+
+``lrlab lab --no-browser`` serves a working copy of the tutorials on a free local port with a
+temporary token (Jupyter's config/data/runtime dirs in a temporary folder); Debian's chromium,
+driven headless by the Python ``playwright`` package, opens ``05_playground.ipynb``, runs all
+cells, clicks Start on the first training panel, and checks that the panel's figure changes
+and its status line reports epochs; then clicks Stop and checks that nothing moves any more.
+Screenshots go to ``artifacts/browser/`` (``playground.png``: mid-training).
+
+Skipped, with the reason shown by ``-ra``, when chromium or playwright is missing
+(install: ``apt-get install -y chromium`` and ``pip install playwright``; no browser download).
+``LRLAB_BROWSER_NOTEBOOK=/path/to/nb.ipynb`` points the test at another notebook.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from lrlab.cli.lab import free_port
+
+from lab_server import (disable_lab_extensions, jupyter_env, lab_user_settings, start_lab, stop,
+                        wait_for_server)
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "artifacts" / "browser"
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--no-first-run", "--metrics-recording-only",
+    "--disable-features=Translate,MediaRouter,OptimizationHints",
+]
+EPOCH = re.compile(r"epoch\D{0,3}(\d+)", re.IGNORECASE)
+
+
+def chromium_path() -> str | None:
+    if os.environ.get("LRLAB_CHROMIUM"):
+        return os.environ["LRLAB_CHROMIUM"]
+    for path in CHROMIUM_CANDIDATES:
+        if os.path.exists(path):
+            return path
+    return shutil.which("chromium")
+
+
+def epochs_in(text: str) -> int | None:
+    m = EPOCH.search(text)
+    return int(m.group(1)) if m else None
+
+
+def poll(predicate, timeout: float, interval: float = 0.1):
+    """Call ``predicate`` until it returns something truthy (returned) or ``timeout`` s pass (None)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def wait_until_all_cells_ran(page, timeout_ms: int) -> None:
+    """Kernel idle and no cell prompt showing ``[*]`` (queued or running)."""
+    page.wait_for_function(
+        """() => {
+            const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
+            if (!ind || ind.getAttribute('data-status') !== 'idle') return false;
+            const prompts = [...document.querySelectorAll('.jp-InputArea-prompt')];
+            return prompts.length > 0 && prompts.every(p => !p.textContent.includes('*'));
+        }""", timeout=timeout_ms)
+
+
+def accept_kernel_dialog(page, wait_s: float = 10) -> None:
+    """JupyterLab may ask which kernel to start ("Select Kernel"): accept the proposed one."""
+    button = page.locator(".jp-Dialog .jp-mod-accept")
+
+    def shown():
+        return button.count() > 0 and button.first.is_visible()
+
+    if poll(shown, timeout=wait_s):
+        button.first.click()
+
+
+def test_playground_panel_trains_in_a_real_browser(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright is not installed (pip install playwright)")
+    chromium = chromium_path()
+    if not chromium:
+        pytest.skip("chromium is not installed (apt-get install -y chromium); browser test not run")
+    notebook = Path(os.environ.get("LRLAB_BROWSER_NOTEBOOK") or REPO / "notebooks" / "05_playground.ipynb")
+    if not notebook.is_file():
+        pytest.skip(f"{notebook} does not exist yet")
+
+    token = "lrlab-browser-" + os.urandom(8).hex()
+    env = jupyter_env(tmp_path, token)
+    disable_lab_extensions(env, "@jupyterlab/apputils-extension:announcements")  # no news pop-up
+    lab_user_settings(env, "@jupyterlab/notebook-extension:tracker", {"autoStartDefaultKernel": True})
+    env.setdefault("OMP_NUM_THREADS", "1")
+    if os.environ.get("LRLAB_BROWSER_NOTEBOOK"):  # serve that notebook alone
+        alone = tmp_path / "source"
+        alone.mkdir()
+        shutil.copyfile(notebook, alone / notebook.name)
+        env["LRLAB_NOTEBOOKS"] = str(alone)
+    workdir = tmp_path / "work"
+    port = free_port(19888)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    proc = start_lab(tmp_path, workdir, env, port)
+    try:
+        wait_for_server(proc, port, token, tmp_path / "lab.log")
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            console_errors = []
+            page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
+            try:
+                _drive_playground(page, port, token, notebook.name)
+            except BaseException:
+                page.screenshot(path=str(ARTIFACTS / "failure.png"))
+                print("browser console errors:", *console_errors[-20:], sep="\n  ")
+                raise
+            finally:
+                browser.close()
+    finally:
+        stop(proc)
+
+
+def _drive_playground(page, port: int, token: str, name: str) -> None:
+    page.goto(f"http://127.0.0.1:{port}/lab/workspaces/lrlab-test/tree/{name}?reset&token={token}")
+    accept_kernel_dialog(page, wait_s=3)  # a fallback: the settings above should prevent it
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    page.wait_for_function(  # the status bar names the kernel and says Idle: it is connected
+        "() => /Idle/.test(document.querySelector('.jp-StatusBar-Widget')?.parentElement?.textContent || '')",
+        timeout=90_000)
+    for _attempt in range(3):  # "Run All Cells", again if it was swallowed while the kernel connected
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
+        accept_kernel_dialog(page, wait_s=1)
+        if poll(lambda: page.evaluate(
+                "() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
+                ".some(p => /\\[[*0-9]/.test(p.textContent))"), timeout=15):
+            print(f"Run All Cells took {_attempt + 1} click(s)")
+            break
+    page.wait_for_selector(".lrlab-figure", state="visible", timeout=120_000)
+    wait_until_all_cells_ran(page, timeout_ms=180_000)  # clicks reach the kernel once it is idle
+
+    page.keyboard.press("Control+b")  # hide the file browser: more room for the panel
+    panel = page.locator(".jp-OutputArea-output", has=page.locator(".lrlab-figure")).first
+    panel.evaluate("el => el.scrollIntoView({block: 'start'})")
+    image = panel.locator(".lrlab-figure").first
+    status = panel.locator(".lrlab-status").first
+    start = panel.get_by_role("button", name="Start", exact=True).first
+    stop_button = panel.get_by_role("button", name="Stop", exact=True).first
+
+    src_before = image.get_attribute("src")
+    pixels_before = image.screenshot()
+    epochs_before = epochs_in(status.inner_text()) or 0
+
+    start.click()
+    trained = poll(lambda: image.get_attribute("src") != src_before
+                   and (epochs_in(status.inner_text()) or 0) > epochs_before, timeout=60)
+    assert trained, f"after Start the figure or the status did not move; status: {status.inner_text()!r}"
+    time.sleep(2.0)  # let a few epochs draw, then capture the panel mid-training
+    epochs_mid = epochs_in(status.inner_text())
+    panel.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(ARTIFACTS / "playground.png"))
+    panel.screenshot(path=str(ARTIFACTS / "playground_panel.png"))
+    assert image.screenshot() != pixels_before, "the figure's pixels did not change while training"
+    assert epochs_mid and epochs_mid > epochs_before, f"status does not report epochs: {status.inner_text()!r}"
+
+    stop_button.click()
+
+    def settled():  # the figure and the status stay put for a full second
+        snap = (image.get_attribute("src"), status.inner_text())
+        time.sleep(1.0)
+        return snap == (image.get_attribute("src"), status.inner_text())
+
+    assert poll(settled, timeout=20, interval=0.0), "the panel kept changing after Stop"
+    text = status.inner_text()
+    assert epochs_in(text) is not None, f"status after Stop does not report epochs: {text!r}"
+    assert re.search(r"stop", text, re.IGNORECASE), f"status after Stop does not say it stopped: {text!r}"
+    page.screenshot(path=str(ARTIFACTS / "playground_stopped.png"))
