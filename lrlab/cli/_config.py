@@ -58,9 +58,12 @@ SPECIAL = {
     "target_accuracy": dict(type=optional_float, metavar="ACC", help="stop at this test accuracy, e.g. 0.97"),
     "patience": dict(type=optional_int, metavar="EPOCHS", help="stop when the loss stalls this long"),
     "data_seed": dict(type=optional_int, metavar="SEED"),
+    "csv_path": dict(type=str, metavar="FILE",
+                     help="your own data: a CSV with header x1,x2,label (classes) or x1[,x2],y (regression); "
+                          "inputs are rescaled to [-1, 1] (see lrlab.csvdata)"),
 }
 SKIP = {"optimizer_params", "schedule_params"}
-ALIASES = {"max_epochs": ["--epochs"], "n_samples": ["--samples"]}
+ALIASES = {"max_epochs": ["--epochs"], "n_samples": ["--samples"], "csv_path": ["--csv"]}
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +90,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                    help="a schedule parameter, e.g. --sched T_max=50 --sched min_lr=0.001")
 
 
-def config_from_args(args, base: TrainConfig | None = None) -> TrainConfig:
+def config_from_args(args, base: TrainConfig | None = None, validate: bool = True) -> TrainConfig:
+    """``base`` (default: the defaults) with every flag that was given applied; validated unless told not to."""
     base = base or TrainConfig()
     changes = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
                if f.name not in SKIP and getattr(args, f.name, None) is not None}
@@ -103,5 +107,6 @@ def config_from_args(args, base: TrainConfig | None = None) -> TrainConfig:
     changes["optimizer_params"] = {**base.optimizer_params, **opt}
     changes["schedule_params"] = {**base.schedule_params, **key_values(args.sched)}
     config = base.replace(**changes)
-    config.validate()
+    if validate:
+        config.validate()
     return config

@@ -1,26 +1,72 @@
-"""``lrlab train``: train one network from the command line, with a progress bar."""
+"""``lrlab train``: train one network from the command line, with a progress bar.
+
+Where the config comes from, in order (later wins): the defaults, or ``--preset NAME``
+(a guided experiment, :mod:`lrlab.presets`), or ``--from-share STRING`` (a share string,
+:mod:`lrlab.share`); then every flag given explicitly; then, with ``--csv FILE``, what the
+data decides (loss for regression, input columns, row count; :func:`lrlab.csvdata.config_for`).
+
+Outputs: the one-line summary; ``--json FILE`` (the run), ``--png FILE`` (its plots),
+``--export DIR`` (``model.json`` weights + ``model.py`` torch snippet, :mod:`lrlab.export`),
+``--share`` (the share string that reproduces the run).
+"""
 from __future__ import annotations
 
 import sys
 
-HELP = "train a network on a toy dataset and print a one-line summary"
+HELP = "train a network on a toy dataset (or your CSV) and print a one-line summary"
 
 
 def add_arguments(parser) -> None:
     from ._config import add_config_arguments
     add_config_arguments(parser)
+    g = parser.add_argument_group("starting points and outputs")
+    g.add_argument("--preset", metavar="NAME",
+                   help="start from a guided experiment, e.g. 'learning rate too high' (lrlab train --list-presets)")
+    g.add_argument("--from-share", metavar="STRING", help="start from a share string (lrlab1:...)")
+    g.add_argument("--list-presets", action="store_true", help="list the presets with what each shows, and exit")
     parser.add_argument("--json", metavar="FILE", help="write the run (config, history, weights) as JSON")
     parser.add_argument("--png", metavar="FILE", help="draw loss/accuracy, learning rate and decision boundary")
+    parser.add_argument("--export", metavar="DIR", help="write the trained weights (model.json) and a torch "
+                                                        "snippet that rebuilds the network (model.py) into DIR")
+    parser.add_argument("--share", action="store_true", help="print the share string that reproduces this run")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def build_config(args):
+    """The TrainConfig the flags describe (see the module docstring); ValueError on bad input."""
+    from ._config import config_from_args
+    base = None
+    if args.preset and args.from_share:
+        raise ValueError("preset: give --preset or --from-share, not both")
+    if args.preset:
+        from ..presets import preset_config
+        base = preset_config(args.preset)
+    elif args.from_share:
+        from ..share import decode
+        base = decode(args.from_share, validate=False)
+    config = config_from_args(args, base, validate=False)
+    if config.csv_path is not None:
+        from .. import csvdata
+        from ..train import resolve_device, torch_dtype
+        dataset = csvdata.load_csv(config.csv_path, test_fraction=config.test_fraction,
+                                   seed=config.seed if config.data_seed is None else config.data_seed,
+                                   device="cpu", dtype=torch_dtype(config.dtype))
+        config = csvdata.config_for(config, dataset)
+    config.validate()
+    return config
+
+
 def run(args) -> int:
+    if args.list_presets:
+        from ..presets import PRESETS
+        for name, preset in PRESETS.items():
+            print(f"{name}: {preset.observe}")
+        return 0
     from tqdm.auto import tqdm
 
     from ..train import train
-    from ._config import config_from_args
 
-    config = config_from_args(args)
+    config = build_config(args)
     bar = tqdm(total=config.max_epochs, unit="epoch", disable=args.quiet or None, file=sys.stderr,
                dynamic_ncols=True, leave=False)
 
@@ -42,4 +88,11 @@ def run(args) -> int:
         from ..plots import save_run_png
         save_run_png(result, args.png)
         print(f"wrote {args.png}")
+    if args.export:
+        from ..export import export_run
+        paths = export_run(result, args.export)
+        print(f"wrote {paths['json']} and {paths['py']}")
+    if args.share:
+        from ..share import encode
+        print(f"share: {encode(config)}")
     return 0
