@@ -211,10 +211,11 @@ def live_frame(trainer, grid_points: np.ndarray | None = None, index: torch.Tens
     return frame
 
 
-def _decades(lo: float, hi: float) -> tuple[float, float]:
+def _decades(lo: float, hi: float, below: int = 1, above: int = 0) -> tuple[float, float]:
+    """Whole-decade limits around [lo, hi], with spare decades so that they rarely change again."""
     lo = max(lo, 1e-12)
     hi = max(hi, lo * 1.0001)
-    return 10.0 ** np.floor(np.log10(lo) - 1e-9), 10.0 ** np.ceil(np.log10(hi) + 1e-9)
+    return 10.0 ** (np.floor(np.log10(lo) - 1e-9) - below), 10.0 ** (np.ceil(np.log10(hi) + 1e-9) + above)
 
 
 def _finite(*arrays) -> np.ndarray:
@@ -347,9 +348,9 @@ class LiveTrainingFigure:
         """Update the axes' limits if the data left them; True if anything changed."""
         changed = False
         done = max(int(frame["epochs_done"]), 1)
-        x_max = min(25, self.max_epochs)
-        while x_max < done:
-            x_max = min(2 * x_max, max(self.max_epochs, done))
+        x_max = min(50, self.max_epochs)
+        while x_max < done:  # grows x4 so that fast runs redraw the axes rarely
+            x_max = min(4 * x_max, max(self.max_epochs, done))
         if x_max != self.x_max:
             self.x_max = x_max
             for ax in (self.ax_loss, self.ax_acc, self.ax_lr, self.ax_norm):
@@ -387,8 +388,9 @@ class LiveTrainingFigure:
             used = np.nonzero(hist.sum(0))[0]
             lo, hi = self.step_edges[used[0]], self.step_edges[used[-1] + 1]
             if self.step_limits is None or lo < self.step_limits[0] or hi > self.step_limits[1]:
-                self.step_limits = _decades(lo, hi) if self.step_limits is None else \
-                    (min(_decades(lo, hi)[0], self.step_limits[0]), max(_decades(lo, hi)[1], self.step_limits[1]))
+                new = _decades(lo, hi, 1, 1)
+                self.step_limits = new if self.step_limits is None else \
+                    (min(new[0], self.step_limits[0]), max(new[1], self.step_limits[1]))
                 self.ax_step.set_xlim(*self.step_limits)
                 c4 = True
         c5 = False

@@ -391,8 +391,10 @@ class TrainingPanel(widgets.VBox):
                 self._set_status(self._status_text(note="already training: press Stop first for a new run"))
                 return False
             self._halt(self._stop_flag)
-            if self._new_trainer() is None:
-                return False
+            fresh = self.trainer is not None and self.trainer.epoch_index == 0 and not self.trainer.done
+            if not (fresh and self.trainer.config == self.config()):  # else: the untrained network on show
+                if self._new_trainer() is None:
+                    return False
             self._launch()
             return True
 
