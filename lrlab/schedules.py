@@ -446,8 +446,8 @@ class CosineWithPlateauCuts:
                 old = self.lr(epoch + 1)
                 self._scale.set_from(epoch + 1, self._scale.current * self.factor)
                 self.cuts.append({"epoch": epoch, "old_lr": old, "new_lr": self.lr(epoch + 1),
-                                  "reason": f"epochs {epoch + 2 - p}-{epoch + 1} vs {epoch + 2 - 2 * p}-"
-                                            f"{epoch + 1 - p}: " + " and ".join(reasons)})
+                                  "reason": f"epochs {epoch + 1 - p}-{epoch} vs {epoch + 1 - 2 * p}-"
+                                            f"{epoch - p}: " + " and ".join(reasons)})
         return self.lr(epoch + 1)
 
 

@@ -193,12 +193,13 @@ class ScheduleExplorer(W.VBox):
         try:
             for name, spec in S.SCHEDULES.items():
                 values = spec.resolve(lr, epochs)
+                fresh = {param: control_kwargs(spec, param, values[param], epochs)[1] for param in spec.defaults}
+                for param, control in self.controls[name].items():  # widest bounds first, then the values
+                    if isinstance(control, (W.IntSlider, W.IntRangeSlider, W.FloatLogSlider)):
+                        control.max = fresh[param]["max"]  # epoch-like sliders follow the budget
                 for param, control in self.controls[name].items():
-                    _, new = control_kwargs(spec, param, values[param], epochs)
-                    if isinstance(control, (W.IntSlider, W.IntRangeSlider)):
-                        control.max = new["max"]  # epoch-like sliders follow the budget (value clipped)
                     if (name, param) not in self._touched:
-                        control.value = new["value"]
+                        control.value = fresh[param]["value"]
                 self._link_bounds(name)
         finally:
             self._syncing = False
@@ -238,12 +239,16 @@ class ScheduleExplorer(W.VBox):
 
     def set_params(self, name: str, **params) -> None:
         """Move ``name``'s sliders; values outside a slider's bounds are clipped by the slider."""
+        self._apply_params(name, params)
+        self.update()
+
+    def _apply_params(self, name: str, params: dict) -> None:
         controls = self.controls[S.get(name).name]
         unknown = set(params) - set(controls)
         if unknown:
             raise ValueError(f"{', '.join(sorted(unknown))}: not a parameter of schedule {name}; "
                              f"allowed: {', '.join(controls) or 'none'}")
-        self._syncing = True
+        syncing, self._syncing = self._syncing, True
         try:
             for param in ("max_lr", "T_max"):  # the bounds others follow first
                 if param in params:
@@ -254,8 +259,7 @@ class ScheduleExplorer(W.VBox):
                 self._touched.add((name, param))
             self._link_bounds(name)
         finally:
-            self._syncing = False
-        self.update()
+            self._syncing = syncing
 
     def params(self, name: str) -> dict:
         """The parameters the sliders give ``name`` now."""
@@ -275,16 +279,18 @@ class ScheduleExplorer(W.VBox):
             self.lr_slider.value = run.config.lr
             self.source.options = ["synthetic", "recorded run"]
             self.source.value = "recorded run"
+            name = run.config.schedule
+            if name in S.SCHEDULES and name not in self.picker.value:
+                self.picker.value = tuple(self.picker.value) + (name,)
+                self.editing.options = list(self.picker.value)
+                self.editing.value = name
         finally:
             self._syncing = False
         self._rederive()
-        name = run.config.schedule
-        if name in S.SCHEDULES:
-            if name not in self.picker.value:
-                self.picker.value = tuple(self.picker.value) + (name,)
-            given = {k: v for k, v in run.config.schedule_params.items() if v is not None}
-            if given:
-                self.set_params(name, **given)
+        given = {k: v for k, v in run.config.schedule_params.items() if v is not None}
+        if name in S.SCHEDULES and given:
+            self._apply_params(name, given)
+        self._show_params()
         self.update()
 
     def metrics(self):
