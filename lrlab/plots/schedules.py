@@ -108,6 +108,8 @@ def draw_metrics_with_cuts(ax, metrics: Sequence[dict], curves: Sequence[Curve],
                         solid_capstyle="butt", label=f"period means ({period} epochs)" if i == 0 else None)
             break
     ax.set_xlim(0, epochs)
+    if len(loss) and np.nanmin(loss) > 0 and np.nanmax(loss) / np.nanmin(loss) > 10:
+        ax.set_yscale("log")  # late plateaus (where the cuts happen) stay visible
     ax.set_xlabel("epoch e")
     ax.set_ylabel("training loss")
     ax.grid(True, alpha=0.25)
