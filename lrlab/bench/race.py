@@ -1,0 +1,154 @@
+"""Race and sweep vs plain torch loops (nn.Module + torch.optim), same MLP and data, side by side.
+
+* race K=8 (8 optimizers, full batch, epoch metrics recorded) vs 8 plain loops stepped
+  together (all 8 per step): steps/s, target >= 5x;
+* a sweep of 64 learning rates x 4 optimizers (one race of 256 models) vs the same 256
+  runs as plain loops: wall time, target >= 10x. The plain loops are timed on a fraction
+  of the 256 runs and extrapolated linearly (each loop is independent, so their time adds up);
+* one batched model (K=1) vs the engine (lrlab.train.Trainer.epoch): steps/s, target >= 0.9.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from . import Row, side_by_side
+from ..race import Race, sweep_configs
+from ..train import TrainConfig, Trainer, make_dataset
+
+CONFIG = TrainConfig(dataset="moons", n_samples=512, hidden=(16, 16), activation="tanh",
+                     optimizer="adam", lr=0.01, max_epochs=10**6)
+RACE8 = [("sgd", 0.1), ("momentum", 0.05), ("nesterov", 0.05), ("adagrad", 0.05),
+         ("rmsprop", 0.005), ("adam", 0.01), ("adamw", 0.01), ("adadelta", 1.0)]
+SWEEP_OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad")
+
+TORCH_OPTIM = {"sgd": lambda p, lr: torch.optim.SGD(p, lr=lr),
+               "momentum": lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9),
+               "nesterov": lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9, nesterov=True),
+               "adagrad": lambda p, lr: torch.optim.Adagrad(p, lr=lr),
+               "rmsprop": lambda p, lr: torch.optim.RMSprop(p, lr=lr),
+               "adam": lambda p, lr: torch.optim.Adam(p, lr=lr),
+               "adamw": lambda p, lr: torch.optim.AdamW(p, lr=lr),
+               "adadelta": lambda p, lr: torch.optim.Adadelta(p, lr=lr)}
+
+
+def _available(pairs):
+    from .. import optim
+    return [(o, lr) for o, lr in pairs if o in optim.OPTIMIZERS]
+
+
+def plain_models(pairs, config=CONFIG):
+    """The loop a learner would write, once per (optimizer, lr): nn.Sequential + torch.optim."""
+    torch.manual_seed(0)
+    models, opts = [], []
+    for name, lr in pairs:
+        m = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16), torch.nn.Tanh(),
+                                torch.nn.Linear(16, 2))
+        models.append(m)
+        opts.append(TORCH_OPTIM[name](m.parameters(), lr))
+    return models, opts
+
+
+def plain_loops_rate(pairs, steps: int, config=CONFIG) -> float:
+    """Steps/s of len(pairs) plain loops stepped together (one 'step' = every model stepped once)."""
+    ds = make_dataset(config)
+    X, y = ds.X_train, ds.y_train
+    models, opts = plain_models(pairs, config)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    t = time.perf_counter()
+    for _ in range(steps):
+        for model, opt in zip(models, opts):
+            opt.zero_grad()
+            loss = loss_fn(model(X), y)
+            loss.backward()
+            opt.step()
+    return steps / (time.perf_counter() - t)
+
+
+def race_rate(pairs, epochs: int, config=CONFIG) -> float:
+    """Steps/s of one race over ``pairs`` (full batch: one step per epoch, all metrics recorded)."""
+    r = Race([config.replace(optimizer=o, lr=lr) for o, lr in pairs], epochs)
+    t = time.perf_counter()
+    while not r.done:
+        r.epoch()
+    return r.steps / (time.perf_counter() - t)
+
+
+def engine_rate(steps: int, config=CONFIG) -> float:
+    trainer = Trainer(config)
+    t = time.perf_counter()
+    for _ in range(steps):
+        trainer.epoch()
+    return steps / (time.perf_counter() - t)
+
+
+def sweep_time(epochs: int, config=CONFIG) -> float:
+    """Wall time of the 64 x 4 sweep as one race (building it included)."""
+    t = time.perf_counter()
+    names = [o for o, _ in _available([(o, 0) for o in SWEEP_OPTIMIZERS])]
+    configs = sweep_configs(names, "1e-4:1:64", config.replace(max_epochs=epochs))
+    r = Race(configs)
+    while not r.done:
+        r.epoch()
+    return time.perf_counter() - t
+
+
+def plain_sweep_time(epochs: int, fraction: int, config=CONFIG) -> float:
+    """Wall time of the 256 plain loops, measured on 256 / ``fraction`` of them and scaled up."""
+    import numpy as np
+    names = [o for o, _ in _available([(o, 0) for o in SWEEP_OPTIMIZERS])]
+    lrs = np.logspace(-4, 0, 64)
+    pairs = [(o, float(lr)) for o in names for lr in lrs]
+    subset = pairs[::fraction]
+    ds = make_dataset(config)
+    X, y = ds.X_train, ds.y_train
+    loss_fn = torch.nn.CrossEntropyLoss()
+    n, batch = X.shape[0], config.batch_size or X.shape[0]
+    gen = torch.Generator().manual_seed(config.seed + 1)
+    t = time.perf_counter()
+    for name, lr in subset:
+        (model,), (opt,) = plain_models([(name, lr)], config)
+        for _ in range(epochs):
+            if batch >= n:
+                batches = [(X, y)]
+            else:
+                order = torch.randperm(n, generator=gen)
+                batches = [(X[order[i:i + batch]], y[order[i:i + batch]]) for i in range(0, n, batch)]
+            for Xb, yb in batches:
+                opt.zero_grad()
+                loss = loss_fn(model(Xb), yb)
+                loss.backward()
+                opt.step()
+    return (time.perf_counter() - t) * len(pairs) / len(subset)
+
+
+def rows(quick: bool):
+    repeats = 2 if quick else 5
+    pairs = _available(RACE8)
+    steps = 150 if quick else 1000
+    ours, theirs = side_by_side(lambda: race_rate(pairs, steps), lambda: plain_loops_rate(pairs, steps), repeats)
+    yield Row(f"race K={len(pairs)} vs {len(pairs)} plain torch loops (all stepped)", ours, theirs, "steps/s",
+              target=5.0, note="2-16-16-2 tanh, 410 moons, full batch, 8 optimizers; race records epoch metrics")
+
+    epochs = 10 if quick else 50
+    fraction = 32 if quick else 8
+    ours_t, theirs_t = side_by_side(lambda: -sweep_time(epochs), lambda: -plain_sweep_time(epochs, fraction),
+                                    1 if quick else 3)
+    yield Row(f"sweep 64 lrs x 4 optimizers ({epochs} epochs) vs 256 plain loops", -ours_t, -theirs_t, "s",
+              target=10.0, higher_is_better=False,
+              note=f"plain loops timed on 1/{fraction} of the 256 runs, extrapolated linearly; full batch")
+
+    mb = CONFIG.replace(batch_size=32)
+    ours_t, theirs_t = side_by_side(lambda: -sweep_time(2 if quick else 5, mb),
+                                    lambda: -plain_sweep_time(2 if quick else 5, fraction, mb),
+                                    1 if quick else 3)
+    yield Row("sweep 64 x 4, mini-batches of 32, vs 256 plain loops", -ours_t, -theirs_t, "s",
+              target=10.0, higher_is_better=False,
+              note=f"13 steps/epoch; plain loops timed on 1/{fraction} of the 256 runs, extrapolated linearly")
+
+    steps = 300 if quick else 2000
+    one = [(CONFIG.optimizer, CONFIG.lr)]
+    ours, theirs = side_by_side(lambda: race_rate(one, steps), lambda: engine_rate(steps), repeats)
+    yield Row("batched K=1 vs the engine (Trainer.epoch)", ours, theirs, "steps/s", target=0.9,
+              note="same config, full batch, epoch metrics recorded by both")
