@@ -1,0 +1,290 @@
+"""Small self-contained widgets the training panel embeds (each also usable alone).
+
+* :class:`CsvUpload`     FileUpload -> a validated :class:`lrlab.data.Dataset`, or the
+  one-line message in the status line (never a traceback).
+* :class:`ShareBox`      the current config's share string; paste one + "Load" -> callback.
+* :class:`PresetPicker`  a dropdown of guided experiments + the sentence on what to observe.
+* :class:`ExportButtons` write the weights (JSON) and a torch snippet into a folder.
+* :class:`NetworkView`   the network graph, one heatmap per hidden unit and (classes) the
+  confusion matrix, as PNG images; :meth:`NetworkView.update` redraws.
+
+No maths here: everything comes from :mod:`lrlab.csvdata`, :mod:`lrlab.share`,
+:mod:`lrlab.presets`, :mod:`lrlab.export` and :mod:`lrlab.plots.network`. Every widget has
+a synchronous method (``load_bytes``, ``load``, ``pick``, ``export``, ``update``) that
+tests and notebooks call directly; callbacks receive plain lrlab objects.
+"""
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+from typing import Callable, Optional
+
+import ipywidgets as W
+
+from .. import csvdata, export, presets, share
+from ..plots import fig_to_png, new_figure
+from ..train import TrainConfig
+
+OK_COLOR, ERROR_COLOR = "#009E73", "#D55E00"
+
+
+def _status(text: str = "") -> W.HTML:
+    h = W.HTML(text)
+    h.add_class("lrlab-status")
+    return h
+
+
+def _message(text: str, error: bool = False) -> str:
+    color = ERROR_COLOR if error else OK_COLOR
+    return f'<span style="color:{color}">{"&#9888; " if error else ""}{html.escape(text)}</span>'
+
+
+def _png(fig) -> bytes:
+    """PNG bytes, fast path (PIL, low compression): needs an Agg canvas on the Figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    return fig_to_png(fig, fast=True)
+
+
+def _image() -> W.Image:
+    img = W.Image(format="png")
+    img.add_class("lrlab-figure")
+    return img
+
+
+# ------------------------------------------------------------------------------ CSV
+class CsvUpload(W.VBox):
+    """Upload a CSV (``x1,x2,label`` or ``x1[,x2],y``); ``on_load(dataset, path)`` on success.
+
+    The uploaded bytes are also saved to ``folder`` (default: a temporary folder) so that
+    ``TrainConfig.csv_path`` can point at them (:meth:`config_for`)."""
+
+    def __init__(self, on_load: Optional[Callable] = None, test_fraction: float = 0.2, seed: int = 0,
+                 folder: str | None = None):
+        self.on_load = on_load
+        self.test_fraction, self.seed = test_fraction, seed
+        self.folder = folder or os.path.join(tempfile.gettempdir(), "lrlab_csv")
+        self.dataset = None
+        self.path: str | None = None
+        self.error: str | None = None
+        self.upload = W.FileUpload(accept=".csv,text/csv", multiple=False, description="Your CSV")
+        self.status = _status("Columns: <code>x1,x2,label</code> (classes) or <code>x1,y</code> / "
+                              "<code>x1,x2,y</code> (regression); inputs are rescaled to [-1, 1].")
+        self.upload.observe(self._on_upload, names="value")
+        super().__init__([self.upload, self.status])
+
+    def _on_upload(self, change) -> None:
+        files = change["new"]
+        if not files:
+            return
+        f = files[0] if isinstance(files, (tuple, list)) else next(iter(files.values()))
+        self.load_bytes(f.get("name", "upload.csv"), f["content"])
+
+    def load_bytes(self, name: str, content) -> bool:
+        """Parse ``content`` (bytes/str) as CSV file ``name``: True and ``on_load`` if good, else the message."""
+        try:
+            raw = bytes(content) if not isinstance(content, str) else content.encode("utf-8")
+            dataset = csvdata.parse_dataset(raw, self.test_fraction, self.seed, name="csv:" + name)
+        except ValueError as exc:
+            return self._fail(f"{name}: {exc}")
+        except Exception as exc:  # never a traceback in the panel
+            return self._fail(f"{name}: could not read the file ({type(exc).__name__}: {exc})")
+        os.makedirs(self.folder, exist_ok=True)
+        path = os.path.join(self.folder, os.path.basename(name) or "upload.csv")
+        with open(path, "wb") as fh:
+            fh.write(raw)
+        self.dataset, self.path, self.error = dataset, path, None
+        n = dataset.X_train.shape[0] + dataset.X_test.shape[0]
+        what = (f"{dataset.n_classes} classes ({', '.join(dataset.class_names)})"
+                if dataset.kind == "classification" else "regression (MSE, R²)")
+        self.status.value = _message(f"{name}: {n} rows, {dataset.in_features} input column(s), {what}; "
+                                     f"{dataset.X_test.shape[0]} rows held out for testing.")
+        if self.on_load is not None:
+            self.on_load(dataset, path)
+        return True
+
+    def _fail(self, message: str) -> bool:
+        self.dataset, self.path, self.error = None, None, message
+        self.status.value = _message(message, error=True)
+        return False
+
+    def config_for(self, config: TrainConfig) -> TrainConfig:
+        """``config`` set up to train on the uploaded data (see :func:`lrlab.csvdata.config_for`)."""
+        if self.dataset is None:
+            raise ValueError("csv: no valid CSV has been uploaded yet")
+        return csvdata.config_for(config, self.dataset, self.path)
+
+
+# ------------------------------------------------------------------------------ share
+class ShareBox(W.VBox):
+    """Shows ``share.encode(config)``; a box to paste a string and "Load" -> ``on_load(config)``."""
+
+    def __init__(self, config: TrainConfig | None = None, on_load: Optional[Callable] = None):
+        self.on_load = on_load
+        self.config = None
+        self.loaded: TrainConfig | None = None
+        self.code = W.Textarea(description="Share", disabled=False, layout=W.Layout(width="100%", height="4em"))
+        self.code.add_class("lrlab-share-code")
+        self.paste = W.Text(placeholder="paste a share string (lrlab1:...) here", layout=W.Layout(width="70%"))
+        self.button = W.Button(description="Load", icon="upload", tooltip="load the pasted share string")
+        self.button.on_click(lambda _: self.load())
+        self.status = _status("Copy the string above to share this run (the whole config, seed included).")
+        super().__init__([self.code, W.HBox([self.paste, self.button]), self.status])
+        if config is not None:
+            self.set_config(config)
+
+    def set_config(self, config: TrainConfig) -> str:
+        """Show the share string of ``config`` (returns it)."""
+        self.config = config
+        self.code.value = share.encode(config)
+        return self.code.value
+
+    def load(self, text: str | None = None) -> TrainConfig | None:
+        """Decode ``text`` (default: the paste box); ``on_load(config)`` if good, the message if not."""
+        text = self.paste.value if text is None else text
+        try:
+            config = share.decode(text)
+        except ValueError as exc:
+            self.status.value = _message(str(exc), error=True)
+            return None
+        self.loaded = config
+        self.status.value = _message(f"loaded: {config.dataset if config.csv_path is None else config.csv_path}, "
+                                     f"hidden {list(config.hidden)}, {config.optimizer} lr {config.lr:g}, "
+                                     f"seed {config.seed}")
+        if self.on_load is not None:
+            self.on_load(config)
+        return config
+
+
+# ------------------------------------------------------------------------------ presets
+class PresetPicker(W.VBox):
+    """A dropdown of :data:`lrlab.presets.PRESETS`; picking one shows its sentence and calls ``on_pick(config)``."""
+
+    NONE = "— guided experiments —"
+
+    def __init__(self, on_pick: Optional[Callable] = None, base: TrainConfig | None = None):
+        self.on_pick = on_pick
+        self.base = base
+        self.config: TrainConfig | None = None
+        self.dropdown = W.Dropdown(options=[self.NONE, *presets.PRESETS], value=self.NONE, description="Preset",
+                                   layout=W.Layout(width="28em"))
+        self.contrast = W.Checkbox(value=False, description="contrast run", indent=False,
+                                   tooltip="the same experiment with the one setting changed")
+        self.sentence = _status("")
+        self.dropdown.observe(lambda ch: self.pick(ch["new"]), names="value")
+        self.contrast.observe(lambda ch: self.pick(self.dropdown.value), names="value")
+        super().__init__([W.HBox([self.dropdown, self.contrast]), self.sentence])
+
+    def pick(self, name: str) -> TrainConfig | None:
+        """Select preset ``name``: show its sentence, return its config and pass it to ``on_pick``."""
+        if name == self.NONE or name is None:
+            self.sentence.value = ""
+            self.config = None
+            return None
+        if self.dropdown.value != name:
+            self.dropdown.value = name  # re-enters pick() through the observer
+            return self.config
+        p = presets.PRESETS[name]
+        contrast = self.contrast.value and p.compare is not None
+        self.config = presets.preset_config(name, self.base, contrast=contrast)
+        extra = ""
+        if p.compare is not None:
+            changed = ", ".join(f"{k}={v}" for k, v in p.compare.items())
+            extra = f" <i>(contrast run: {html.escape(changed)})</i>" if contrast else \
+                f" <i>(tick 'contrast run' for {html.escape(changed)})</i>"
+        self.sentence.value = f"<b>Observe:</b> {html.escape(p.observe)}{extra}"
+        if self.on_pick is not None:
+            self.on_pick(self.config)
+        return self.config
+
+
+# ------------------------------------------------------------------------------ export
+class ExportButtons(W.VBox):
+    """Write ``model.json`` (weights) and ``model.py`` (torch snippet) of the current run into a folder.
+
+    ``source`` is a Run, a Trainer, or a callable returning one (e.g. ``lambda: panel.trainer``)."""
+
+    def __init__(self, source=None, folder: str = "lrlab_export"):
+        self.source = source
+        self.folder = W.Text(value=folder, description="Folder", layout=W.Layout(width="20em"))
+        self.button = W.Button(description="Export model", icon="download",
+                               tooltip="weights as JSON + a torch snippet that rebuilds the network")
+        self.button.on_click(lambda _: self.export())
+        self.status = _status("")
+        self.paths: dict | None = None
+        super().__init__([W.HBox([self.folder, self.button]), self.status])
+
+    def set_source(self, source) -> None:
+        self.source = source
+
+    def export(self) -> dict | None:
+        """Write both files; returns their paths (None, with the message shown, if there is nothing to export)."""
+        run = self.source() if callable(self.source) and not hasattr(self.source, "model") else self.source
+        run = getattr(run, "run", run)
+        if run is None or getattr(run, "model", None) is None:
+            self.status.value = _message("nothing to export yet: train a network first", error=True)
+            return None
+        try:
+            self.paths = export.export_run(run, self.folder.value or "lrlab_export")
+        except (OSError, ValueError) as exc:
+            self.status.value = _message(f"export failed: {exc}", error=True)
+            return None
+        self.status.value = _message(f"wrote {self.paths['json']} and {self.paths['py']} "
+                                     f"(run it with: python {self.paths['py']})")
+        return self.paths
+
+
+# ------------------------------------------------------------------------------ network
+class NetworkView(W.VBox):
+    """The network graph (edges by |weight| and sign), per-unit heatmaps and the confusion matrix.
+
+    ``update(run_or_trainer)`` redraws all images (call it from the panel's redraw, at most a
+    few times a second: a heatmap grid costs ~50-150 ms)."""
+
+    def __init__(self, source=None, resolution: int = 30, max_units: int = 8, show_confusion: bool = True):
+        self.resolution, self.max_units, self.show_confusion = resolution, max_units, show_confusion
+        self.graph = _image()
+        self.heatmaps = _image()
+        self.confusion = _image()
+        self.status = _status("")
+        self.frames = 0
+        super().__init__([W.HBox([self.graph, self.confusion]), self.heatmaps, self.status])
+        if source is not None:
+            self.update(source)
+
+    def draw_graph(self, run) -> bytes:
+        from ..plots.network import draw_network
+        fig = new_figure(6.5, 4.2)
+        draw_network(fig.add_subplot(1, 1, 1), run)
+        return _png(fig)
+
+    def draw_heatmaps(self, run) -> bytes:
+        from ..plots.network import draw_neuron_heatmaps
+        model = run.model
+        layers = max(1, len(model.sizes) - 2)
+        cols = min(self.max_units, max(model.sizes[1:-1], default=1))
+        fig = new_figure(max(4.0, 1.35 * cols), 0.4 + 1.35 * layers)
+        draw_neuron_heatmaps(fig, run, resolution=self.resolution, max_units=self.max_units)
+        return _png(fig)
+
+    def draw_confusion(self, run) -> bytes:
+        from ..plots.network import draw_confusion_matrix
+        fig = new_figure(4.2, 4.0)
+        draw_confusion_matrix(fig.add_subplot(1, 1, 1), run)
+        return _png(fig)
+
+    def update(self, source) -> None:
+        """Redraw from a Run or a Trainer (its live weights)."""
+        run = getattr(source, "run", source)
+        self.graph.value = self.draw_graph(run)
+        self.heatmaps.value = self.draw_heatmaps(run)
+        dataset = getattr(run, "dataset", None)
+        classification = dataset is not None and dataset.kind == "classification"
+        if self.show_confusion and classification:
+            self.confusion.value = self.draw_confusion(run)
+            self.confusion.layout.display = None
+        else:
+            self.confusion.layout.display = "none"
+        self.frames += 1
