@@ -1,0 +1,86 @@
+#!/usr/bin/env python
+"""Re-execute every tutorial notebook top to bottom and save it with fresh outputs.
+
+    python scripts/refresh_notebooks.py                 # every notebooks/*.ipynb
+    python scripts/refresh_notebooks.py notebooks/05_playground.ipynb
+    python scripts/refresh_notebooks.py --dry-run       # run and time them, save nothing
+
+Run it after changing lrlab or a notebook, then commit the notebooks: CI runs
+``pytest --nbval notebooks`` and fails on any saved output that no longer matches a fresh
+run (that is how a stale notebook is caught). Each notebook runs in a fresh kernel of this
+Python (the same kernel nbval uses, see conftest.py), with its own folder as the working
+directory and ``PYTHONHASHSEED=0``; per-cell timing metadata is not recorded (clean diffs);
+widget state is stored, so the saved panels render before the learner runs anything.
+Prints each notebook's wall time; exits 1 if any notebook fails (the others are still run).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import ipykernel.kernelspec
+import nbformat
+from jupyter_client import KernelManager
+from jupyter_client.kernelspec import KernelSpecManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class CurrentEnvKernelSpecs(KernelSpecManager):
+    """Every Python kernel name resolves to ipykernel in this interpreter (like nbval's current env)."""
+
+    def get_kernel_spec(self, kernel_name):
+        return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
+                                      **ipykernel.kernelspec.get_kernel_dict())
+
+
+def refresh(path: Path, timeout: int, save: bool = True) -> float:
+    """Execute ``path`` in a fresh kernel; save it in place unless ``save`` is false. Returns seconds."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)  # timestamps from earlier nbconvert runs
+    km = KernelManager(kernel_name="python3", kernel_spec_manager=CurrentEnvKernelSpecs())
+    client = NotebookClient(nb, km=km, timeout=timeout, record_timing=False,
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    if save:
+        nbformat.write(nb, path)
+    return seconds
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="notebooks to refresh (default: every notebooks/*.ipynb)")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell (default 600)")
+    parser.add_argument("--dry-run", action="store_true", help="execute and time, but do not save")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    paths = args.notebooks or sorted((REPO / "notebooks").glob("*.ipynb"))
+    if not paths:
+        print("no notebooks found", file=sys.stderr)
+        return 1
+    failed, total = [], 0.0
+    for path in paths:
+        print(f"{path.name:<40}", end=" ", flush=True)
+        try:
+            seconds = refresh(path.resolve(), args.timeout, save=not args.dry_run)
+        except CellExecutionError as exc:
+            failed.append(path.name)
+            print("FAILED\n" + str(exc).strip().splitlines()[-1], flush=True)
+            continue
+        total += seconds
+        print(f"{seconds:6.1f} s{'' if args.dry_run else '  saved'}", flush=True)
+    print(f"{'total':<40} {total:6.1f} s  ({len(paths) - len(failed)} ok, {len(failed)} failed)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
