@@ -94,3 +94,15 @@ def test_neuron_heatmaps_regression_and_dead_labels():
     assert axes[0].get_title().endswith("dead")
     fig = new_figure(3, 2)
     assert draw_neuron_heatmaps(fig, MLP(2, (), 2))[0].texts[0].get_text() == "no hidden layer"
+
+
+def test_neuron_mosaic_one_image_with_every_unit(run):
+    from lrlab.plots.network import draw_neuron_mosaic
+    fig = new_figure(6, 3)
+    ax = fig.add_subplot(1, 1, 1)
+    img = draw_neuron_mosaic(ax, run, resolution=10)
+    assert len(ax.images) == 1
+    assert img.shape == (2 * 10 + 3, 5 * 10 + 4 * 3, 4)  # 2 layers, widest layer 5 units, 3-px gaps
+    assert img[:10, 4 * 13: 4 * 13 + 10, 3].min() == 1.0  # unit L1.5 drawn
+    assert img[13:, 4 * 13:, 3].max() == 0.0  # layer 2 has 4 units: the 5th slot is empty
+    assert len(fig_to_png(fig)) > 3000

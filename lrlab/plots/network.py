@@ -215,3 +215,57 @@ def draw_confusion_matrix(ax, run, X=None, y=None, class_names=None, title: str 
     acc = np.trace(C) / max(1, C.sum())
     ax.set_title(title or f"Confusion matrix ({100 * acc:.1f} % correct)")
     return C
+
+
+def neuron_mosaic(outputs: list[np.ndarray], activation: str, max_units: int = 8, gap: int = 3) -> np.ndarray:
+    """All units' heatmaps in one RGBA image: row = layer, column = unit (``max_units`` per row).
+
+    Each unit is scaled by its own ``max |a|`` (sigmoid: 0..1) and coloured like
+    :func:`draw_neuron_heatmaps` (orange low, white 0, blue high); gaps are transparent."""
+    from matplotlib.colors import LinearSegmentedColormap
+    cmap = LinearSegmentedColormap.from_list("lrlab_signed", [NEGATIVE, "#FFFFFF", POSITIVE])
+    res = outputs[0].shape[1]
+    cols = min(max_units, max(o.shape[0] for o in outputs))
+    H, Wd = len(outputs) * (res + gap) - gap, cols * (res + gap) - gap
+    img = np.zeros((H, Wd, 4))
+    for l, out in enumerate(outputs):
+        for j in range(min(cols, out.shape[0])):
+            a = out[j]
+            if activation == "sigmoid":
+                t = a
+            else:
+                top = float(np.abs(a).max()) or 1.0
+                t = 0.5 + 0.5 * a / top
+            r0, c0 = l * (res + gap), j * (res + gap)
+            img[r0:r0 + res, c0:c0 + res] = cmap(t[::-1])  # row 0 of the image is the top: flip x2
+    return img
+
+
+def draw_neuron_mosaic(ax, run_or_model, features=None, resolution: int = 30, extent=None,
+                       max_units: int = 8) -> np.ndarray:
+    """Every hidden unit's output over the input plane, in one image on one Axes (fast: one imshow).
+
+    Rows are layers (``L1`` at the top), columns units; dead ReLU units are marked with an
+    orange x. 2-D inputs only (1-D: use :func:`draw_neuron_heatmaps`). Returns the mosaic."""
+    model, features, _, _ = _parts(run_or_model, features)
+    outputs = neuron_outputs(model, features, resolution, extent or default_extent(run_or_model))
+    ax.set_axis_off()
+    if not outputs:
+        ax.text(0.5, 0.5, "no hidden layer", ha="center", va="center", transform=ax.transAxes)
+        return np.zeros((1, 1, 4))
+    if outputs[0].ndim == 2:  # 1-D inputs: turn each curve into a strip
+        outputs = [np.repeat(o[:, None, :], max(4, resolution // 4), axis=1) for o in outputs]
+    img = neuron_mosaic(outputs, model.activation, max_units)
+    ax.imshow(img, interpolation="bilinear", aspect="equal")
+    res_h, res_w, gap = outputs[0].shape[1], outputs[0].shape[2], 3
+    for l, out in enumerate(outputs):
+        ax.text(-gap, l * (res_h + gap) + res_h / 2, f"L{l + 1}", ha="right", va="center", fontsize=10)
+        for j in range(min(max_units, out.shape[0])):
+            if model.activation == "relu" and float(out[j].max()) <= 0:
+                x, y = j * (res_w + gap) + res_w / 2, l * (res_h + gap) + res_h / 2
+                ax.text(x, y, "dead", ha="center", va="center", fontsize=8, color=NEGATIVE)
+        if out.shape[0] > max_units:
+            ax.text(max_units * (res_w + gap), l * (res_h + gap) + res_h / 2, f"+{out.shape[0] - max_units}",
+                    ha="left", va="center", fontsize=9)
+    ax.set_title("Each hidden unit's output over the input plane (blue high, orange low)", fontsize=11)
+    return img

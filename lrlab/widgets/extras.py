@@ -254,24 +254,35 @@ class NetworkView(W.VBox):
         if source is not None:
             self.update(source)
 
+    @staticmethod
+    def _figure(width, height, margins=(0.02, 0.02, 0.98, 0.9)):
+        import matplotlib
+        from matplotlib.figure import Figure
+
+        from ..plots import RC
+        with matplotlib.rc_context(RC):  # no constrained layout: it costs more than the drawing here
+            fig = Figure(figsize=(width, height), dpi=100)
+        fig.subplots_adjust(*margins)
+        return fig
+
     def draw_graph(self, run) -> bytes:
         from ..plots.network import draw_network
-        fig = new_figure(6.5, 4.2)
+        fig = self._figure(6.5, 4.2, (0.1, 0.02, 0.9, 0.92))
         draw_network(fig.add_subplot(1, 1, 1), run)
         return _png(fig)
 
     def draw_heatmaps(self, run) -> bytes:
-        from ..plots.network import draw_neuron_heatmaps
+        from ..plots.network import draw_neuron_mosaic
         model = run.model
         layers = max(1, len(model.sizes) - 2)
         cols = min(self.max_units, max(model.sizes[1:-1], default=1))
-        fig = new_figure(max(4.0, 1.35 * cols), 0.4 + 1.35 * layers)
-        draw_neuron_heatmaps(fig, run, resolution=self.resolution, max_units=self.max_units)
+        fig = self._figure(max(5.0, 1.2 * cols + 1.0), 0.5 + 1.2 * layers, (0.05, 0.02, 0.95, 0.88))
+        draw_neuron_mosaic(fig.add_subplot(1, 1, 1), run, resolution=self.resolution, max_units=self.max_units)
         return _png(fig)
 
     def draw_confusion(self, run) -> bytes:
         from ..plots.network import draw_confusion_matrix
-        fig = new_figure(4.2, 4.0)
+        fig = self._figure(4.2, 4.0, (0.2, 0.15, 0.95, 0.9))
         draw_confusion_matrix(fig.add_subplot(1, 1, 1), run)
         return _png(fig)
 
