@@ -540,11 +540,12 @@ def smooth_losses(losses: Sequence[float], beta: float = SMOOTHING) -> np.ndarra
 
 
 def suggest_lr(lrs: Sequence[float], smoothed: Sequence[float], skip_start: int = 5) -> Optional[float]:
-    """The suggestion rule: the learning rate where the smoothed loss falls fastest.
+    """The suggestion rule: one tenth of the learning rate at the smoothed loss's minimum.
 
-    With ``x = log10(lr)``, ``slope_i = d smoothed / dx`` (``numpy.gradient``); searched from
-    step ``skip_start`` up to the step of the smoothed loss's minimum; the answer is
-    ``lr[argmin slope]`` (the steepest descent). None when fewer than 3 usable steps.
+    ``suggested = lrs[argmin smoothed] / 10`` over the finite part of the curve, ignoring the
+    first ``skip_start`` steps. At the minimum the learning rate is already on the edge of
+    instability; a tenth of it is still large yet safely on the falling side of the curve
+    (the rule of Smith 2017 / fastai's ``lr_min / 10``). None when fewer than 3 usable steps.
     """
     lrs = np.asarray(lrs, dtype=float)
     smoothed = np.asarray(smoothed, dtype=float)
@@ -552,13 +553,9 @@ def suggest_lr(lrs: Sequence[float], smoothed: Sequence[float], skip_start: int 
     n = len(smoothed) if finite.all() else int(np.argmax(~finite))  # up to the first non-finite value
     if n < 3:
         return None
-    lrs, smoothed = lrs[:n], smoothed[:n]
-    end = int(np.argmin(smoothed)) + 1
-    start = min(skip_start, max(end - 3, 0))
-    if end - start < 3:
-        start, end = 0, n
-    slope = np.gradient(smoothed[start:end], np.log10(lrs[start:end]))
-    return float(lrs[start + int(np.argmin(slope))])
+    start = min(skip_start, n - 1)
+    best = start + int(np.argmin(smoothed[start:n]))
+    return float(lrs[best] / 10)
 
 
 @dataclass
@@ -571,8 +568,8 @@ class RangeTest:
     smoothed: np.ndarray
     suggested_lr: Optional[float]
     diverged_lr: Optional[float]  # the lr at which the test stopped (None: it reached end_lr)
-    rule: str = ("steepest descent: the lr where the smoothed loss (EMA beta=0.9, bias-corrected) falls "
-                 "fastest per decade of lr, searched before the smoothed loss's minimum")
+    rule: str = ("minimum / 10: one tenth of the lr at which the smoothed loss (EMA beta=0.9, "
+                 "bias-corrected) is lowest")
 
     def to_dict(self) -> dict:
         return {"lrlab": 1, "config": self.config.to_dict(), "lrs": [float(x) for x in self.lrs],
@@ -586,7 +583,7 @@ def lr_range_test(config: TrainConfig | None = None, start_lr: float = 1e-7, end
     ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))``; each step's loss is the
     mini-batch loss of the forward pass that produced its gradient (as in the engine).
     Stops when the loss is not finite or the smoothed loss exceeds ``4 x`` its minimum.
-    The suggestion follows :func:`suggest_lr` (steepest descent of the smoothed loss).
+    The suggestion follows :func:`suggest_lr` (a tenth of the lr at the smoothed loss's minimum).
 
     >>> test = lr_range_test(TrainConfig(optimizer="adam"), num_steps=60)
     >>> 1e-7 <= test.suggested_lr <= 10

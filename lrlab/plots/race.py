@@ -210,7 +210,7 @@ def draw_range_test(ax, test) -> None:
     ax.plot(test.lrs, test.smoothed, color=PALETTE[0], linewidth=2.2, label="smoothed (EMA 0.9)")
     if test.suggested_lr is not None:
         ax.axvline(test.suggested_lr, color=PALETTE[2], linewidth=2, linestyle="--",
-                   label=f"suggested lr {test.suggested_lr:.2g} (steepest descent)")
+                   label=f"suggested lr {test.suggested_lr:.2g} (minimum / 10)")
     if test.diverged_lr is not None:
         ax.axvspan(test.diverged_lr, test.lrs[-1] * 10 if len(test.lrs) else test.diverged_lr * 10,
                    color=PALETTE[3], alpha=0.12, linewidth=0, label=f"diverged from {test.diverged_lr:.2g}")
