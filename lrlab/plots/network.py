@@ -224,9 +224,9 @@ def neuron_mosaic(outputs: list[np.ndarray], activation: str, max_units: int = 8
     :func:`draw_neuron_heatmaps` (orange low, white 0, blue high); gaps are transparent."""
     from matplotlib.colors import LinearSegmentedColormap
     cmap = LinearSegmentedColormap.from_list("lrlab_signed", [NEGATIVE, "#FFFFFF", POSITIVE])
-    res = outputs[0].shape[1]
+    rh, rw = outputs[0].shape[1], outputs[0].shape[2]
     cols = min(max_units, max(o.shape[0] for o in outputs))
-    H, Wd = len(outputs) * (res + gap) - gap, cols * (res + gap) - gap
+    H, Wd = len(outputs) * (rh + gap) - gap, cols * (rw + gap) - gap
     img = np.zeros((H, Wd, 4))
     for l, out in enumerate(outputs):
         for j in range(min(cols, out.shape[0])):
@@ -236,8 +236,8 @@ def neuron_mosaic(outputs: list[np.ndarray], activation: str, max_units: int = 8
             else:
                 top = float(np.abs(a).max()) or 1.0
                 t = 0.5 + 0.5 * a / top
-            r0, c0 = l * (res + gap), j * (res + gap)
-            img[r0:r0 + res, c0:c0 + res] = cmap(t[::-1])  # row 0 of the image is the top: flip x2
+            r0, c0 = l * (rh + gap), j * (rw + gap)
+            img[r0:r0 + rh, c0:c0 + rw] = cmap(t[::-1])  # row 0 of the image is the top: flip x2
     return img
 
 
