@@ -97,7 +97,7 @@ class BatchedMLP:
         zs, acts = [], [a]
         for W, b in zip(Ws[:-1], bs[:-1]):
             z = torch.baddbmm(b.unsqueeze(1), a, W.transpose(1, 2))
-            a = nets.activate(z, self.activation)
+            a = activate(z, self.activation)
             zs.append(z)
             acts.append(a)
         out = torch.baddbmm(bs[-1].unsqueeze(1), a, Ws[-1].transpose(1, 2))
@@ -128,11 +128,27 @@ class BatchedMLP:
                 pieces[2 * l] = torch.bmm(delta.transpose(1, 2), acts[l]).view(K, -1)
                 pieces[2 * l + 1] = delta.sum(1)
                 if l > 0:
-                    delta = torch.bmm(delta, Ws[l]).mul_(nets.activation_grad(zs[l - 1], acts[l], self.activation))
+                    delta = torch.bmm(delta, Ws[l]).mul_(activation_grad(zs[l - 1], acts[l], self.activation))
             if grad is None:
                 grad = torch.empty_like(flat)
             torch.cat(pieces, 1, out=grad)
             return value, out
+
+
+def activate(z: torch.Tensor, name: str) -> torch.Tensor:
+    """``f(z)`` as :func:`lrlab.nets.activate`, except tanh in float32, computed as
+    ``tanh(z) = 2 sigmoid(2 z) - 1`` (equal to within float32 rounding, ~3x faster on CPU: torch's
+    float32 tanh is not vectorised there). float64 uses ``torch.tanh`` (bit-identical to the engine)."""
+    if name == "tanh" and z.dtype == torch.float32:
+        return torch.sigmoid(z * 2).mul_(2).sub_(1)
+    return nets.activate(z, name)
+
+
+def activation_grad(z: torch.Tensor, a: torch.Tensor, name: str) -> torch.Tensor:
+    """``f'(z)`` as :func:`lrlab.nets.activation_grad`; tanh's ``1 - a^2`` computed in place (no temporaries)."""
+    if name == "tanh":
+        return torch.mul(a, a).neg_().add_(1)
+    return nets.activation_grad(z, a, name)
 
 
 def output_loss(out: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:

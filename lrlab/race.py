@@ -177,6 +177,9 @@ class Race:
         self._t0 = None
         self._models_built = False
         self.lrs = torch.zeros(K, dtype=self.dtype, device=self.device)
+        self._last_lrs = None
+        self._active_col = None
+        self._active_key = None
 
     # -- state ---------------------------------------------------------------------
     @property
@@ -240,8 +243,12 @@ class Race:
             self._t0 = time.perf_counter()
         e = self.epoch_index
         lrs = [s.lr(e) if a else 0.0 for s, a in zip(self.schedules, self.active)]
-        self.lrs.copy_(torch.tensor(lrs, dtype=self.dtype))
-        self._active_col = torch.tensor(self.active, device=self.device).view(-1, 1)
+        if lrs != self._last_lrs:  # one host->device copy only when a learning rate changed
+            self.lrs.copy_(torch.tensor(lrs, dtype=self.dtype))
+            self._last_lrs = lrs
+        if self._active_col is None or self._active_key != self.active:
+            self._active_col = torch.tensor(self.active, device=self.device).view(-1, 1)
+            self._active_key = list(self.active)
         loss_sum = acc_sum = None
         n_batches = 0
         for Xb, yb in self._batches():
