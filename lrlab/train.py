@@ -210,6 +210,9 @@ class Run:
 
     @property
     def kind(self) -> str:
+        """'classification' or 'regression': the data decides (a CSV may hold either)."""
+        if self.dataset is not None:
+            return self.dataset.kind
         return "regression" if self.config.dataset in data_mod.REGRESSION else "classification"
 
     def inputs(self, X) -> torch.Tensor:

@@ -33,7 +33,10 @@ def new_figure(width: float, height: float, dpi: int = 100) -> Figure:
 def fig_to_png(fig: Figure, dpi: int | None = None, fast: bool = False) -> bytes:
     """Render ``fig`` to PNG bytes. ``fast`` uses PIL with low compression (live redraws)."""
     if fast:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from PIL import Image
+        if not isinstance(fig.canvas, FigureCanvasAgg):
+            FigureCanvasAgg(fig)
         fig.canvas.draw()
         buf = fig.canvas.buffer_rgba()
         img = Image.frombuffer("RGBA", fig.canvas.get_width_height(), buf, "raw", "RGBA", 0, 1)
