@@ -9,6 +9,6 @@ def __getattr__(name):  # lazy: importing lrlab must not import ipywidgets
         from .widgets import playground
         return playground
     if name in ("race", "sweep", "lr_range_test"):
-        from . import race as _race
-        return getattr(_race, name)
+        import importlib
+        return getattr(importlib.import_module(".race", __name__), name)
     raise AttributeError(f"module 'lrlab' has no attribute {name!r}")
