@@ -39,12 +39,12 @@ def draw_surface(ax, surface, resolution: int = 200, levels: int = 18, colorbar:
     if not s.log_contour:  # plain values: spread the levels where the surface is low
         lo, hi = float(np.nanmin(values)), float(np.nanpercentile(values, 97))
         level_values = lo + (hi - lo) * np.linspace(0, 1, levels + 1)[1:] ** 2
-        shown = np.clip(values, None, hi)
     else:
         level_values = np.linspace(np.nanmin(values), np.nanmax(values), levels + 2)[1:-1]
-        shown = values
-    image = ax.imshow(shown, origin="lower", extent=s.box, cmap=BACKGROUND_CMAP.reversed(), aspect="auto",
-                      interpolation="bilinear", zorder=0)
+    # filled bands between the contour levels (an image: as fast as imshow, compresses like contourf)
+    bands = np.digitize(values, level_values)
+    image = ax.imshow(bands, origin="lower", extent=s.box, cmap=BACKGROUND_CMAP.reversed(), aspect="auto",
+                      interpolation="nearest", vmin=0, vmax=len(level_values), zorder=0)
     ax.contour(xs, ys, values, levels=level_values, colors=CONTOUR_COLOR, linewidths=0.7, alpha=0.8, zorder=1)
     draw_critical_points(ax, s)
     ax.set_xlim(s.box[0], s.box[1])
@@ -202,7 +202,7 @@ def draw_convergence_map(ax, surface, cmap_result, legend: bool = True) -> None:
             if share > 0 or codes[0] >= 0:
                 handles.append(Patch(facecolor=color, edgecolor="#555555", label=f"{label}: {share:.0%}"))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=10, framealpha=0.95,
-                  title="ends at", borderaxespad=0)
+                  title=f"{cmap_result.optimizer} ends at", borderaxespad=0)
 
 
 def convergence_figure(surface, cmap_result, width: float = 10.0, height: float = 5.6):
@@ -286,3 +286,4 @@ class AnimatedPaths:
         if handles:
             target.legend(handles=handles, loc="upper right", fontsize=10, framealpha=0.92,
                           title=f"step {upto} of {self.T}", title_fontsize=10)
+
