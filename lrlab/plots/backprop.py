@@ -203,7 +203,7 @@ def draw_decision(ax, model, X, y, sample: int | None = None, new_X=None, new_y=
     scores = decision_scores(model, np.stack([gx.ravel(), gy.ravel()], 1)).reshape(gx.shape)
     cmap = LinearSegmentedColormap.from_list("lrlab2", ["#5DA5DA", "#FFFFFF", "#F5B041"])
     ax.imshow(scores, origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), cmap=cmap, vmin=0, vmax=1,
-              aspect="auto", alpha=0.8)
+              aspect="auto", alpha=0.8, interpolation="bilinear")
     if 0 < scores.min() < 0.5 < scores.max():
         ax.contour(gx, gy, scores, levels=[0.5], colors="k", linewidths=1)
     colors = np.array(CLASS_COLORS)

@@ -264,6 +264,6 @@ class BackpropExplorer(W.VBox):
         self.status.value = self._equation()
         self._redraw()
 
-    def png(self) -> bytes:
-        """The current figure as PNG bytes (to show it in a notebook's saved output)."""
-        return self.image.value
+    def png(self, dpi: int = 80) -> bytes:
+        """The current figure as well-compressed PNG bytes (to keep in a notebook's saved output)."""
+        return fig_to_png(self._figure, dpi=dpi)
