@@ -100,7 +100,8 @@ def test_playground_panel_trains_in_a_real_browser(tmp_path):
     token = "lrlab-browser-" + os.urandom(8).hex()
     env = jupyter_env(tmp_path, token)
     disable_lab_extensions(env, "@jupyterlab/apputils-extension:announcements")  # no news pop-up
-    lab_user_settings(env, "@jupyterlab/notebook-extension:tracker", {"autoStartDefaultKernel": True})
+    lab_user_settings(env, "@jupyterlab/notebook-extension:tracker", {"autoStartDefaultKernel": True,
+                                                                     "windowingMode": "none"})  # all cells in the DOM
     env.setdefault("OMP_NUM_THREADS", "1")
     if os.environ.get("LRLAB_BROWSER_NOTEBOOK"):  # serve that notebook alone
         alone = tmp_path / "source"
@@ -146,14 +147,19 @@ def _drive_playground(page, port: int, token: str, name: str) -> None:
                 ".some(p => /\\[[*0-9]/.test(p.textContent))"), timeout=15):
             print(f"Run All Cells took {_attempt + 1} click(s)")
             break
-    page.wait_for_selector(".lrlab-figure", state="visible", timeout=120_000)
-    wait_until_all_cells_ran(page, timeout_ms=180_000)  # clicks reach the kernel once it is idle
+    page.wait_for_selector(".lrlab-figure", state="attached", timeout=120_000)
+    wait_until_all_cells_ran(page, timeout_ms=300_000)  # clicks reach the kernel once it is idle
 
     page.keyboard.press("Control+b")  # hide the file browser: more room for the panel
-    panel = page.locator(".jp-OutputArea-output", has=page.locator(".lrlab-figure")).first
+    # the first training panel (a panel may hold more than one figure, e.g. a schedule preview
+    # in a hidden tab: the visible ones count)
+    outputs = page.locator(".jp-OutputArea-output", has=page.locator(".lrlab-figure"))
+    panel = outputs.locator(".lrlab-training-panel").first if page.locator(".lrlab-training-panel").count() \
+        else outputs.first
     panel.evaluate("el => el.scrollIntoView({block: 'start'})")
-    image = panel.locator(".lrlab-figure").first
-    status = panel.locator(".lrlab-status").first
+    image = panel.locator(".lrlab-figure").filter(visible=True).first
+    image.wait_for(state="visible", timeout=30_000)
+    status = panel.locator(".lrlab-status").filter(visible=True).first
     start = panel.get_by_role("button", name="Start", exact=True).first
     stop_button = panel.get_by_role("button", name="Stop", exact=True).first
 
