@@ -187,7 +187,7 @@ def draw_convergence_map(ax, surface, cmap_result, legend: bool = True) -> None:
               interpolation="nearest", aspect="auto", alpha=0.85, zorder=0)
     xs, ys, z = surfaces_mod.grid(s, 160)
     values, _ = contour_values(s, z)
-    ax.contour(xs, ys, values, levels=12, colors="white", linewidths=0.6, alpha=0.7, zorder=1)
+    ax.contour(xs, ys, values, levels=12, colors="#444444", linewidths=0.6, alpha=0.45, zorder=1)
     draw_critical_points(ax, s)
     ax.set_xlim(s.box[0], s.box[1])
     ax.set_ylim(s.box[2], s.box[3])
