@@ -254,6 +254,14 @@ class TrainingPanel(widgets.VBox):
         self.frames_drawn += 1
         self._set_status(frame["status"])
 
+    def figure_png(self) -> bytes:
+        """The current figure as a well-compressed PNG (for notebooks' saved outputs)."""
+        from ..plots import fig_to_png
+        with self._lock:
+            png = fig_to_png(self.figure.fig)
+            self.figure._background = None
+        return png
+
     def draw_now(self) -> None:
         """Draw the current state synchronously."""
         if self.trainer is not None:
@@ -503,7 +511,23 @@ class TrainingPanel(widgets.VBox):
         return stem + ".json", stem + ".png"
 
     def close(self) -> None:
+        """Stop any run and close this panel and every widget inside it (frees the front-end state)."""
         self._halt(self._stop_flag)
+        seen = set()
+
+        def close_tree(w):
+            if id(w) in seen:
+                return
+            seen.add(id(w))
+            for child in getattr(w, "children", ()):
+                close_tree(child)
+            for ctrl in getattr(w, "controls", {}).values():
+                close_tree(ctrl)
+            for part in list(getattr(w, "parts", ())) + ([w.auto] if isinstance(getattr(w, "auto", None), widgets.Widget) else []):
+                close_tree(part)
+            if w is not self:
+                w.close()
+        close_tree(self)
         super().close()
 
 
