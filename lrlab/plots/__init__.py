@@ -25,8 +25,10 @@ RC = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fonts
 def new_figure(width: float, height: float, dpi: int = 100) -> Figure:
     """A Figure with lrlab's readable defaults (constrained layout)."""
     import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
     return fig
 
 
