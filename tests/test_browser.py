@@ -76,6 +76,25 @@ def wait_until_all_cells_ran(page, timeout_ms: int) -> None:
         }""", timeout=timeout_ms)
 
 
+def button(scope, label: str):
+    """The button whose text is ``label`` (its icon is CSS generated content, not text)."""
+    return scope.locator("button", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")).first
+
+
+def long_run(page, panel, epochs: int = 100_000) -> None:
+    """Raise the panel's "max epochs" (tab "Stop & run") so that the run is still going when
+    Stop is clicked: a small full-batch run can finish its default epochs in a few seconds."""
+    tab = panel.locator(".lm-TabBar-tab", has_text="Stop & run")
+    if not tab.count():
+        return
+    tab.first.click()
+    field = panel.locator(".widget-text", has=page.locator("label", has_text="max epochs")).locator("input")
+    field.first.fill(str(epochs))
+    field.first.press("Enter")
+    field.first.press("Tab")
+    panel.locator(".lm-TabBar-tab").first.click()  # back to the first tab for the screenshot
+
+
 def accept_kernel_dialog(page, wait_s: float = 10) -> None:
     """JupyterLab may ask which kernel to start ("Select Kernel"): accept the proposed one."""
     button = page.locator(".jp-Dialog .jp-mod-accept")
@@ -160,9 +179,9 @@ def _drive_playground(page, port: int, token: str, name: str) -> None:
     image = panel.locator(".lrlab-figure").filter(visible=True).first
     image.wait_for(state="visible", timeout=30_000)
     status = panel.locator(".lrlab-status").filter(visible=True).first
-    start = panel.get_by_role("button", name="Start", exact=True).first
-    stop_button = panel.get_by_role("button", name="Stop", exact=True).first
+    start, stop_button = button(panel, "Start"), button(panel, "Stop")
 
+    long_run(page, panel)
     src_before = image.get_attribute("src")
     pixels_before = image.screenshot()
     epochs_before = epochs_in(status.inner_text()) or 0
