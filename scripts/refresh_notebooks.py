@@ -46,6 +46,7 @@ def refresh(path: Path, timeout: int, save: bool = True) -> float:
         cell.metadata.pop("execution", None)  # timestamps from earlier nbconvert runs
     km = KernelManager(kernel_name="python3", kernel_spec_manager=CurrentEnvKernelSpecs())
     client = NotebookClient(nb, km=km, timeout=timeout, record_timing=False,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no start-up chatter
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
@@ -69,15 +70,14 @@ def main(argv=None) -> int:
         return 1
     failed, total = [], 0.0
     for path in paths:
-        print(f"{path.name:<40}", end=" ", flush=True)
         try:
             seconds = refresh(path.resolve(), args.timeout, save=not args.dry_run)
         except CellExecutionError as exc:
             failed.append(path.name)
-            print("FAILED\n" + str(exc).strip().splitlines()[-1], flush=True)
+            print(f"{path.name:<40} FAILED\n" + str(exc).strip().splitlines()[-1], flush=True)
             continue
         total += seconds
-        print(f"{seconds:6.1f} s{'' if args.dry_run else '  saved'}", flush=True)
+        print(f"{path.name:<40} {seconds:6.1f} s{'' if args.dry_run else '  saved'}", flush=True)
     print(f"{'total':<40} {total:6.1f} s  ({len(paths) - len(failed)} ok, {len(failed)} failed)")
     return 1 if failed else 0
 
