@@ -229,14 +229,49 @@ class LiveTrainingFigure:
     Top row: loss (train/test, log), accuracy (or R^2), decision boundary (or fitted curve).
     Bottom row: learning rate per epoch (plateau cuts marked), per-layer weight and gradient
     norms, histogram of log10(effective step) per layer.
+
+    Drawing options (TensorFlow Playground's): ``show_test=False`` hides the test points;
+    ``discrete=True`` shows the decided class instead of the probability (two classes:
+    ``P(class 1) >= 0.5`` in the class colours, no shades). Set them with
+    :meth:`set_options` or in a frame (``frame["options"] = {"show_test": .., "discrete": ..}``),
+    so that whoever draws the frame applies them.
     """
 
     def __init__(self, dataset, n_layers: int, max_epochs: int, width: float = 13.0, height: float = 6.6,
-                 dpi: int = 80, grid_resolution: int = 80):
+                 dpi: int = 80, grid_resolution: int = 80, show_test: bool = True, discrete: bool = False):
         import matplotlib
         from . import RC
         with matplotlib.rc_context(RC):  # lrlab's projector-sized fonts for every artist made here
             self._build(dataset, n_layers, max_epochs, width, height, dpi, grid_resolution)
+        self.show_test, self.discrete = True, False
+        self._grid = None
+        self.set_options(show_test=show_test, discrete=discrete)
+
+    def set_options(self, show_test: bool | None = None, discrete: bool | None = None) -> bool:
+        """Show/hide the test points; discretised or graded boundary. True if anything changed."""
+        changed = False
+        if show_test is not None and bool(show_test) != self.show_test:
+            self.show_test = bool(show_test)
+            for artist in self.test_artists:
+                artist.set_visible(self.show_test)
+            changed = True
+        if discrete is not None and bool(discrete) != self.discrete:
+            self.discrete = bool(discrete)
+            if not self.regression:
+                self.ax_data.set_title("Decision boundary (discretised)" if self.discrete else "Decision boundary")
+                if self._grid is not None:
+                    self.image.set_data(self._boundary_values(self._grid))
+            changed = True
+        if changed:
+            self._background = None  # the static part (legend, non-animated points) changed
+        return changed
+
+    def _boundary_values(self, grid: np.ndarray) -> np.ndarray:
+        """What the boundary image shows: P(class 1), or with ``discrete`` the decided class (0/1)."""
+        values = np.asarray(grid).reshape(self.grid_shape)
+        if self.discrete and self.n_classes == 2:
+            return (values >= 0.5).astype(float)
+        return values
 
     def _build(self, dataset, n_layers, max_epochs, width, height, dpi, grid_resolution):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -274,11 +309,14 @@ class LiveTrainingFigure:
         Xtr, ytr = dataset.X_train.cpu().numpy(), dataset.y_train.cpu().numpy()
         Xte, yte = dataset.X_test.cpu().numpy(), dataset.y_test.cpu().numpy()
         self.points_artists = []
+        self.test_artists = []
+        self.n_classes = dataset.n_classes
         if self.regression:
             xs = np.concatenate([Xtr[:, 0], Xte[:, 0]])
             self.grid_points = np.linspace(xs.min(), xs.max(), 200).reshape(-1, 1)
             self.ax_data.plot(Xtr[:, 0], ytr[:, 0], "o", ms=3, color=TRAIN_COLOR, alpha=0.6, label="train")
-            self.ax_data.plot(Xte[:, 0], yte[:, 0], "X", ms=5, color=TEST_COLOR, label="test")
+            self.test_artists.append(self.ax_data.plot(Xte[:, 0], yte[:, 0], "X", ms=5, color=TEST_COLOR,
+                                                       label="test")[0])
             self.fit_line = anim(self.ax_data.plot(self.grid_points[:, 0], np.zeros(200), color="k", lw=2,
                                                    label="network")[0])
             ys = np.concatenate([ytr[:, 0], yte[:, 0]])
@@ -306,6 +344,7 @@ class LiveTrainingFigure:
                 self.points_artists.append(anim(self.ax_data.plot(
                     Xte[sel_te, 0], Xte[sel_te, 1], "X", ms=6, color=CLASS_COLORS[c], mec="k", mew=0.4,
                     label="test" if c == 0 else None)[0]))
+                self.test_artists.append(self.points_artists[-1])
             self.ax_data.set(xlim=extent[:2], ylim=extent[2:], xlabel="x1", ylabel="x2", title="Decision boundary")
 
         # learning rate, norms, effective steps
@@ -425,6 +464,8 @@ class LiveTrainingFigure:
     # -- drawing --------------------------------------------------------------------------
     def update(self, frame: dict, title: str | None = None) -> None:
         """Put ``frame``'s numbers (see :func:`live_frame`) into the artists."""
+        if frame.get("options"):
+            self.set_options(**frame["options"])
         e = frame["epoch"] + 1
         self.loss_train.set_data(e, frame["train_loss"])
         self.loss_test.set_data(e, frame["test_loss"])
@@ -435,7 +476,8 @@ class LiveTrainingFigure:
             if self.regression:
                 self.fit_line.set_ydata(frame["grid"])
             else:
-                self.image.set_data(frame["grid"].reshape(self.grid_shape))
+                self._grid = frame["grid"]
+                self.image.set_data(self._boundary_values(self._grid))
         if "weight_norms" in frame and len(frame["weight_norms"]):
             ne = np.asarray(frame["norm_epochs"]) + 1
             for l in range(self.n_layers):

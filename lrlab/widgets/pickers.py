@@ -14,6 +14,7 @@ themselves. No maths here.
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import math
 from typing import Any, Callable
@@ -45,6 +46,7 @@ class _Picker(widgets.VBox):
     def __init__(self, children=(), **kwargs):
         super().__init__(children=list(children), **kwargs)
         self._callbacks: list[Callable[[], Any]] = []
+        self._muted = 0
 
     def config_changes(self) -> dict:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -56,8 +58,30 @@ class _Picker(widgets.VBox):
         self._callbacks.append(callback)
 
     def _changed(self, *_):
+        if self._muted:
+            return
         for callback in list(self._callbacks):
             callback()
+
+    @contextlib.contextmanager
+    def muted(self):
+        """No change callbacks inside (``set_config`` sets many controls, then calls back once)."""
+        self._muted += 1
+        try:
+            yield
+        finally:
+            self._muted -= 1
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Set every control from ``config`` so that ``config_changes()`` gives its fields back.
+
+        Callbacks run once, at the end (not once per control)."""
+        with self.muted():
+            self._set(config)
+        self._changed()
+
+    def _set(self, config: TrainConfig) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
 
     def _watch(self, *controls):
         for c in controls:
@@ -198,14 +222,41 @@ def _param_controls(defaults: dict, ranges: dict, kinds: dict | None = None, cho
         kind = (kinds or {}).get(name)
         ctrl = ParamControl(name, default, ranges.get(name), kind, (choices or {}).get(name, ()), epochs,
                             (derived or {}).get(name))
-        if given and name in given and given[name] is not None:
+        if given and name in given and (given[name] is not None or ctrl.optional):
             _set_control(ctrl, given[name])
         controls[name] = ctrl
     return controls
 
 
+def _same(a, b) -> bool:
+    """Equal values, a tuple equal to a list with the same items (JSON turns tuples into lists)."""
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float))
+                                               and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+
+
+def _params_out(controls: dict, defaults: dict, given: dict) -> dict:
+    """The parameters to put in the config: the ones given (as given, if unchanged) and those off their default.
+
+    So that a config round-trips exactly (``{}`` stays ``{}``, ``[0.9, 0.99]`` stays a list)."""
+    out = {}
+    for name, ctrl in controls.items():
+        value = ctrl.value
+        if name in given and _same(value, given[name]):
+            out[name] = given[name]
+        elif value is None:
+            continue
+        elif name in given or not _same(value, defaults.get(name, object())):
+            out[name] = value
+    return out
+
+
 def _set_control(ctrl: ParamControl, value) -> None:
     if ctrl.auto is not None:
+        if value is None and ctrl.optional or ctrl.zero and value == 0:
+            ctrl.auto.value = True
+            return
         ctrl.auto.value = False
     if ctrl.kind == "pair":
         for p, v in zip(ctrl.parts, value):
@@ -218,8 +269,21 @@ def _set_control(ctrl: ParamControl, value) -> None:
 
 
 # ------------------------------------------------------------------------ dataset
+#: datasets whose number of classes can be chosen
+MULTICLASS = ("spiral", "blobs")
+
+
 class DatasetPicker(_Picker):
-    """Dataset, noise, number of samples, test fraction, classes (spiral/blobs) and seed."""
+    """Dataset, noise, number of samples, test fraction, classes (spiral/blobs), seed, input features.
+
+    * ``features``: one checkbox per input transform of :data:`lrlab.data.FEATURES` (x1, x2,
+      x1^2, x2^2, x1*x2, sin x1, sin x2); the ones of x2 are disabled for 1-D data. The raw
+      inputs give ``features=None`` (the default).
+    * *Regenerate data*: a new data seed (``data_seed = (data_seed or seed) + 1``); the
+      network's seed (its initial weights, the batch order) stays.
+    * Your own CSV (:meth:`set_csv`, or a config with ``csv_path``): the data controls are
+      disabled; *built-in data* goes back to the dataset dropdown.
+    """
 
     def __init__(self, config: TrainConfig | None = None, **fields):
         c = _base(config, fields)
@@ -236,28 +300,159 @@ class DatasetPicker(_Picker):
                                          layout=WIDE, continuous_update=False)
         self.seed = widgets.BoundedIntText(value=c.seed, min=0, max=2**31 - 1, description="seed", style=LABEL,
                                            layout=widgets.Layout(width="240px"))
+        self.data_seed = c.data_seed
+        self.regenerate_button = widgets.Button(description="Regenerate data", icon="refresh",
+                                                tooltip="new random data (a new data seed); the network stays",
+                                                layout=widgets.Layout(width="150px"))
+        self.data_seed_note = widgets.HTML()
+        self.regenerate_button.on_click(lambda _: self.regenerate())
+        self.feature_boxes = {name: widgets.Checkbox(value=False, description=name, indent=False,
+                                                     layout=widgets.Layout(width="72px"))
+                              for name in data_mod.FEATURES}
+        self.features_label = widgets.HTML("<span title='what the network is fed'>input features</span>",
+                                           layout=widgets.Layout(width="120px"))
+        self._given_features = None
+        self.csv_path = None
+        self.csv_note = widgets.HTML()
+        self.builtin_button = widgets.Button(description="built-in data", icon="database",
+                                             tooltip="leave your CSV: train on the dataset chosen above",
+                                             layout=widgets.Layout(width="130px", display="none"))
+        self.builtin_button.on_click(lambda _: self.clear_csv())
+        self._csv_fields: dict = {}
+        self._csv_dims = 2
         self.dataset.observe(self._dataset_changed, names="value")
+        self._set_features(c.features, c.dataset)
         self._dataset_changed()
-        super().__init__([self.dataset, self.noise, self.n_samples, self.test_fraction, self.classes, self.seed])
-        self._watch(self.dataset, self.noise, self.n_samples, self.test_fraction, self.classes, self.seed)
+        self._note()
+        super().__init__([self.dataset, self.noise, self.n_samples, self.test_fraction, self.classes,
+                          widgets.HBox([self.seed, self.regenerate_button, self.data_seed_note]),
+                          widgets.HBox([self.features_label, *self.feature_boxes.values()],
+                                       layout=widgets.Layout(flex_flow="row wrap")),
+                          widgets.HBox([self.csv_note, self.builtin_button])])
+        self._watch(self.dataset, self.noise, self.n_samples, self.test_fraction, self.classes, self.seed,
+                    *self.feature_boxes.values())
+        self.seed.observe(lambda _: self._note(), names="value")
+
+    # -- what the controls allow
+    @property
+    def input_dims(self) -> int:
+        """1 for 1-D data (``sine``, a one-column CSV), else 2."""
+        if self.csv_path is not None:
+            return self._csv_dims
+        return 1 if self.dataset.value in data_mod.REGRESSION else 2
 
     def _dataset_changed(self, *_):
-        self.classes.disabled = self.dataset.value not in ("spiral", "blobs")
+        csv = self.csv_path is not None
+        self.classes.disabled = csv or self.dataset.value not in MULTICLASS
+        for w in (self.dataset, self.noise, self.n_samples):
+            w.disabled = csv
+        for name, box in self.feature_boxes.items():
+            box.disabled = self.input_dims < 2 and "x2" in name
+        if not any(b.value and not b.disabled for b in self.feature_boxes.values()):
+            for name in data_mod.default_features("sine" if self.input_dims < 2 else "moons"):
+                self.feature_boxes[name].value = True
+
+    def _set_features(self, features, dataset: str) -> None:
+        self._given_features = None if features is None else tuple(features)
+        chosen = set(features if features is not None else data_mod.default_features(dataset))
+        for name, box in self.feature_boxes.items():
+            box.value = name in chosen
+
+    def _note(self) -> None:
+        if self.data_seed is None:
+            self.data_seed_note.value = "<small>data seed = seed</small>"
+        else:
+            self.data_seed_note.value = f"<small>data seed {self.data_seed}</small>"
 
     @property
     def n_train(self) -> int:
-        return self.n_samples.value - int(round(self.n_samples.value * self.test_fraction.value))
+        n = self._csv_fields.get("n_samples", self.n_samples.value) if self.csv_path else self.n_samples.value
+        return n - int(round(n * self.test_fraction.value))
+
+    # -- actions
+    def regenerate(self) -> int:
+        """A new data seed: ``(data_seed if set, else seed) + 1``. Returns it."""
+        self.data_seed = (self.data_seed if self.data_seed is not None else int(self.seed.value)) + 1
+        self._note()
+        self._changed()
+        return self.data_seed
+
+    def set_csv(self, path: str, n_samples: int, classes: int, dataset: str, input_dims: int) -> None:
+        """Train on the CSV at ``path`` (the data controls are disabled until :meth:`clear_csv`)."""
+        with self.muted():
+            self._enter_csv(path, n_samples, classes, dataset, input_dims)
+        self._changed()
+
+    def _enter_csv(self, path, n_samples, classes, dataset, input_dims) -> None:
+        self.csv_path = path
+        self._csv_fields = {"n_samples": int(n_samples), "classes": int(classes)}
+        self._csv_dims = int(input_dims)
+        self.dataset.value = dataset
+        self.classes.value = max(self.classes.min, min(self.classes.max, int(classes)))
+        self.csv_note.value = (f"<b>data: your CSV</b> <code>{html.escape(str(path))}</code> "
+                               f"({int(n_samples)} rows)")
+        self.builtin_button.layout.display = ""
+        self._dataset_changed()
+
+    def clear_csv(self) -> None:
+        """Back to the built-in datasets."""
+        if self.csv_path is None:
+            return
+        self.csv_path = None
+        self._csv_fields = {}
+        self.csv_note.value = ""
+        self.builtin_button.layout.display = "none"
+        with self.muted():
+            self._dataset_changed()
+        self._changed()
+
+    # -- config
+    def _set(self, c: TrainConfig) -> None:
+        self.csv_path = None
+        self._csv_fields = {}
+        self.noise.value = c.noise
+        self.test_fraction.value = c.test_fraction
+        self.seed.value = c.seed
+        self.data_seed = c.data_seed
+        if c.csv_path is not None:
+            dims = 2 if c.features is None or any("x2" in f for f in c.features) else 1
+            self._enter_csv(c.csv_path, c.n_samples, c.classes, c.dataset, dims)
+        else:
+            self.csv_note.value = ""
+            self.builtin_button.layout.display = "none"
+            self.dataset.value = c.dataset
+            self.n_samples.value = c.n_samples
+            self.classes.value = c.classes
+        self._set_features(c.features, c.dataset)
+        self._dataset_changed()
+        self._note()
+
+    def features(self):
+        """The checked input features; None when they are the raw inputs and none were given."""
+        dims = self.input_dims
+        chosen = tuple(n for n, b in self.feature_boxes.items() if b.value and not b.disabled)
+        given = self._given_features
+        if given is not None and set(given) == set(chosen) and len(given) == len(chosen):
+            return given
+        if given is None and chosen == data_mod.default_features("sine" if dims < 2 else "moons"):
+            return None
+        return chosen
 
     def config_changes(self) -> dict:
-        return {"dataset": self.dataset.value, "noise": float(self.noise.value), "n_samples": int(self.n_samples.value),
-                "test_fraction": float(self.test_fraction.value),
-                "classes": int(self.classes.value) if self.dataset.value in ("spiral", "blobs") else 2,
-                "seed": int(self.seed.value)}
+        csv = self.csv_path is not None
+        multiclass = csv or self.dataset.value in MULTICLASS
+        changes = {"dataset": self.dataset.value, "noise": float(self.noise.value),
+                   "n_samples": int(self._csv_fields["n_samples"] if csv else self.n_samples.value),
+                   "test_fraction": float(self.test_fraction.value),
+                   "classes": int(self._csv_fields["classes"] if csv else self.classes.value) if multiclass else 2,
+                   "seed": int(self.seed.value), "data_seed": self.data_seed, "csv_path": self.csv_path,
+                   "features": self.features()}
+        return changes
 
 
 # ------------------------------------------------------------------------ network
 class NetworkPicker(_Picker):
-    """Hidden layers and their widths, activation, loss."""
+    """Hidden layers (up to 6) and their widths (up to 128 units), activation, loss."""
 
     MAX_LAYERS = 6
     MAX_WIDTH = 128
@@ -283,6 +478,14 @@ class NetworkPicker(_Picker):
         for i, w in enumerate(self.widths):
             w.layout.display = "" if i < self.layers.value else "none"
 
+    def _set(self, c: TrainConfig) -> None:
+        hidden = tuple(c.hidden)[: self.MAX_LAYERS]
+        self.layers.value = len(hidden)
+        for w, width in zip(self.widths, hidden):
+            w.value = width
+        self.activation.value = c.activation
+        self.loss.value = c.loss
+
     def config_changes(self) -> dict:
         return {"hidden": tuple(int(w.value) for w in self.widths[: self.layers.value]),
                 "activation": self.activation.value, "loss": self.loss.value}
@@ -294,6 +497,10 @@ class OptimizerPicker(_Picker):
 
     Shows the optimizer's description and update formula. Changing the optimizer resets
     the learning rate and the hyper-parameters to that optimizer's defaults.
+
+    Regularisation (biases excluded, as in TensorFlow Playground): ``l2`` adds
+    ``reg_rate * w`` to each weight's gradient (the penalty ``reg_rate * |w|^2 / 2``),
+    ``l1`` adds ``reg_rate * sign(w)`` (the penalty ``reg_rate * |w|``).
     """
 
     def __init__(self, config: TrainConfig | None = None, **fields):
@@ -308,14 +515,28 @@ class OptimizerPicker(_Picker):
         self.info = widgets.HTML()
         self.params_box = widgets.VBox()
         self.controls: dict[str, ParamControl] = {}
+        self._given: dict = {}
         self._build(c.optimizer, c.optimizer_params)
         self.optimizer.observe(self._optimizer_changed, names="value")
-        super().__init__([self.optimizer, self.lr, self.params_box, self.info])
-        self._watch(self.optimizer, self.lr)
+        self.regularization = widgets.Dropdown(options=[("none", "none"), ("L1: rate * sign(w)", "l1"),
+                                                        ("L2: rate * w", "l2")], value=c.regularization,
+                                               description="regularization", style=LABEL, layout=WIDE)
+        self.reg_rate = ParamControl("reg_rate", 0.0, (0.0, 1.0, True, True), "lr")
+        self.reg_rate.parts[0].description = "reg. rate"
+        _set_control(self.reg_rate, c.reg_rate)
+        self.regularization.observe(self._regularization_changed, names="value")
+        super().__init__([self.optimizer, self.lr, self.params_box, self.regularization, self.reg_rate, self.info])
+        self._watch(self.optimizer, self.lr, self.regularization)
+        self.reg_rate.observe_value(self._changed)
+
+    def _regularization_changed(self, *_):
+        if self.regularization.value != "none" and self.reg_rate.value == 0:
+            _set_control(self.reg_rate, 0.001)  # a rate that shows: Playground's smallest
 
     def _build(self, name: str, given: dict | None = None) -> None:
         spec = optim.OPTIMIZERS[name]
         defaults = {k: v for k, v in spec.defaults.items() if k != "lr"}
+        self._defaults, self._given = defaults, dict(given or {})
         self.controls = _param_controls(defaults, spec.ranges, given=given)
         for ctrl in self.controls.values():
             ctrl.observe_value(self._changed)
@@ -329,9 +550,17 @@ class OptimizerPicker(_Picker):
         if "lr" in spec.defaults:
             self.lr.value = spec.defaults["lr"]
 
+    def _set(self, c: TrainConfig) -> None:
+        self.optimizer.value = c.optimizer  # (re)builds the controls if it changed
+        self._build(c.optimizer, c.optimizer_params)
+        self.lr.value = c.lr
+        self.regularization.value = c.regularization
+        _set_control(self.reg_rate, c.reg_rate)
+
     def config_changes(self) -> dict:
-        params = {k: c.value for k, c in self.controls.items() if c.value is not None}
-        return {"optimizer": self.optimizer.value, "lr": float(self.lr.value), "optimizer_params": params}
+        params = _params_out(self.controls, self._defaults, self._given)
+        return {"optimizer": self.optimizer.value, "lr": float(self.lr.value), "optimizer_params": params,
+                "regularization": self.regularization.value, "reg_rate": float(self.reg_rate.value)}
 
 
 # ------------------------------------------------------------------------ schedule
@@ -353,6 +582,7 @@ class SchedulePicker(_Picker):
         self.preview = widgets.Image(format="png", layout=widgets.Layout(width="360px"))
         self.preview.add_class("lrlab-figure")
         self.controls: dict[str, ParamControl] = {}
+        self._given: dict = {}
         self._fig = None
         self._build(c.schedule, c.schedule_params)
         self.schedule.observe(self._schedule_changed, names="value")
@@ -369,6 +599,7 @@ class SchedulePicker(_Picker):
             derived = {k: resolved.get(k) for k, v in spec.defaults.items() if v is None}
         except Exception:  # a registry without derivations: sliders start at their range's low end
             pass
+        self._defaults, self._given = dict(spec.defaults), dict(given or {})
         self.controls = _param_controls(spec.defaults, spec.ranges, getattr(spec, "kinds", None),
                                         getattr(spec, "choices", None), given=given, epochs=self.epochs,
                                         derived=derived)
@@ -388,8 +619,13 @@ class SchedulePicker(_Picker):
             self.lr, self.epochs = lr, epochs
             self.draw_preview()
 
+    def _set(self, c: TrainConfig) -> None:
+        self.lr, self.epochs = c.lr, c.max_epochs  # the sliders' ranges follow the epoch budget
+        self.schedule.value = c.schedule
+        self._build(c.schedule, c.schedule_params)
+
     def config_changes(self) -> dict:
-        params = {k: c.value for k, c in self.controls.items() if c.value is not None}
+        params = _params_out(self.controls, self._defaults, self._given)
         return {"schedule": self.schedule.value, "schedule_params": params}
 
     def preview_values(self) -> list[float]:
@@ -447,6 +683,16 @@ class StopPicker(_Picker):
         super().__init__([self.max_epochs, widgets.HBox([self.use_target, self.target]),
                           widgets.HBox([self.use_patience, self.patience]), self.select_best])
         self._watch(self.max_epochs, self.use_target, self.target, self.use_patience, self.patience, self.select_best)
+
+    def _set(self, c: TrainConfig) -> None:
+        self.max_epochs.value = c.max_epochs
+        self.use_target.value = c.target_accuracy is not None
+        if c.target_accuracy is not None:
+            self.target.value = c.target_accuracy
+        self.use_patience.value = c.patience is not None
+        if c.patience is not None:
+            self.patience.value = c.patience
+        self.select_best.value = c.select_best
 
     def config_changes(self) -> dict:
         return {"max_epochs": int(self.max_epochs.value),
