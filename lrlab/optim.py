@@ -60,7 +60,6 @@ Adam (plain, amsgrad), AdamW, Adadelta.
 """
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Optional
