@@ -41,8 +41,8 @@ EPOCH = re.compile(r"epoch\D{0,3}(\d+)", re.IGNORECASE)
 
 
 def chromium_path() -> str | None:
-    if os.environ.get("LRLAB_CHROMIUM"):
-        return os.environ["LRLAB_CHROMIUM"]
+    if os.environ.get("LRLAB_CHROMIUM"):  # an explicit choice: used only if it exists
+        return os.environ["LRLAB_CHROMIUM"] if os.path.exists(os.environ["LRLAB_CHROMIUM"]) else None
     for path in CHROMIUM_CANDIDATES:
         if os.path.exists(path):
             return path
@@ -130,6 +130,7 @@ def test_playground_panel_trains_in_a_real_browser(tmp_path):
     workdir = tmp_path / "work"
     port = free_port(19888)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "failure.png").unlink(missing_ok=True)  # only a failure of this run leaves one
     proc = start_lab(tmp_path, workdir, env, port)
     try:
         wait_for_server(proc, port, token, tmp_path / "lab.log")
