@@ -32,6 +32,7 @@ import torch
 
 from ..plots.training import LiveTrainingFigure, layer_index, layer_norms, live_frame
 from ..train import Run, TrainConfig, Trainer
+from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
 from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
@@ -105,14 +106,22 @@ class TrainingPanel(widgets.VBox):
         self.status.add_class("lrlab-status")
         self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="1100px"))
         self.image.add_class("lrlab-figure")
+        self._build_extras(save_dir)
 
         run_box = widgets.VBox([self.stop_picker, self.batch_size, widgets.HBox([self.device, self.device_note]),
-                                self.live, self.folder])
+                                self.live])
+        save_box = widgets.VBox([widgets.HTML("<b>Save</b> (button above): the run as JSON, the figure as PNG"),
+                                 self.folder, widgets.HTML("<b>Export the network</b>"), self.export_buttons,
+                                 widgets.HTML("<b>Share</b>"), self.share_box])
         self.tabs = widgets.Tab(children=[self.data_picker, self.network_picker, self.optimizer_picker,
-                                          self.schedule_picker, run_box])
-        for i, title in enumerate(("Data", "Network", "Optimizer", "Schedule", "Stop & run")):
+                                          self.schedule_picker, run_box, self.csv_upload, save_box])
+        for i, title in enumerate(("Data", "Network", "Optimizer", "Schedule", "Stop & run", "Your CSV",
+                                   "Save & share")):
             self.tabs.set_title(i, title)
-        super().__init__([self.tabs, widgets.HBox(list(self.buttons.values())), self.status, self.image])
+        self.view_options = widgets.HBox([self.show_test, self.discretize])
+        # children[1] is the row of buttons (the browser test finds them there)
+        super().__init__([widgets.VBox([self.presets, self.tabs]), widgets.HBox(list(self.buttons.values())),
+                          self.status, self.image, self.view_options, self.network_box])
         self.add_class("lrlab-training-panel")
 
         self._lock = threading.RLock()  # guards trainer / thread swaps
@@ -131,6 +140,11 @@ class TrainingPanel(widgets.VBox):
         self.last_stop_latency: Optional[float] = None
         self._steps_rate = None
         self._controls_changed = False
+        self._net_lock = threading.Lock()
+        self._net_quit = threading.Event()
+        self._net_thread: Optional[threading.Thread] = None
+        self._net_key = None
+        self.network_interval = 0.75  # s between live network-view redraws (each costs ~0.2-0.5 s)
 
         for picker in (self.data_picker, self.network_picker, self.optimizer_picker, self.schedule_picker,
                        self.stop_picker):
@@ -139,14 +153,169 @@ class TrainingPanel(widgets.VBox):
             w.observe(self._control_changed, names="value")
         self._sync_schedule_context()
         self.reset()
+        self._refresh_extras()
+
+    # ------------------------------------------------------------------ the embedded extras
+    def _build_extras(self, save_dir: str) -> None:
+        """Presets, CSV upload, share string, export, network view, drawing options (lrlab.widgets.extras)."""
+        self.presets = PresetPicker(on_pick=self._preset_picked)
+        self.presets.sentence.remove_class("lrlab-status")  # the panel's status line stays the first one
+        self.presets.sentence.add_class("lrlab-preset-note")
+        self.csv_upload = CsvUpload(on_load=self._csv_loaded, test_fraction=self.base_config.test_fraction,
+                                    seed=self.base_config.seed)
+        self.share_box = ShareBox(on_load=self._share_loaded)
+        self.export_buttons = ExportButtons(source=lambda: self.trainer,
+                                            folder=os.path.join(save_dir, "export"))
+        self.network_view = NetworkView()
+        self.network_box = widgets.Accordion(children=[self.network_view], selected_index=None)
+        self.network_box.set_title(0, "Network: edges by weight, each neuron's output, confusion matrix")
+        self.network_box.observe(self._network_toggled, names="selected_index")
+        self.show_test = widgets.Checkbox(value=True, description="show test data", indent=False,
+                                          layout=widgets.Layout(width="150px"))
+        self.discretize = widgets.Checkbox(value=False, description="discretize output", indent=False,
+                                           layout=widgets.Layout(width="170px"))
+        for box in (self.show_test, self.discretize):
+            box.observe(self._view_option_changed, names="value")
+        self.data_picker.regenerate_button.on_click(lambda _: self._regenerated())
+
+    def _figure_options(self) -> dict:
+        return {"show_test": bool(self.show_test.value), "discrete": bool(self.discretize.value)}
+
+    def _refresh_extras(self) -> None:
+        """The share string of the current controls; the CSV parser's split follows the controls."""
+        try:
+            config = self.config()
+            self.share_box.set_config(config)
+            self.csv_upload.test_fraction = config.test_fraction
+            self.csv_upload.seed = config.seed if config.data_seed is None else config.data_seed
+        except (ValueError, TypeError) as exc:  # a half-set control: the share string waits
+            self.share_box.status.value = html.escape(str(exc))
+
+    def _preset_picked(self, config: TrainConfig) -> None:
+        self.set_config(config)
+
+    def _share_loaded(self, config: TrainConfig) -> None:
+        try:
+            self.set_config(config)
+        except ValueError as exc:
+            self.share_box.status.value = f"<span style='color:#D55E00'>{html.escape(str(exc))}</span>"
+
+    def _csv_loaded(self, dataset, path: str) -> None:
+        from .. import csvdata
+        config = csvdata.config_for(self.config(), dataset, path)
+        n_train = dataset.X_train.shape[0]
+        if config.batch_size is not None and config.batch_size > n_train:
+            config = config.replace(batch_size=None)
+        try:
+            self.set_config(config)
+        except ValueError as exc:
+            self.csv_upload.status.value = f"<span style='color:#D55E00'>{html.escape(str(exc))}</span>"
+            return
+        self.tabs.selected_index = 0  # show the Data tab: it now says "data: your CSV"
+
+    def _regenerated(self) -> None:
+        if not self.is_running:
+            self.reset()  # show the new data at once
+
+    def _view_option_changed(self, *_):
+        if not self.is_running and self.trainer is not None:
+            self.draw_now()  # while training, the next frame carries the options
+
+    # -- the network view: drawn only while its accordion is open (it costs ~0.2-0.5 s)
+    @property
+    def network_visible(self) -> bool:
+        return self.network_box.selected_index == 0
+
+    def _network_toggled(self, *_):
+        if self.network_visible:
+            self.update_network_view()
+
+    def update_network_view(self, force: bool = False) -> bool:
+        """Redraw the network view from the current weights (if open, or ``force``). True if drawn.
+
+        Skipped when it already shows this state (same run, epoch and doneness)."""
+        t = self.trainer
+        if t is None or not (force or self.network_visible):
+            return False
+        with self._net_lock:
+            key = (id(t), t.epoch_index, t.done)
+            if key == self._net_key and not force:
+                return False
+            self.network_view.update(_weights_snapshot(t))
+            self._net_key = key
+        return True
+
+    def _start_network_thread(self) -> None:
+        self._join_network_thread()
+        self._net_quit.clear()
+        worker = self._worker
+        if worker is None:
+            return
+        self._net_thread = threading.Thread(target=self._network_loop, args=(self.trainer, worker),
+                                            name="lrlab-network-view", daemon=True)
+        self._net_thread.start()
+
+    def _network_loop(self, trainer: Trainer, worker: threading.Thread) -> None:
+        """Off the training path: every ``network_interval`` s, if the view is open, redraw it; at the end, once."""
+        last = 0.0
+        try:
+            while worker.is_alive() and not self._net_quit.wait(0.05):
+                if self.network_visible and time.perf_counter() - last >= self.network_interval:
+                    if self.update_network_view():
+                        last = time.perf_counter()
+            if not self._net_quit.is_set():
+                self.update_network_view()  # the run ended by itself: its final (best) weights
+        except Exception as exc:  # a drawing problem must not kill anything else
+            self.error = f"network view failed: {type(exc).__name__}: {exc}"
+
+    def _join_network_thread(self, quit: bool = True) -> None:
+        t = self._net_thread
+        if t is not None and t is not threading.current_thread():
+            if quit:
+                self._net_quit.set()
+            t.join()
+        self._net_thread = None
 
     # ------------------------------------------------------------------ config
+    def set_config(self, config: TrainConfig) -> TrainConfig:
+        """Set every control from ``config``; afterwards ``panel.config() == config``.
+
+        Any run is stopped and the fresh, untrained network of ``config`` is shown (Start
+        trains it: the same run as ``lrlab.train.train(config)``). Fields without a control
+        (``min_delta``, ``divergence_factor``, ``dtype``, ``history_capacity``) are kept from
+        ``config``. Raises ``ValueError`` for an invalid config (nothing is changed then).
+        """
+        config.validate()
+        if config.device not in self.device.options:
+            raise ValueError(f"device: this panel offers {', '.join(self.device.options)}, got {config.device!r}")
+        with self._lock:
+            self._halt(self._stop_flag)
+            self._quiet = True
+            try:
+                self.base_config = config
+                for picker in (self.stop_picker, self.data_picker, self.network_picker, self.optimizer_picker,
+                               self.schedule_picker):
+                    picker.set_config(config)
+                self.device.value = config.device
+                self._update_batch_options(config.batch_size)
+                self.batch_size.value = config.batch_size  # None (full batch) is always an option
+                self._sync_schedule_context()
+            finally:
+                self._quiet = False
+            self._controls_changed = False
+            self.reset()
+            self._refresh_extras()
+            return self.config()
+
     def _update_batch_options(self, value=None) -> None:
         n_train = self.data_picker.n_train
-        options = [("full batch", None)] + [(str(b), b) for b in BATCH_SIZES if b < n_train]
         current = value if value is not None or not self.batch_size.options else self.batch_size.value
+        sizes = {b for b in BATCH_SIZES if b < n_train}
+        if isinstance(current, int) and 1 <= current <= n_train:
+            sizes.add(current)  # e.g. a shared config's batch size of 50
+        options = [("full batch", None)] + [(str(b), b) for b in sorted(sizes)]
         self.batch_size.options = options
-        self.batch_size.value = current if current in [o[1] for o in options] else None
+        self.batch_size.value = current if current in sizes else None
 
     def _sync_schedule_context(self) -> None:
         self.schedule_picker.set_context(float(self.optimizer_picker.lr.value),
@@ -170,6 +339,8 @@ class TrainingPanel(widgets.VBox):
             return
         self._update_batch_options()
         self._sync_schedule_context()
+        if hasattr(self, "share_box"):
+            self._refresh_extras()
         if self.trainer is not None and self.trainer.epoch_index > 0 and not self.trainer.done:
             self._controls_changed = True
             self._set_status(self._status_text(note="controls changed: they apply at the next Start"))
@@ -203,6 +374,7 @@ class TrainingPanel(widgets.VBox):
         done = not self.is_running
         if done:
             self._join_drawer()
+            self._join_network_thread(quit=False)  # it draws the end of the run once, then ends
         return done
 
     # ------------------------------------------------------------------ building a run
@@ -243,6 +415,7 @@ class TrainingPanel(widgets.VBox):
                  np.array(self._grad_norms).reshape(-1, L))
         frame = live_frame(self.trainer, self.figure.grid_points, self._index, norms)
         frame["status"] = self._status_text()
+        frame["options"] = self._figure_options()
         return frame
 
     def _draw(self, frame: dict) -> None:
@@ -266,6 +439,7 @@ class TrainingPanel(widgets.VBox):
         """Draw the current state synchronously."""
         if self.trainer is not None:
             self._draw(self._snapshot())
+            self.update_network_view()  # only if open (and not already showing this state)
 
     # ------------------------------------------------------------------ status
     def _set_status(self, text: str) -> None:
@@ -389,6 +563,7 @@ class TrainingPanel(widgets.VBox):
                 self.last_stop_latency = time.perf_counter() - t
         self._worker = None
         self._join_drawer()
+        self._join_network_thread()
         return was_running
 
     # ------------------------------------------------------------------ actions
@@ -404,6 +579,7 @@ class TrainingPanel(widgets.VBox):
                 if self._new_trainer() is None:
                     return False
             self._launch()
+            self._start_network_thread()
             return True
 
     def pause(self) -> None:
@@ -418,6 +594,7 @@ class TrainingPanel(widgets.VBox):
             if self.is_running or self.trainer is None or self.trainer.done:
                 return False
             self._launch()
+            self._start_network_thread()
             return True
 
     def toggle_pause(self) -> None:
@@ -500,6 +677,7 @@ class TrainingPanel(widgets.VBox):
                 frame = live_frame(t, self.figure.grid_points, self._index,
                                    (np.array(self._norm_epochs), np.array(self._weight_norms).reshape(-1, self._n_layers),
                                     np.array(self._grad_norms).reshape(-1, self._n_layers)))
+                frame["options"] = self._figure_options()
                 t.run.to_json(stem + ".json")
             fig = LiveTrainingFigure(t.dataset, self._n_layers, c.max_epochs, dpi=100)
             fig.update(frame, title=t.run.message() if t.done else f"epoch {t.epoch_index}")
@@ -529,6 +707,18 @@ class TrainingPanel(widgets.VBox):
                 w.close()
         close_tree(self)
         super().close()
+
+
+def _weights_snapshot(trainer: Trainer) -> Run:
+    """A Run over a copy of the trainer's current weights (safe to draw while training goes on)."""
+    from ..nets import MLP
+    m = trainer.model
+    params = trainer.params.detach().clone()
+    model = MLP(m.sizes[0], m.sizes[1:-1], m.sizes[-1], m.activation, seed=m.seed, dtype=params.dtype,
+                device=params.device)
+    with torch.no_grad():
+        model.flat_parameters().copy_(params)
+    return Run(trainer.config, model, trainer.history, trainer.dataset)
 
 
 def playground(**config) -> TrainingPanel:
