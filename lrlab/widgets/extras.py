@@ -248,6 +248,8 @@ class NetworkView(W.VBox):
         self.graph = _image()
         self.heatmaps = _image()
         self.confusion = _image()
+        for img in (self.graph, self.heatmaps, self.confusion):
+            img.layout.max_width = "100%"  # shrink to the notebook's width, never overflow it
         self.status = _status("")
         self.frames = 0
         super().__init__([W.HBox([self.graph, self.confusion]), self.heatmaps, self.status])
@@ -267,7 +269,8 @@ class NetworkView(W.VBox):
 
     def draw_graph(self, run) -> bytes:
         from ..plots.network import draw_network
-        fig = self._figure(6.5, 4.2, (0.1, 0.02, 0.9, 0.92))
+        columns = len(run.model.sizes)  # ~0.95 in per layer so that the layer titles do not run together
+        fig = self._figure(max(6.5, 0.95 * columns + 1.0), 4.2, (0.1, 0.02, 0.9, 0.92))
         draw_network(fig.add_subplot(1, 1, 1), run)
         return _png(fig)
 
@@ -276,7 +279,9 @@ class NetworkView(W.VBox):
         model = run.model
         layers = max(1, len(model.sizes) - 2)
         cols = min(self.max_units, max(model.sizes[1:-1], default=1))
-        fig = self._figure(max(5.0, 1.2 * cols + 1.0), 0.5 + 1.2 * layers, (0.05, 0.02, 0.95, 0.88))
+        unit = 1.0 if cols > 4 else 1.2  # inches per heatmap; the figure fits the mosaic (no empty bands)
+        width, height = max(4.0, unit * cols + 0.8), unit * layers + 0.55
+        fig = self._figure(width, height, (0.4 / width, 0.05 / height, 1 - 0.4 / width, 1 - 0.45 / height))
         draw_neuron_mosaic(fig.add_subplot(1, 1, 1), run, resolution=self.resolution, max_units=self.max_units)
         return _png(fig)
 

@@ -30,6 +30,7 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
+from ..plots import render_process
 from ..plots.training import LiveTrainingFigure, layer_index, layer_norms, live_frame
 from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
@@ -257,12 +258,14 @@ class TrainingPanel(widgets.VBox):
 
     def _network_loop(self, trainer: Trainer, worker: threading.Thread) -> None:
         """Off the training path: every ``network_interval`` s, if the view is open, redraw it; at the end, once."""
-        last = 0.0
+        last, gap = 0.0, self.network_interval
         try:
             while worker.is_alive() and not self._net_quit.wait(0.05):
-                if self.network_visible and time.perf_counter() - last >= self.network_interval:
+                if self.network_visible and time.perf_counter() - last >= gap:
+                    t0 = time.perf_counter()
                     if self.update_network_view():
                         last = time.perf_counter()
+                        gap = max(self.network_interval, 2 * (last - t0))  # drawing <= 1/3 of the time
             if not self._net_quit.is_set():
                 self.update_network_view()  # the run ended by itself: its final (best) weights
         except Exception as exc:  # a drawing problem must not kill anything else
@@ -418,13 +421,15 @@ class TrainingPanel(widgets.VBox):
         frame["options"] = self._figure_options()
         return frame
 
-    def _draw(self, frame: dict) -> None:
-        """Render ``frame`` and publish the PNG (any thread; one at a time)."""
-        fig = self.figure
-        fig.update(frame)
-        png = fig.png()
+    def _draw(self, frame: dict, png: bytes | None = None) -> None:
+        """Publish ``frame``: ``png`` drawn by the renderer process, or rendered here (any thread; one at a time)."""
+        if png is None:
+            fig = self.figure
+            fig.update(frame)
+            png = fig.png()
         self.image.value = png
         self.frames_drawn += 1
+        self.frame_epoch = frame.get("epochs_done")
         self._set_status(frame["status"])
 
     def figure_png(self) -> bytes:
@@ -477,25 +482,97 @@ class TrainingPanel(widgets.VBox):
         return text
 
     # ------------------------------------------------------------------ threads
+    # Live frames are drawn in the kernel's renderer process (lrlab.plots.render_process):
+    # matplotlib holds the GIL while it draws, so a drawer thread here would take its time
+    # out of training. The drawer thread only sends the worker's snapshot down a pipe and
+    # waits there (GIL released). Where no renderer runs (still starting, cannot start,
+    # LRLAB_RENDER_PROCESS=0) it draws in this process as before.
+    render_mode = "thread"  # where the last live frame was drawn: "process" or "thread (why)"
+    frames_remote = 0  # live frames drawn by the renderer process
+    frame_epoch = None  # epochs_done of the frame on show
+    _render_key = None  # this figure's key in the renderer
+    _render_blob = None  # this figure, pickled for the renderer
+    _render_figure = None  # the figure that _render_key / _render_blob describe
+    _drawer_abandon = None
+
+    def _prepare_renderer(self) -> None:
+        """Start the kernel's renderer (returns at once) and pickle this figure for it (~60 ms)."""
+        if not render_process.enabled():
+            self.render_mode = f"thread ({render_process.disabled_reason or 'LRLAB_RENDER_PROCESS=0'})"
+            return
+        if render_process.get_renderer() is None:
+            self.render_mode = f"thread ({render_process.disabled_reason})"
+            return
+        render_process.forget(self._render_key)  # re-sent: the figure may have changed since
+        self._render_key = self._render_blob = None
+        self._render_figure = self.figure  # tried once per figure and launch
+        try:
+            blob = render_process.pickle_figure(self.figure)
+        except Exception as exc:  # e.g. an unpicklable attribute: draw in this process
+            self.render_mode = f"thread (figure not picklable: {type(exc).__name__}: {exc})"
+            return
+        self._render_key, self._render_blob = render_process.new_key(), blob
+
+    def _render_remote(self, frame: dict, abandon: threading.Event) -> bytes | None:
+        """PNG of ``frame`` from the renderer process, or None (abandoned, or draw it here)."""
+        if self._render_figure is not self.figure:  # live drawing turned on during the run
+            self._prepare_renderer()
+        if self._render_blob is None:
+            return None
+        renderer = render_process.get_renderer()  # restarted if it died
+        if renderer is None:
+            self.render_mode = f"thread ({render_process.disabled_reason})"
+            return None
+        if not renderer.ready():
+            self.render_mode = "thread (renderer starting)"
+            return None
+        try:
+            png = renderer.render(self._render_key, self._render_blob, frame, abandon.is_set)
+        except render_process.RenderError as exc:
+            self.render_mode = f"thread ({exc})"
+            return None
+        if png is not None:
+            self.render_mode = "process"
+            self.frames_remote += 1
+        return png
+
     def _launch(self) -> None:
         self._stop_flag.clear()
         self._pause_flag.clear()
         self._drawer_quit = False
         self._pending_frame = None
         self._drawer_busy = False
+        if self.live.value:
+            self._prepare_renderer()
         trainer = self.trainer
-        self._drawer = threading.Thread(target=self._drawer_loop, name="lrlab-drawer", daemon=True)
+        abandon = self._drawer_abandon = threading.Event()
+        self._drawer = threading.Thread(target=self._drawer_loop, args=(abandon,), name="lrlab-drawer",
+                                        daemon=True)
         self._worker = threading.Thread(target=self._worker_loop, args=(trainer,), name="lrlab-trainer",
                                         daemon=True)
         self._drawer.start()
         self._worker.start()
         self.pause_button.description, self.pause_button.icon = "Pause", "pause"
 
+    def _hand_over(self, frame: dict) -> None:
+        """Give ``frame`` to the drawer (replacing one it has not started on)."""
+        with self._frame_ready:
+            self._pending_frame = frame
+            self._drawer_busy = True
+            self._frame_ready.notify()
+
     def _worker_loop(self, trainer: Trainer) -> None:
-        interval = 1.0 / self.max_fps
+        """Train until done / Stop / Pause; every ``1 / max_fps`` s, a snapshot for the drawer.
+
+        Frames are due on a fixed clock (``next_frame += interval``), so the drawer gets
+        ``max_fps`` frames a second when it keeps up; a frame is skipped while it is busy.
+        A run that ends by itself hands over its final frame (drawn even with live drawing off).
+        """
         import sys
-        sys.setswitchinterval(self.switch_interval)  # short GIL slices: the drawer must not starve training
-        last_frame = 0.0
+        interval = 1.0 / self.max_fps
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(self.switch_interval)  # short GIL slices: a drawer drawing here must not starve training
+        next_frame = 0.0
         t0, steps0 = time.perf_counter(), trainer.run.steps
         rate_t, rate_steps = t0, steps0
         try:
@@ -505,45 +582,56 @@ class TrainingPanel(widgets.VBox):
                 if now - rate_t >= 0.5:
                     self._steps_rate = (trainer.run.steps - rate_steps) / (now - rate_t)
                     rate_t, rate_steps = now, trainer.run.steps
-                if now - last_frame >= interval and not self._drawer_busy:
-                    last_frame = now
+                if now >= next_frame and not self._drawer_busy:
+                    next_frame = next_frame + interval if now - next_frame < interval else now + interval
                     if self.live.value:
-                        frame = self._snapshot()
-                        with self._frame_ready:
-                            self._pending_frame = frame
-                            self._drawer_busy = True
-                            self._frame_ready.notify()
+                        self._hand_over(self._snapshot())
                     else:
                         self._record_norms()
                         self._set_status(self._status_text())
             if self._steps_rate is None and time.perf_counter() > t0:
                 self._steps_rate = (trainer.run.steps - steps0) / max(time.perf_counter() - t0, 1e-9)
+            if trainer.done and not self._stop_flag.is_set() and not self._pause_flag.is_set():
+                frame = self._snapshot()  # the run ended by itself: its final state is drawn
+                frame["final"] = True
+                self._hand_over(frame)
         except Exception as exc:  # never leave a silent dead thread: say what happened
             self.error = f"{type(exc).__name__}: {exc}"
             trainer.stop("stopped_by_user")
         finally:
+            sys.setswitchinterval(switch)
             self._stop_time = time.perf_counter()
             with self._frame_ready:
                 self._drawer_quit = True
                 self._frame_ready.notify()
 
-    def _drawer_loop(self) -> None:
+    def _drawer_loop(self, abandon: threading.Event | None = None) -> None:
+        """Draw the frames the worker hands over until it quits (pending frame drawn) or ``abandon``."""
+        abandon = abandon if abandon is not None else threading.Event()
         while True:
             with self._frame_ready:
-                while self._pending_frame is None and not self._drawer_quit:
+                while self._pending_frame is None and not self._drawer_quit and not abandon.is_set():
                     self._frame_ready.wait(0.5)
                 frame, self._pending_frame = self._pending_frame, None
-                if frame is None and self._drawer_quit:
+                if frame is None or abandon.is_set():
                     return
             try:
-                self._draw(frame)
+                png = self._render_remote(frame, abandon)
+                if abandon.is_set():  # Stop / Pause: this frame is dropped, the panel draws the last state
+                    return
+                self._draw(frame, png)
+                if png is not None and frame.get("final"):
+                    self.figure.update(frame)  # the panel's own figure shows the end too (figure_png, Save)
             except Exception as exc:  # a drawing problem must not kill training
                 self.error = f"drawing failed: {type(exc).__name__}: {exc}"
             finally:
                 self._drawer_busy = False
 
-    def _join_drawer(self) -> None:
+    def _join_drawer(self, abandon: bool = False) -> None:
+        """End the drawer: after the frame it was given (default), or at once (``abandon``)."""
         d = self._drawer
+        if abandon and self._drawer_abandon is not None:
+            self._drawer_abandon.set()
         if d is not None and d is not threading.current_thread():
             with self._frame_ready:
                 self._drawer_quit = True
@@ -552,17 +640,23 @@ class TrainingPanel(widgets.VBox):
         self._drawer = None
 
     def _halt(self, flag: threading.Event) -> bool:
-        """Raise ``flag``, join the worker and the drawer; True if a worker was running."""
+        """Raise ``flag``, join the worker and the drawer; True if a worker was running.
+
+        A frame in flight is abandoned (its reply is dropped later), so Stop never waits for
+        drawing. ``last_stop_latency``: from the flag to both threads having ended.
+        """
         w = self._worker
         was_running = w is not None and w.is_alive()
         t = time.perf_counter()
         flag.set()
+        if self._drawer_abandon is not None:
+            self._drawer_abandon.set()
         if w is not None:
             w.join()
-            if was_running:
-                self.last_stop_latency = time.perf_counter() - t
         self._worker = None
-        self._join_drawer()
+        self._join_drawer(abandon=True)
+        if was_running:
+            self.last_stop_latency = time.perf_counter() - t
         self._join_network_thread()
         return was_running
 
@@ -689,8 +783,14 @@ class TrainingPanel(widgets.VBox):
         return stem + ".json", stem + ".png"
 
     def close(self) -> None:
-        """Stop any run and close this panel and every widget inside it (frees the front-end state)."""
+        """Stop any run and close this panel and every widget inside it (frees the front-end state).
+
+        The kernel's renderer process is shared by all panels: it forgets this panel's figure
+        and keeps running (it ends with the kernel, or ``lrlab.plots.render_process.shutdown()``).
+        """
         self._halt(self._stop_flag)
+        render_process.forget(self._render_key)
+        self._render_key = self._render_blob = self._render_figure = None
         seen = set()
 
         def close_tree(w):
