@@ -160,13 +160,31 @@ def test_show_test_data_and_discretize_change_the_image(panel):
     shown = panel.image.value
     panel.show_test.value = False
     hidden = panel.image.value
-    assert hidden != shown and not any(a.get_visible() for a in panel.figure.test_artists)
+    assert hidden != shown
     panel.discretize.value = True
     discrete = panel.image.value
     assert discrete != hidden
-    assert set(np.unique(panel.figure.image.get_array())) <= {0.0, 1.0}  # the decided class, no shades
     panel.show_test.value, panel.discretize.value = True, False
     assert panel.image.value == shown  # the drawing options only change the drawing
+
+
+def test_live_figure_options_travel_in_the_frame():
+    from lrlab.plots.training import LiveTrainingFigure, live_frame
+    from lrlab.train import Trainer
+    trainer = Trainer(small())
+    for _ in range(5):
+        trainer.epoch()
+    fig = LiveTrainingFigure(trainer.dataset, 2, 15)
+    frame = live_frame(trainer, fig.grid_points)
+    fig.update(frame)
+    graded = fig.png()
+    assert len(np.unique(fig.image.get_array())) > 2 and all(a.get_visible() for a in fig.test_artists)
+    fig.update({**frame, "options": {"show_test": False, "discrete": True}})
+    assert set(np.unique(fig.image.get_array())) <= {0.0, 1.0}  # the decided class, no shades
+    assert not any(a.get_visible() for a in fig.test_artists) and "discretised" in fig.ax_data.get_title()
+    assert fig.png() != graded
+    fig.update({**frame, "options": {"show_test": True, "discrete": False}})
+    assert fig.png() == graded
 
 
 # ------------------------------------------------------------------------------ embedded extras
