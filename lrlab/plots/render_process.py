@@ -43,7 +43,7 @@ from typing import Callable, Optional, Union
 MAX_FIGURES = 8
 #: Renderer processes started per kernel before giving up and drawing in-process.
 MAX_STARTS = 3
-#: How often a waiting drawer looks at its abandon flag (s): bounds Stop's wait for a frame.
+#: How often a drawer waiting for another panel's frame looks at its abandon flag (s).
 POLL_S = 0.01
 #: A renderer that does not answer a frame within this many seconds is considered hung.
 REPLY_TIMEOUT_S = 15.0
@@ -168,6 +168,9 @@ class Renderer:
         child.close()
         self.pid = self.process.pid
         self._conn = parent
+        # A drawer waits for its reply in one blocking call (no polling: each wake-up would take
+        # the GIL from the training thread); wake() writes here so that Stop cuts the wait short.
+        self._wake_r, self._wake_w = ctx.Pipe(duplex=False)
         self._lock = threading.Lock()
         self._ready = False
         self._waiting: set[int] = set()  # frames sent whose reply has not been read
@@ -223,19 +226,34 @@ class Renderer:
         self._waiting.discard(msg[0])
         return msg
 
+    def wake(self) -> None:
+        """Cut short the current wait for a reply, so that the waiter looks at its abandon flag."""
+        try:
+            self._wake_w.send_bytes(b"!")
+        except (OSError, ValueError):
+            pass
+
     def _next(self, deadline: float, abandon: Optional[Callable[[], bool]]):
-        """The next reply, or None if ``abandon()`` became true first (lock held)."""
+        """The next reply, or None if ``abandon()`` became true first (lock held).
+
+        Blocks in one ``wait`` on the pipe and the wake-up pipe (GIL released, no polling).
+        """
+        from multiprocessing.connection import wait
         while True:
-            if self._conn.poll(POLL_S):
+            if abandon is not None and abandon():
+                return None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._die(f"the renderer did not answer within {REPLY_TIMEOUT_S:g} s")
+                raise RenderError(self.dead)
+            ready = wait([self._conn, self._wake_r], timeout=left)
+            if self._wake_r in ready:
+                while self._wake_r.poll():
+                    self._wake_r.recv_bytes()
+            if self._conn in ready:
                 msg = self._read()
                 if msg is not None:
                     return msg
-                continue
-            if abandon is not None and abandon():
-                return None
-            if time.monotonic() > deadline:
-                self._die(f"the renderer did not answer within {REPLY_TIMEOUT_S:g} s")
-                raise RenderError(self.dead)
 
     # -- requests --------------------------------------------------------------------------
     def forget(self, key) -> None:
@@ -316,10 +334,11 @@ class Renderer:
             self.process.join(1.0)
         if self.dead is None:
             self.dead = "closed"
-        try:
-            self._conn.close()
-        except OSError:
-            pass
+        for conn in (self._conn, self._wake_r, self._wake_w):
+            try:
+                conn.close()
+            except OSError:
+                pass
 
 
 # ============================================================================ one per kernel
@@ -378,6 +397,13 @@ def current() -> Optional[Renderer]:
     """The running renderer, if any (starts nothing)."""
     r = _renderer
     return r if r is not None and r.alive() else None
+
+
+def wake() -> None:
+    """Cut short a drawer's wait for the renderer (call after setting its abandon flag)."""
+    r = _renderer
+    if r is not None:
+        r.wake()
 
 
 def forget(key) -> None:

@@ -632,6 +632,7 @@ class TrainingPanel(widgets.VBox):
         d = self._drawer
         if abandon and self._drawer_abandon is not None:
             self._drawer_abandon.set()
+            render_process.wake()  # a wait for the renderer's reply ends now
         if d is not None and d is not threading.current_thread():
             with self._frame_ready:
                 self._drawer_quit = True
@@ -651,6 +652,7 @@ class TrainingPanel(widgets.VBox):
         flag.set()
         if self._drawer_abandon is not None:
             self._drawer_abandon.set()
+            render_process.wake()
         if w is not None:
             w.join()
         self._worker = None

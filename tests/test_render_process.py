@@ -1,0 +1,208 @@
+"""The renderer process that draws the live training figure (lrlab.plots.render_process)."""
+import io
+import multiprocessing
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lrlab.plots import render_process
+from lrlab.widgets import TrainingPanel
+
+CONFIG = dict(dataset="moons", n_samples=256, hidden=(8,), max_epochs=100_000)
+
+
+def _threads():
+    return [t for t in threading.enumerate() if t.name.startswith("lrlab-")]
+
+
+def _renderers():
+    return [p for p in multiprocessing.active_children() if p.name == "lrlab-renderer" and p.is_alive()]
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
+
+
+def _wait(predicate, timeout=60.0):
+    deadline = time.time() + timeout
+    while not predicate() and time.time() < deadline:
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.fixture
+def renderer():
+    r = render_process.get_renderer()
+    assert r is not None, render_process.disabled_reason
+    assert r.ready(60), "the renderer process did not start within 60 s"
+    yield r
+
+
+@pytest.fixture
+def fresh():
+    """Forget past failures before and after (tests that break the renderer on purpose)."""
+    render_process.reset_for_tests()
+    yield
+    render_process.reset_for_tests()
+
+
+@pytest.mark.parametrize("dataset", ["moons", "sine", "spiral"])
+def test_the_renderer_draws_what_the_panel_would(renderer, dataset):
+    panel = TrainingPanel(dataset=dataset, hidden=(8,), max_epochs=40)
+    panel.run()
+    frame = panel._snapshot()
+    blob = render_process.pickle_figure(panel.figure)  # the figure, options and all, travels pickled
+    key = render_process.new_key()
+    remote = renderer.render(key, blob, frame)
+    here = panel.figure
+    here._background = None
+    here.update(frame)
+    local = here.png()
+    a, b = _pixels(remote), _pixels(local)
+    assert a.shape == b.shape
+    assert np.abs(a - b).mean() < 2.0  # the same picture (limits may differ by a growth step)
+    renderer.forget(key)
+    panel.close()
+
+
+def test_live_frames_come_from_one_shared_renderer(renderer):
+    panels = [TrainingPanel(**CONFIG), TrainingPanel(dataset="circles", n_samples=256, hidden=(8,),
+                                                     max_epochs=100_000)]
+    try:
+        for p in panels:
+            p.start()
+        assert _wait(lambda: all(p.frames_remote >= 2 for p in panels)), [p.render_mode for p in panels]
+        assert all(p.render_mode == "process" for p in panels)
+        assert len(_renderers()) == 1 and render_process.current() is renderer  # reused, not one per panel
+        before = panels[0].image.value
+        assert _wait(lambda: panels[0].image.value != before)
+    finally:
+        for p in panels:
+            p.stop()
+    assert not _threads() and not any(p.is_running for p in panels)
+    for p in panels:
+        p.close()
+    assert len(_renderers()) == 1  # closing panels leaves the kernel's renderer for the next one
+
+
+def test_a_run_that_ends_by_itself_shows_its_final_frame(renderer):
+    p = TrainingPanel(dataset="moons", n_samples=256, hidden=(8,), max_epochs=400)
+    p.start()
+    assert p.wait(120)
+    assert not _threads()
+    assert p.trainer.done and p.frame_epoch == p.trainer.epoch_index == 400
+    assert "400" in p.status.value and p.run_result.message() in p.status.value
+    p.close()
+
+
+def test_stop_abandons_a_frame_in_flight(renderer):
+    panel = TrainingPanel(**CONFIG)
+    frame = panel._snapshot()
+    blob = render_process.pickle_figure(panel.figure)
+    key = render_process.new_key()
+    assert renderer.render(key, blob, frame)[:4] == b"\x89PNG"
+    abandon = threading.Event()
+    out = {}
+
+    def slow():
+        t = time.perf_counter()
+        out["png"] = renderer.render(key, blob, dict(frame, _render_delay=3.0), abandon.is_set)
+        out["s"] = time.perf_counter() - t
+
+    th = threading.Thread(target=slow)
+    th.start()
+    time.sleep(0.2)
+    t = time.perf_counter()
+    abandon.set()
+    renderer.wake()
+    th.join(5)
+    assert time.perf_counter() - t < 0.5 and out["png"] is None  # the wait ended at once
+    # the next frame waits out the abandoned one, drops its reply, and gets its own picture
+    png = renderer.render(key, blob, frame)
+    assert png[:4] == b"\x89PNG" and renderer.alive()
+    renderer.forget(key)
+    panel.close()
+
+
+def test_stop_during_a_live_run_is_prompt(renderer):
+    p = TrainingPanel(**CONFIG)
+    p.start()
+    assert _wait(lambda: p.frames_remote >= 3)
+    p.stop()
+    assert p.last_stop_latency < 2  # generous: the precise figure is `lrlab bench --only panel`
+    assert not _threads()
+    p.close()
+
+
+def test_a_dead_renderer_is_restarted(fresh):
+    first = render_process.get_renderer()
+    assert first.ready(60)
+    first.process.terminate()
+    first.process.join(5)
+    p = TrainingPanel(**CONFIG)
+    p.start()
+    try:
+        assert _wait(lambda: p.frames_remote >= 2, 90), p.render_mode
+        second = render_process.current()
+        assert second is not None and second.pid != first.pid
+        assert p.frames_drawn > p.frames_remote or p.frames_remote >= 2
+    finally:
+        p.stop()
+        p.close()
+    assert not _threads() and len(_renderers()) == 1
+
+
+def test_without_a_process_the_panel_draws_in_its_own_thread(fresh, monkeypatch):
+    def cannot_start():
+        raise OSError("no processes in this sandbox")
+
+    monkeypatch.setattr(render_process, "_start", cannot_start)
+    render_process.reset_for_tests()
+    p = TrainingPanel(**CONFIG)
+    first = p.image.value
+    p.start()
+    try:
+        assert _wait(lambda: p.frames_drawn >= 3)
+        assert p.frames_remote == 0 and p.render_mode.startswith("thread (cannot start")
+        assert p.image.value != first
+    finally:
+        p.stop()
+    assert not _threads() and not _renderers()
+    assert "stopped by you" in p.status.value
+    p.close()
+
+
+def test_the_environment_can_turn_the_renderer_off(monkeypatch):
+    monkeypatch.setenv("LRLAB_RENDER_PROCESS", "0")
+    assert not render_process.enabled()
+    p = TrainingPanel(**CONFIG)
+    p._prepare_renderer()
+    assert p._render_blob is None and p.render_mode.startswith("thread")
+    p.close()
+
+
+def test_shutdown_ends_the_process_and_a_later_start_brings_it_back(fresh):
+    r = render_process.get_renderer()
+    assert r.ready(60)
+    render_process.shutdown()
+    r.process.join(5)
+    assert not r.process.is_alive() and render_process.current() is None and not _renderers()
+    p = TrainingPanel(**CONFIG)
+    p.start()
+    try:
+        assert _wait(lambda: p.frames_remote >= 1, 90), p.render_mode
+    finally:
+        p.stop()
+        p.close()
+
+
+def test_spawn_preparation_is_restored():
+    from multiprocessing import spawn
+    before = spawn.get_preparation_data
+    render_process.shutdown()
+    r = render_process.get_renderer()
+    assert spawn.get_preparation_data is before
+    assert r.ready(60)
