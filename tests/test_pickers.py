@@ -107,3 +107,50 @@ def test_param_control_auto_and_zero():
     assert z.value == 0.0
     z.auto.value = False
     assert z.value > 0
+
+
+def test_every_picker_round_trips_a_config():
+    from lrlab import share
+    config = TrainConfig(dataset="blobs", classes=5, n_samples=300, noise=0.3, data_seed=3, seed=2,
+                         features=("x2", "x1", "sin x1"), hidden=(8, 8, 8, 8, 8, 8), activation="leaky_relu",
+                         optimizer="adam", lr=0.02, optimizer_params={"betas": (0.8, 0.99)},
+                         schedule="cosine", schedule_params={"min_lr": 0.0, "T_max": 50},
+                         regularization="l2", reg_rate=0.01, max_epochs=80, patience=10, select_best="accuracy")
+    for c in (config, share.decode(share.encode(config)), TrainConfig()):
+        for picker_class in (DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker):
+            picker = picker_class()
+            calls = []
+            picker.on_change(lambda: calls.append(1))
+            picker.set_config(c)
+            assert picker.config(c) == c, picker_class.__name__
+            assert len(calls) == 1  # one callback for the whole config, not one per control
+
+
+def test_dataset_picker_features_regenerate_and_csv():
+    p = DatasetPicker(dataset="moons", seed=5)
+    assert p.config_changes()["features"] is None and p.config_changes()["data_seed"] is None
+    p.feature_boxes["x1*x2"].value = True
+    assert p.config_changes()["features"] == ("x1", "x2", "x1*x2")
+    p.regenerate_button.click()
+    assert p.config_changes()["data_seed"] == 6
+    p.dataset.value = "sine"
+    assert p.feature_boxes["x2"].disabled and p.config_changes()["features"] is None  # x1: the raw input
+    p.feature_boxes["sin x1"].value = True
+    assert p.config_changes()["features"] == ("x1", "sin x1")
+    p.set_csv("/tmp/x.csv", n_samples=1234, classes=3, dataset="moons", input_dims=2)
+    ch = p.config_changes()
+    assert ch["csv_path"] == "/tmp/x.csv" and ch["n_samples"] == 1234 and ch["classes"] == 3
+    assert p.dataset.disabled and p.n_samples.disabled
+    p.clear_csv()
+    assert p.config_changes()["csv_path"] is None and not p.dataset.disabled
+
+
+def test_optimizer_picker_regularisation():
+    p = OptimizerPicker()
+    assert p.config_changes()["regularization"] == "none" and p.config_changes()["reg_rate"] == 0.0
+    assert p.config_changes()["optimizer_params"] == {}  # defaults are not spelled out
+    p.regularization.value = "l1"
+    assert p.config_changes()["reg_rate"] == pytest.approx(0.001)  # a rate that shows
+    p.reg_rate.parts[0].value = 5.0  # bounded: at most 1
+    assert p.config_changes()["reg_rate"] == 1.0
+    TrainConfig(**p.config_changes()).validate()

@@ -161,6 +161,7 @@ class ParamControl(widgets.HBox):
                                               style=LABEL, layout=WIDE, readout_format=".4g",
                                               continuous_update=False) for v, n in zip(values, names)]
         self.auto = None
+        self._exact = None  # (a value the slider cannot show, e.g. 0 on a log slider; what it shows instead)
         children = list(self.parts)
         if self.optional or self.zero:
             self.auto = widgets.Checkbox(value=True, description="zero" if self.zero else "auto", indent=False,
@@ -196,6 +197,8 @@ class ParamControl(widgets.HBox):
     def value(self):
         if self.auto is not None and self.auto.value:
             return 0.0 if self.zero else None
+        if self._exact is not None and self.parts[0].value == self._exact[1]:
+            return self._exact[0]  # set from a config, untouched since
         if self.kind == "pair":
             return tuple(float(p.value) for p in self.parts)
         if self.kind == "milestones":
@@ -253,6 +256,7 @@ def _params_out(controls: dict, defaults: dict, given: dict) -> dict:
 
 
 def _set_control(ctrl: ParamControl, value) -> None:
+    ctrl._exact = None
     if ctrl.auto is not None:
         if value is None and ctrl.optional or ctrl.zero and value == 0:
             ctrl.auto.value = True
@@ -266,6 +270,9 @@ def _set_control(ctrl: ParamControl, value) -> None:
         ctrl.parts[0].value = (v[0], v[-1])
     else:
         ctrl.parts[0].value = value
+        shown = ctrl.parts[0].value
+        # a valid value the slider cannot show (0 on a log slider): kept until the slider is moved
+        ctrl._exact = (value, shown) if shown != value and ctrl.kind in ("float", "lr", "int", "epochs") else None
 
 
 # ------------------------------------------------------------------------ dataset
