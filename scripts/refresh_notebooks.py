@@ -52,8 +52,37 @@ def refresh(path: Path, timeout: int, save: bool = True) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     if save:
+        prune_widget_state(nb)
         nbformat.write(nb, path)
     return seconds
+
+
+def prune_widget_state(nb) -> tuple[int, int]:
+    """Keep only the widget models reachable from displayed widget views.
+
+    nbclient stores every widget the kernel ever made (closed panels included), which can
+    grow a notebook to megabytes; what the saved outputs show needs only the models that
+    their ``widget-view+json`` outputs reference, directly or through ``IPY_MODEL_`` links.
+    Returns (models before, models kept).
+    """
+    import json
+    import re
+    key = "application/vnd.jupyter.widget-state+json"
+    state = nb.metadata.get("widgets", {}).get(key, {}).get("state", {})
+    todo = [o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+            for cell in nb.cells for o in cell.get("outputs", [])
+            if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    keep = set()
+    while todo:
+        model = todo.pop()
+        if model in keep or model not in state:
+            continue
+        keep.add(model)
+        todo.extend(re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(state[model])))
+    before = len(state)
+    for model in [m for m in state if m not in keep]:
+        del state[model]
+    return before, len(keep)
 
 
 def main(argv=None) -> int:
