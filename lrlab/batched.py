@@ -89,18 +89,32 @@ class BatchedMLP:
         return model
 
     # -- forward -----------------------------------------------------------------
+    def _affine(self, b: torch.Tensor, a: torch.Tensor, W: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """``scale * (a @ W^T + b)`` for the K models: one ``baddbmm`` (``addmm`` when K = 1, the
+        engine's own call). ``scale`` = 2 is exact in binary floating point (it feeds tanh via sigmoid)."""
+        if a.shape[0] == 1:
+            return torch.addmm(b[0], a[0], W[0].t(), beta=scale, alpha=scale).unsqueeze(0)
+        return torch.baddbmm(b.unsqueeze(1), a, W.transpose(1, 2), beta=scale, alpha=scale)
+
     def _layers(self, X: torch.Tensor, flat: torch.Tensor):
-        """Forward pass keeping every ``z_l`` and ``a_l``; returns ``(zs, acts, out)``."""
+        """Forward pass keeping every ``z_l`` and ``a_l``; returns ``(zs, acts, out)``.
+
+        float32 tanh keeps no ``z_l`` (``zs`` holds None): its derivative is written with ``a_l``."""
         Ws, bs = self.weights_and_biases(flat)
         K = flat.shape[0]
         a = X if X.dim() == 3 else X.unsqueeze(0).expand(K, *X.shape)
         zs, acts = [], [a]
+        sigmoid_tanh = self.activation == "tanh" and flat.dtype == torch.float32
         for W, b in zip(Ws[:-1], bs[:-1]):
-            z = torch.baddbmm(b.unsqueeze(1), a, W.transpose(1, 2))
-            a = activate(z, self.activation)
+            if sigmoid_tanh:  # tanh(z) = 2 sigmoid(2 z) - 1, 2 z from the affine map itself
+                a = torch.sigmoid_(self._affine(b, a, W, 2.0)).mul_(2).sub_(1)
+                z = None
+            else:
+                z = self._affine(b, a, W)
+                a = activate(z, self.activation)
             zs.append(z)
             acts.append(a)
-        out = torch.baddbmm(bs[-1].unsqueeze(1), a, Ws[-1].transpose(1, 2))
+        out = self._affine(bs[-1], a, Ws[-1])
         return zs, acts, out
 
     def forward(self, X: torch.Tensor, flat: torch.Tensor | None = None) -> torch.Tensor:
@@ -123,14 +137,24 @@ class BatchedMLP:
             zs, acts, out = self._layers(X, flat)
             value, delta = output_loss(out, y, loss)
             K = flat.shape[0]
+            if grad is None:
+                grad = torch.empty_like(flat)
+            if K == 1:  # 2-D matrix products written straight into the gradient buffer (as the engine)
+                views = self.views(grad)
+                delta = delta[0]
+                for l in range(len(Ws) - 1, -1, -1):
+                    torch.mm(delta.t(), acts[l][0], out=views[2 * l][0])
+                    torch.sum(delta, 0, out=views[2 * l + 1][0])
+                    if l > 0:
+                        delta = torch.mm(delta, Ws[l][0]).mul_(
+                            activation_grad(zs[l - 1], acts[l][0], self.activation))
+                return value, out
             pieces = [None] * (2 * len(Ws))
             for l in range(len(Ws) - 1, -1, -1):
                 pieces[2 * l] = torch.bmm(delta.transpose(1, 2), acts[l]).view(K, -1)
                 pieces[2 * l + 1] = delta.sum(1)
                 if l > 0:
                     delta = torch.bmm(delta, Ws[l]).mul_(activation_grad(zs[l - 1], acts[l], self.activation))
-            if grad is None:
-                grad = torch.empty_like(flat)
             torch.cat(pieces, 1, out=grad)
             return value, out
 
@@ -144,38 +168,91 @@ def activate(z: torch.Tensor, name: str) -> torch.Tensor:
     return nets.activate(z, name)
 
 
-def activation_grad(z: torch.Tensor, a: torch.Tensor, name: str) -> torch.Tensor:
-    """``f'(z)`` as :func:`lrlab.nets.activation_grad`; tanh's ``1 - a^2`` computed in place (no temporaries)."""
+_ONE = {}
+
+
+def _one(like: torch.Tensor) -> torch.Tensor:
+    """A cached 0-dim tensor 1 of ``like``'s dtype and device."""
+    key = (like.dtype, like.device)
+    if key not in _ONE:
+        _ONE[key] = torch.ones((), dtype=like.dtype, device=like.device)
+    return _ONE[key]
+
+
+def activation_grad(z: torch.Tensor | None, a: torch.Tensor, name: str) -> torch.Tensor:
+    """``f'(z)`` as :func:`lrlab.nets.activation_grad`; tanh's ``1 - a^2`` in one ``addcmul`` (``z`` unused)."""
     if name == "tanh":
-        return torch.mul(a, a).neg_().add_(1)
+        return torch.addcmul(_one(a), a, a, value=-1)
     return nets.activation_grad(z, a, name)
 
 
-def output_loss(out: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _two_class_margin(out: torch.Tensor, y: torch.Tensor):
+    """For c = 2: the margin ``d = out_1 - out_0`` and the sign ``s = 1 - 2 y``, rows padded with
+    zeros to a multiple of 64 (``[K, n_pad]``, ``[n_pad]``).
+
+    The padding keeps every model's values independent of K: torch's elementwise kernels run
+    the vectorised code on whole vectors and scalar code on the tail of the buffer, and the two
+    may differ in the last bit for exp/log; with rows of whole vectors no element of any row
+    lies in a tail, so model k's numbers do not depend on how many models run beside it."""
+    K, n, _ = out.shape
+    n_pad = -(-n // 64) * 64
+    d = out.new_zeros(K, n_pad)
+    torch.sub(out[..., 1], out[..., 0], out=d[:, :n])
+    s = out.new_zeros(n_pad)
+    s[:n].copy_(1 - 2 * y)
+    return d, s
+
+
+def output_loss(out: torch.Tensor, y: torch.Tensor, loss: str,
+                with_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Per-model loss ``[K]`` and ``dL_k/d(out_k)`` for outputs ``out`` [K, n, c] and shared targets ``y``.
 
     cross_entropy: ``L_k = -mean_i log softmax(out_k,i)[y_i]``,  ``dL_k/dout_k = (softmax(out_k) - onehot(y)) / n``
     mse:           ``L_k = mean_ij (out_k,ij - t_ij)^2``,       ``dL_k/dout_k = 2 (out_k - t) / (n * c)``
-    (as :func:`lrlab.nets.output_loss`, once per model).
+    (as :func:`lrlab.nets.output_loss`, once per model). ``with_grad=False``: the loss only (None).
+
+    Two classes (the same values, written without a softmax over a dimension of 2, which
+    torch runs slowly): with the margin ``d = out_1 - out_0``,
+    ``-log softmax(out)[y] = softplus((1 - 2 y) d)``, ``softmax(out)_1 = sigmoid(d)``, so
+    ``dL/dout_1 = (sigmoid(d) - y) / n = -dL/dout_0``.
     """
     K, n, c = out.shape
     if loss == "cross_entropy":
+        if c == 2 and not y.dtype.is_floating_point:
+            d, s = _two_class_margin(out, y)
+            value = torch.nn.functional.softplus(d.mul_(s) if not with_grad else d * s)[:, :n].mean(1)
+            if not with_grad:
+                return value, None
+            g = torch.sigmoid_(d)[:, :n].sub_(y).div_(n)
+            return value, torch.stack((g.neg(), g), 2)
         logp = torch.log_softmax(out, dim=2)
         index = y.view(1, n, 1).expand(K, n, 1)
         value = -logp.gather(2, index).view(K, n).mean(1)
+        if not with_grad:
+            return value, None
         dout = logp.exp_()
         dout.scatter_add_(2, index, torch.full((1, 1, 1), -1.0, dtype=out.dtype, device=out.device).expand(K, n, 1))
         return value, dout.div_(n)
     if loss == "mse":
         target = y if y.dtype.is_floating_point else torch.nn.functional.one_hot(y, c).to(out.dtype)
         diff = out - target.view(1, n, c)
-        return (diff * diff).mean((1, 2)), diff.mul_(2.0 / (n * c))
+        value = (diff * diff).mean((1, 2))
+        return value, (diff.mul_(2.0 / (n * c)) if with_grad else None)
     raise ValueError(f"loss: unknown loss {loss!r}; allowed: {', '.join(nets.LOSSES)}")
 
 
 def score(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
-    """Per-model accuracy ``[K]`` (fraction argmax == label) or R^2 (regression), as :func:`lrlab.nets.score`."""
+    """Per-model accuracy ``[K]`` (fraction argmax == label) or R^2 (regression), as :func:`lrlab.nets.score`.
+
+    Two classes: argmax (the first maximum; a nan counts as the maximum) is class 0 exactly
+    when ``out_0 >= out_1`` or ``out_0`` is nan, so ``correct = (that) != (y == 1)`` — the same
+    count without torch's slow reduction over a dimension of 2."""
     if kind == "classification":
+        n = out.shape[1]
+        if out.shape[2] == 2:
+            o0, o1 = out[..., 0], out[..., 1]
+            says_0 = torch.ge(o0, o1).logical_or_(o0 != o0)
+            return says_0.ne_(y.view(1, -1).bool()).sum(1).to(out.dtype).div_(n)
         return (out.argmax(2) == y.view(1, -1)).to(out.dtype).mean(1)
     resid = ((y.view(1, *y.shape) - out) ** 2).sum((1, 2))
     total = ((y - y.mean()) ** 2).sum().clamp_min(torch.finfo(out.dtype).tiny)

@@ -263,7 +263,7 @@ class Race:
             n_batches += 1
         with torch.no_grad():
             out_test = self.net.forward(self.X_test)
-            test_loss, _ = output_loss(out_test, self.y_test, self.loss)
+            test_loss, _ = output_loss(out_test, self.y_test, self.loss, with_grad=False)
             test_acc = score(out_test, self.y_test, self.kind)
         train_loss, train_acc, test_loss, test_acc = torch.stack(
             [loss_sum / n_batches, acc_sum / n_batches, test_loss, test_acc]).tolist()
