@@ -206,3 +206,31 @@ def test_spawn_preparation_is_restored():
     r = render_process.get_renderer()
     assert spawn.get_preparation_data is before
     assert r.ready(60)
+
+
+def test_encode_png_round_trips():
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
+    png = render_process.encode_png(rgba)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert np.array_equal(_pixels(png).astype(np.uint8), rgba[:, :, :3])
+
+
+def test_a_renderer_that_keeps_dying_is_given_up(fresh, monkeypatch):
+    monkeypatch.setattr(render_process, "MAX_DEATHS", 2)
+    for _ in range(2):
+        r = render_process.get_renderer()
+        assert r is not None
+        r.process.terminate()
+        r.process.join(5)
+    assert render_process.get_renderer() is None and not render_process.enabled()
+    assert "died 2 times" in render_process.disabled_reason
+    p = TrainingPanel(**CONFIG)
+    p.start()
+    try:
+        assert _wait(lambda: p.frames_drawn >= 2)
+        assert p.frames_remote == 0 and "died 2 times" in p.render_mode
+    finally:
+        p.stop()
+        p.close()
+    assert not _threads()

@@ -22,7 +22,7 @@ with, so the copy in the renderer draws exactly what the panel's own figure woul
 
 One renderer serves every panel of a kernel (figures are keyed; the :data:`MAX_FIGURES` most
 recently used are kept). It is started lazily by :func:`get_renderer`, is a daemon, is shut
-down at exit (``atexit``) and is restarted if it dies (at most :data:`MAX_STARTS` times per
+down at exit (``atexit``) and is restarted if it dies (up to :data:`MAX_DEATHS` deaths per
 kernel); where it cannot run, the panel draws in its own thread as before. A reply nobody
 waits for any more (Stop abandons a frame in flight) is recognised by its ``seq`` and dropped
 before the next request is sent, so the pipe never holds two large messages at once.
@@ -41,10 +41,13 @@ from typing import Callable, Optional, Union
 
 #: Figures the renderer keeps (least recently used dropped; a dropped one is re-sent on demand).
 MAX_FIGURES = 8
-#: Renderer processes started per kernel before giving up and drawing in-process.
-MAX_STARTS = 3
+#: Unexpected renderer deaths per kernel before giving up and drawing in-process.
+MAX_DEATHS = 3
 #: How often a drawer waiting for another panel's frame looks at its abandon flag (s).
 POLL_S = 0.01
+#: Scheduling priority of the renderer (``os.nice`` increment; env ``LRLAB_RENDER_NICE``): on a busy
+#: machine the training thread gets the cores first; on an idle one it changes nothing.
+NICE = 0
 #: A renderer that does not answer a frame within this many seconds is considered hung.
 REPLY_TIMEOUT_S = 15.0
 
@@ -60,6 +63,12 @@ def serve(conn) -> None:
     """The renderer process's loop (the ``spawn`` target): figures by key, frames in, PNG bytes out."""
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Jupyter's interrupt signals the process group
+    nice = int(os.environ.get("LRLAB_RENDER_NICE", NICE))
+    if nice and hasattr(os, "nice"):
+        try:
+            os.nice(nice)  # where cores are scarce, training comes first
+        except OSError:
+            pass
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from . import training  # noqa: F401  the figure's class, imported before "hello"
@@ -100,13 +109,45 @@ def serve(conn) -> None:
                     if delay:
                         time.sleep(delay)
                     fig.update(frame)
-                    reply = (seq, fig.png(), None)
+                    reply = (seq, _png(fig), None)
                 except Exception as exc:
                     reply = (seq, None, f"drawing failed: {type(exc).__name__}: {exc}")
             try:
                 conn.send(reply)
             except (EOFError, OSError):
                 return
+
+
+def encode_png(rgba, level: int = 1) -> bytes:
+    """PNG bytes of an RGBA image [h, w, 4] (uint8): RGB, filter type 0 on every row, zlib ``level``.
+
+    Plots are mostly flat colour: unfiltered rows compress about as well as PIL's adaptive
+    filters (measured: 116 kB vs 130 kB for the live figure) and encode ~2x faster (7 vs 13 ms).
+    """
+    import struct
+    import zlib
+
+    import numpy as np
+    a = np.asarray(rgba)
+    h, w = a.shape[:2]
+    rows = np.empty((h, 1 + 3 * w), np.uint8)
+    rows[:, 0] = 0  # filter type 0 ("None")
+    rows[:, 1:] = a[:, :, :3].reshape(h, 3 * w)
+    data = zlib.compress(rows.tobytes(), level)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+
+
+def _png(fig) -> bytes:
+    """The live figure's PNG: its fast ``render()`` (blitting), encoded by :func:`encode_png`."""
+    canvas = fig.fig.canvas
+    if not (hasattr(fig, "render") and hasattr(canvas, "buffer_rgba")):
+        return fig.png()
+    fig.render()
+    return encode_png(canvas.buffer_rgba())
 
 
 # ============================================================================ the client
@@ -344,7 +385,7 @@ class Renderer:
 # ============================================================================ one per kernel
 _lock = threading.Lock()
 _renderer: Optional[Renderer] = None
-_starts = 0
+_deaths = 0
 _atexit_registered = False
 #: Why live frames are drawn in-process in this kernel (None while the renderer may be used).
 disabled_reason: Optional[str] = None
@@ -367,20 +408,20 @@ def get_renderer(start: bool = True) -> Optional[Renderer]:
     Starting returns at once: the process imports matplotlib for a second or two, during which
     :meth:`Renderer.ready` is False (the panel draws in its own thread meanwhile).
     """
-    global _renderer, _starts, disabled_reason, _atexit_registered
+    global _renderer, _deaths, disabled_reason, _atexit_registered
     with _lock:
         r = _renderer
         if r is not None and r.alive():
             return r
         if r is not None:  # it died: clean up, then start another
+            why = r.dead or f"exit code {r.process.exitcode}"
             r.close(timeout=0.5)
             _renderer = None
+            _deaths += 1
+            if _deaths >= MAX_DEATHS:
+                disabled_reason = f"the renderer process died {_deaths} times (last: {why})"
         if not start or not enabled():
             return None
-        if _starts >= MAX_STARTS:
-            disabled_reason = f"the renderer process stopped {_starts} times ({r.dead if r else 'unknown'})"
-            return None
-        _starts += 1
         try:
             _renderer = _start()
         except Exception as exc:  # no processes here (sandbox, frozen app, ...): draw in-process
@@ -424,9 +465,9 @@ def shutdown(timeout: float = 2.0) -> None:
 
 def reset_for_tests() -> None:
     """Shut down and forget past failures (tests of the fallback)."""
-    global _starts, disabled_reason
+    global _deaths, disabled_reason
     shutdown()
-    _starts = 0
+    _deaths = 0
     disabled_reason = None
 
 

@@ -62,7 +62,7 @@ class TrainingPanel(widgets.VBox):
     >>> panel.start(); panel.stop()        # what the buttons do
     """
 
-    def __init__(self, max_fps: float = 15.0, live: bool = True, save_dir: str = "lrlab_runs", **config):
+    def __init__(self, max_fps: float = 20.0, live: bool = True, save_dir: str = "lrlab_runs", **config):
         base = TrainConfig(**config)
         base.validate()
         self.base_config = base
