@@ -234,3 +234,39 @@ def test_a_renderer_that_keeps_dying_is_given_up(fresh, monkeypatch):
         p.stop()
         p.close()
     assert not _threads()
+
+
+def test_an_unguarded_script_runs_once_and_exits_cleanly(tmp_path):
+    """No ``if __name__ == "__main__":`` in the script: the renderer must not run it again, and at
+    exit (atexit) the renderer process ends with it."""
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "lesson.py"
+    script.write_text(
+        "import time\n"
+        "from lrlab.widgets import TrainingPanel\n"
+        "print('RAN', flush=True)\n"
+        "p = TrainingPanel(dataset='moons', n_samples=256, hidden=(8,), max_epochs=100_000)\n"
+        "p.start()\n"
+        "deadline = time.time() + 90\n"
+        "while p.frames_remote < 2 and time.time() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "p.stop()\n"
+        "from lrlab.plots import render_process\n"
+        "print('PID', render_process.current().pid, p.render_mode, flush=True)\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count("RAN") == 1, out.stdout
+    pid_line = [line for line in out.stdout.splitlines() if line.startswith("PID")][0]
+    pid, mode = int(pid_line.split()[1]), pid_line.split()[2]
+    assert mode == "process"
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the renderer process outlived its parent")

@@ -9,10 +9,14 @@ Threads. Start trains in a background thread (the *worker*) so the kernel stays
 responsive; the worker polls the stop flag before every mini-batch (the engine's
 ``should_stop``), so Stop acts within one step. Pause ends the worker between epochs and
 keeps the run; Resume starts a new worker on the same run. A second thread (the *drawer*)
-renders frames: every ``1 / max_fps`` seconds at most, the worker snapshots the numbers
-between two epochs (:func:`lrlab.plots.training.live_frame`) and hands them over; drawing
-never paces training (a frame is skipped while the drawer is busy). Stop/Reset/Start
-always join both threads, so no loop is ever left running. Changing a control applies at
+publishes frames: every ``1 / max_fps`` seconds at most, the worker snapshots the numbers
+between two epochs (:func:`lrlab.plots.training.live_frame`) and hands them over; the
+drawer sends them to the kernel's renderer process (:mod:`lrlab.plots.render_process`:
+matplotlib holds the GIL while drawing, a process does not take it from training) and
+waits for the PNG, or draws here where no renderer runs. Drawing never paces training (a
+frame is skipped while the drawer is busy); a run that ends by itself shows its final
+frame. Stop/Reset/Start always join both threads (a frame in flight is abandoned), so no
+loop is ever left running. Changing a control applies at
 the next Start (or Reset / Step of a new run); the status line says so.
 
 ``panel.run(epochs=N)`` trains synchronously (deterministic: same controls, same run), for
