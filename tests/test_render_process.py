@@ -270,3 +270,19 @@ def test_an_unguarded_script_runs_once_and_exits_cleanly(tmp_path):
         time.sleep(0.1)
     else:
         pytest.fail("the renderer process outlived its parent")
+
+
+def test_drawing_options_travel_with_the_frames(renderer):
+    """Options changed during a run (show test data, discretised output) reach the renderer's copy."""
+    panel = TrainingPanel(dataset="moons", hidden=(8,), max_epochs=30)
+    panel.run()
+    frame = panel._snapshot()
+    blob = render_process.pickle_figure(panel.figure)
+    key = render_process.new_key()
+    shown = {}
+    for options in ({"show_test": True, "discrete": False}, {"show_test": False, "discrete": True},
+                    {"show_test": True, "discrete": False}):
+        shown[tuple(options.values())] = _pixels(renderer.render(key, blob, dict(frame, options=options)))
+    assert np.abs(shown[(True, False)] - shown[(False, True)]).mean() > 0.5
+    renderer.forget(key)
+    panel.close()
