@@ -119,26 +119,59 @@ class BatchedMLP:
 
     def forward(self, X: torch.Tensor, flat: torch.Tensor | None = None) -> torch.Tensor:
         """Outputs ``[K, n, out]`` of the K models on inputs ``X`` [n, in] (shared) or [K, n, in]."""
+        flat = self.params if flat is None else flat
+        K = flat.shape[0]
+        C = self.chunk_rows(X.shape[-2], K)
         with torch.no_grad():
-            return self._layers(X, self.params if flat is None else flat)[2]
+            if C >= K:
+                return self._layers(X, flat)[2]
+            return torch.cat([self._layers(X if X.dim() == 2 else X[s: s + C], flat[s: s + C])[2]
+                              for s in range(0, K, C)])
 
     __call__ = forward
 
     # -- backward ----------------------------------------------------------------
+    #: models per chunk: about this many elements per hidden activation tensor (1 MiB of float32),
+    #: so that a chunk's forward and backward stay in the CPU's L2 cache and its temporaries are
+    #: recycled by the allocator instead of being mapped afresh (page faults) at every step.
+    CHUNK_ELEMENTS = 1 << 18
+
+    def chunk_rows(self, n: int, K: int) -> int:
+        """How many models one chunk holds for a batch of ``n`` inputs (all K on a GPU)."""
+        if self.params.device.type != "cpu":
+            return K
+        width = max(self.sizes[1:])
+        return max(1, min(K, self.CHUNK_ELEMENTS // max(1, n * width)))
+
     def loss_and_grads(self, X: torch.Tensor, y: torch.Tensor, loss: str,
                        grad: torch.Tensor | None = None, flat: torch.Tensor | None = None):
         """Forward, K losses and the hand-written backward; writes ``dL_k/dtheta_k`` into ``grad`` [K, P].
 
-        Returns ``(loss [K], out [K, n, c])``.
+        Returns ``(loss [K], out [K, n, c])``. On a CPU the K models run in chunks of
+        :meth:`chunk_rows` (every product and elementwise op is per model; the BLAS may round a
+        product in the last bit differently at another batch position, nothing more).
         """
         flat = self.params if flat is None else flat
+        if grad is None:
+            grad = torch.empty_like(flat)
+        K = flat.shape[0]
+        C = self.chunk_rows(X.shape[-2], K)
+        if C >= K:
+            return self._loss_and_grads_rows(X, y, loss, grad, flat)
+        values, outs = [], []
+        for start in range(0, K, C):
+            rows = slice(start, min(K, start + C))
+            value, out = self._loss_and_grads_rows(X if X.dim() == 2 else X[rows], y, loss, grad[rows], flat[rows])
+            values.append(value)
+            outs.append(out)
+        return torch.cat(values), torch.cat(outs)
+
+    def _loss_and_grads_rows(self, X, y, loss, grad, flat):
         with torch.no_grad():
             Ws, _ = self.weights_and_biases(flat)
             zs, acts, out = self._layers(X, flat)
             value, delta = output_loss(out, y, loss)
             K = flat.shape[0]
-            if grad is None:
-                grad = torch.empty_like(flat)
             if K == 1:  # 2-D matrix products written straight into the gradient buffer (as the engine)
                 views = self.views(grad)
                 delta = delta[0]

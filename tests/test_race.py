@@ -336,3 +336,44 @@ def test_lazy_exports():
     assert lrlab.sweep is sweep and lrlab.lr_range_test is lr_range_test
     runs = lrlab.race([TrainConfig(optimizer="sgd", lr=0.1)], epochs=2)  # the module is callable too
     assert runs[0].stop_reason == "max_epochs"
+
+
+# ------------------------------------------------------------------ fast paths
+def test_chunked_loss_and_grads_equal_one_chunk(monkeypatch):
+    # widths of 16: every model's rows are whole SIMD vectors, so elementwise ops do not depend on K
+    config = TrainConfig(hidden=(16, 16))
+    ds = make_dataset(config)
+    net = BatchedMLP.from_mlp(make_model(config, ds), 7)
+    net.params.add_(0.1 * torch.randn(net.params.shape, generator=torch.Generator().manual_seed(3)))
+    whole = torch.zeros_like(net.params)
+    v1, o1 = net.loss_and_grads(ds.X_train, ds.y_train, "cross_entropy", whole)
+    f1 = net.forward(ds.X_test)
+    monkeypatch.setattr(BatchedMLP, "CHUNK_ELEMENTS", ds.X_train.shape[0] * 16 * 3)  # chunks of 3 models
+    assert net.chunk_rows(ds.X_train.shape[0], 7) == 3
+    chunked = torch.zeros_like(net.params)
+    v2, o2 = net.loss_and_grads(ds.X_train, ds.y_train, "cross_entropy", chunked)
+    # the BLAS may round a product differently in another batch position (last bit only)
+    for a, b in ((v1, v2), (o1, o2), (whole, chunked), (f1, net.forward(ds.X_test))):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_two_class_loss_and_score_match_the_engine_with_nan_and_ties(dtype):
+    out = torch.randn(5, 50, 2, dtype=dtype, generator=torch.Generator().manual_seed(0))
+    y = torch.randint(0, 2, (50,), generator=torch.Generator().manual_seed(1))
+    out[0, 3, 1] = float("nan")
+    out[1, 4, 0] = float("nan")
+    out[2, 5] = float("nan")
+    out[3, 6] = float("inf")
+    out[4, 7, 0] = out[4, 7, 1]  # a tie: argmax says class 0
+    value, dout = output_loss(out, y, "cross_entropy")
+    only, none = output_loss(out, y, "cross_entropy", with_grad=False)
+    assert none is None and torch.equal(value.nan_to_num(7.0), only.nan_to_num(7.0))
+    acc = score(out, y, "classification")
+    for k in range(5):
+        v, d = nets.output_loss(out[k].clone(), y, "cross_entropy")
+        assert math.isnan(float(v)) == math.isnan(float(value[k]))
+        if math.isfinite(float(v)):
+            assert float(value[k]) == pytest.approx(float(v), abs=1e-6 if dtype == torch.float32 else 1e-12)
+        torch.testing.assert_close(dout[k], d, equal_nan=True)
+        assert float(acc[k]) == float(nets.score(out[k], y, "classification"))
