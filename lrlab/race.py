@@ -6,7 +6,7 @@ optimizer, its hyper-parameters, the learning rate, the schedule and the regular
 It is ONE tensor program over a leading K axis (:class:`lrlab.batched.BatchedMLP`): one
 forward, one loss and one hand-written backward for the K models per mini-batch; the
 models are grouped by optimizer (and its boolean options: nesterov, amsgrad, centered,
-...) and each group is stepped with ONE call of the optimizer function over its rows of
+...; AdamW shares Adam's group, see :data:`SHARED_STEP`) and each group is stepped with ONE call of the optimizer function over its rows of
 the ``[K, P]`` parameter buffer, with per-model hyper-parameters as ``[K]`` tensors.
 
 Each model follows the engine's rules exactly (:mod:`lrlab.train`): the same per-epoch
@@ -61,13 +61,21 @@ def check_shared(configs: Sequence[TrainConfig]) -> None:
                                  f"and {getattr(first, name)!r} in config 0")
 
 
+#: Optimizers stepped together with another family's group: AdamW is Adam plus the decoupled
+#: shrink ``theta <- theta - lr * weight_decay * theta`` done first, so one group runs both, with
+#: a per-model decoupled rate (0 for Adam rows: ``theta * (1 - lr * 0) = theta`` exactly) and a
+#: per-model coupled ``weight_decay`` (0 for AdamW rows: ``g + 0 * theta = g`` exactly).
+SHARED_STEP = {"adamw": "adam"}
+
+
 def group_key(config: TrainConfig) -> tuple:
-    """Models with equal keys are stepped by one batched optimizer call: the optimizer and its
-    non-numeric options (booleans such as nesterov/amsgrad/centered, strings)."""
+    """Models with equal keys are stepped by one batched optimizer call: the optimizer (AdamW
+    joins Adam, see :data:`SHARED_STEP`) and its non-numeric options (booleans such as
+    nesterov/amsgrad/centered, strings)."""
     spec = optim.get(config.optimizer)
     hyper = spec.resolve(lr=config.lr, **config.optimizer_params)
     options = tuple(sorted((k, v) for k, v in hyper.items() if isinstance(v, (bool, str)) or v is None))
-    return (config.optimizer, options)
+    return (SHARED_STEP.get(config.optimizer, config.optimizer), options)
 
 
 def _stack_hyper(values: list, dtype, device):
@@ -86,6 +94,7 @@ class _Group:
     rows: slice  # contiguous rows of the [K, P] buffer (models are ordered by group)
     hyper: dict
     state: Any
+    decoupled_decay: Any = 0.0  # AdamW rows' weight_decay (number or [K] tensor), 0 elsewhere
 
 
 class Race:
@@ -140,12 +149,21 @@ class Race:
         internal_keys = [keys[j] for j in self.order]
         for key in distinct:
             members = [c for c, k in zip(self.configs, internal_keys) if k == key]
-            spec = optim.get(members[0].optimizer)
-            resolved = [spec.resolve(lr=c.lr, **c.optimizer_params) for c in members]
+            spec = optim.get(key[0])
+            resolved = [optim.get(c.optimizer).resolve(lr=c.lr, **c.optimizer_params) for c in members]
+            decoupled = [r["weight_decay"] if c.optimizer in SHARED_STEP else 0.0
+                         for c, r in zip(members, resolved)]
+            if any(c.optimizer in SHARED_STEP for c in members):
+                resolved = [{**r, "weight_decay": 0.0} if c.optimizer in SHARED_STEP else r
+                            for c, r in zip(members, resolved)]
             hyper = {name: _stack_hyper([r[name] for r in resolved], self.dtype, self.device)
                      for name in resolved[0] if name != "lr"}
             rows = slice(start, start + len(members))
-            self.groups.append(_Group(spec, rows, hyper, spec.init(self.params[rows])))
+            group = _Group(spec, rows, hyper, spec.init(self.params[rows]))
+            group.decoupled_decay = _stack_hyper(decoupled, self.dtype, self.device)
+            if isinstance(group.decoupled_decay, torch.Tensor):
+                group.decoupled_decay = group.decoupled_decay.view(-1, 1)
+            self.groups.append(group)
             start += len(members)
 
         # L1/L2 on weights only (biases excluded), per model
@@ -229,7 +247,10 @@ class Race:
         loss, out = self.net.loss_and_grads(Xb, yb, self.loss, self.grad)
         self._regularize()
         for g in self.groups:
-            g.state = g.spec.step(self.params[g.rows], self.grad[g.rows], g.state, lr=self.lrs[g.rows], **g.hyper)
+            params, lr = self.params[g.rows], self.lrs[g.rows]
+            if isinstance(g.decoupled_decay, torch.Tensor) or g.decoupled_decay != 0:  # AdamW's shrink
+                params.mul_(1 - lr.view(-1, 1) * g.decoupled_decay)
+            g.state = g.spec.step(params, self.grad[g.rows], g.state, lr=lr, **g.hyper)
         if not all(self.active):  # masked: stopped models keep their (restored) weights
             self.params.copy_(torch.where(self._active_col, self.params, self.frozen))
         return loss, score(out, yb, self.kind)

@@ -377,3 +377,19 @@ def test_two_class_loss_and_score_match_the_engine_with_nan_and_ties(dtype):
             assert float(value[k]) == pytest.approx(float(v), abs=1e-6 if dtype == torch.float32 else 1e-12)
         torch.testing.assert_close(dout[k], d, equal_nan=True)
         assert float(acc[k]) == float(nets.score(out[k], y, "classification"))
+
+
+def test_adam_and_adamw_share_one_group_and_race_like_the_engine():
+    configs = [BASE.replace(optimizer="adamw", lr=0.01, max_epochs=12),
+               BASE.replace(optimizer="adam", lr=0.02, max_epochs=12),
+               BASE.replace(optimizer="adamw", lr=0.005, max_epochs=12, optimizer_params={"weight_decay": 0.1}),
+               BASE.replace(optimizer="adam", lr=0.01, max_epochs=12, optimizer_params={"weight_decay": 0.02}),
+               BASE.replace(optimizer="sgd", lr=0.3, max_epochs=12)]
+    r = Race(configs)
+    assert len(r.groups) == 2
+    for ours, config in zip(r.run(), configs):
+        assert ours.config.optimizer == config.optimizer
+        assert_same_run(ours, train(config))
+    only_adamw = [BASE.replace(optimizer="adamw", lr=lr, max_epochs=6) for lr in (0.01, 0.03)]
+    for ours, config in zip(race(only_adamw), only_adamw):
+        assert_same_run(ours, train(config))
