@@ -88,34 +88,61 @@ class BatchedMLP:
             model.flat_parameters().copy_(p[k])
         return model
 
-    # -- forward -----------------------------------------------------------------
-    def _affine(self, b: torch.Tensor, a: torch.Tensor, W: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-        """``scale * (a @ W^T + b)`` for the K models: one ``baddbmm`` (``addmm`` when K = 1, the
-        engine's own call). ``scale`` = 2 is exact in binary floating point (it feeds tanh via sigmoid)."""
-        if a.shape[0] == 1:
-            return torch.addmm(b[0], a[0], W[0].t(), beta=scale, alpha=scale).unsqueeze(0)
-        return torch.baddbmm(b.unsqueeze(1), a, W.transpose(1, 2), beta=scale, alpha=scale)
+    def _operands(self, flat: torch.Tensor):
+        """Cached per buffer (its address, shape, strides, dtype): the views of :meth:`views` and the
+        operands of the forward products — ``(b, W^T)`` as ``[K, 1, out]``, ``[K, in, out]``, or
+        2-D ``[out]``, ``[in, out]`` when K = 1 — and ``W`` for the backward. Building views costs
+        more Python time than the products of a small network; the cached views keep their
+        buffer alive, so an address cannot be reused by another buffer while cached."""
+        key = (flat.data_ptr(), tuple(flat.shape), tuple(flat.stride()), flat.dtype, flat.device)
+        cache = self.__dict__.setdefault("_operand_cache", {})
+        ops = cache.get(key)
+        if ops is None:
+            if len(cache) >= 64:
+                cache.clear()
+            v = self.views(flat)
+            Ws, bs = v[0::2], v[1::2]
+            if flat.shape[0] == 1:
+                fwd = [(b[0], W[0].t()) for W, b in zip(Ws, bs)]
+                back = [W[0] for W in Ws]
+                v2 = [x[0] for x in v]
+            else:
+                fwd = [(b.unsqueeze(1), W.transpose(1, 2)) for W, b in zip(Ws, bs)]
+                back = Ws
+                v2 = v
+            ops = cache[key] = (v2, fwd, back)
+        return ops
 
+    # -- forward -----------------------------------------------------------------
     def _layers(self, X: torch.Tensor, flat: torch.Tensor):
         """Forward pass keeping every ``z_l`` and ``a_l``; returns ``(zs, acts, out)``.
 
-        float32 tanh keeps no ``z_l`` (``zs`` holds None): its derivative is written with ``a_l``."""
-        Ws, bs = self.weights_and_biases(flat)
+        One ``baddbmm`` per layer for the K models (K = 1: 2-D ``addmm``, the engine's own call,
+        and ``zs``/``acts`` are 2-D). float32 tanh is ``2 sigmoid(2 z) - 1`` with ``2 z`` from the
+        affine map itself (``beta = alpha = 2``, exact in binary floating point) and keeps no
+        ``z_l`` (``zs`` holds None): its derivative is written with ``a_l``."""
+        _, fwd, _ = self._operands(flat)
         K = flat.shape[0]
-        a = X if X.dim() == 3 else X.unsqueeze(0).expand(K, *X.shape)
+        if K == 1:
+            a = X[0] if X.dim() == 3 else X
+            affine = torch.addmm
+        else:
+            a = X if X.dim() == 3 else X.unsqueeze(0).expand(K, *X.shape)
+            affine = torch.baddbmm
         zs, acts = [], [a]
         sigmoid_tanh = self.activation == "tanh" and flat.dtype == torch.float32
-        for W, b in zip(Ws[:-1], bs[:-1]):
-            if sigmoid_tanh:  # tanh(z) = 2 sigmoid(2 z) - 1, 2 z from the affine map itself
-                a = torch.sigmoid_(self._affine(b, a, W, 2.0)).mul_(2).sub_(1)
+        for b, Wt in fwd[:-1]:
+            if sigmoid_tanh:  # tanh(z) = 2 sigmoid(2 z) - 1
+                a = torch.sigmoid_(affine(b, a, Wt, beta=2.0, alpha=2.0)).mul_(2).sub_(1)
                 z = None
             else:
-                z = self._affine(b, a, W)
+                z = affine(b, a, Wt)
                 a = activate(z, self.activation)
             zs.append(z)
             acts.append(a)
-        out = self._affine(bs[-1], a, Ws[-1])
-        return zs, acts, out
+        b, Wt = fwd[-1]
+        out = affine(b, a, Wt)
+        return zs, acts, (out.unsqueeze(0) if K == 1 else out)
 
     def forward(self, X: torch.Tensor, flat: torch.Tensor | None = None) -> torch.Tensor:
         """Outputs ``[K, n, out]`` of the K models on inputs ``X`` [n, in] (shared) or [K, n, in]."""
@@ -168,19 +195,18 @@ class BatchedMLP:
 
     def _loss_and_grads_rows(self, X, y, loss, grad, flat):
         with torch.no_grad():
-            Ws, _ = self.weights_and_biases(flat)
             zs, acts, out = self._layers(X, flat)
             value, delta = output_loss(out, y, loss)
+            _, _, Ws = self._operands(flat)
             K = flat.shape[0]
             if K == 1:  # 2-D matrix products written straight into the gradient buffer (as the engine)
-                views = self.views(grad)
+                views = self._operands(grad)[0]
                 delta = delta[0]
                 for l in range(len(Ws) - 1, -1, -1):
-                    torch.mm(delta.t(), acts[l][0], out=views[2 * l][0])
-                    torch.sum(delta, 0, out=views[2 * l + 1][0])
+                    torch.mm(delta.t(), acts[l], out=views[2 * l])
+                    torch.sum(delta, 0, out=views[2 * l + 1])
                     if l > 0:
-                        delta = torch.mm(delta, Ws[l][0]).mul_(
-                            activation_grad(zs[l - 1], acts[l][0], self.activation))
+                        delta = torch.mm(delta, Ws[l]).mul_(activation_grad(zs[l - 1], acts[l], self.activation))
                 return value, out
             pieces = [None] * (2 * len(Ws))
             for l in range(len(Ws) - 1, -1, -1):
@@ -231,9 +257,27 @@ def _two_class_margin(out: torch.Tensor, y: torch.Tensor):
     n_pad = -(-n // 64) * 64
     d = out.new_zeros(K, n_pad)
     torch.sub(out[..., 1], out[..., 0], out=d[:, :n])
-    s = out.new_zeros(n_pad)
-    s[:n].copy_(1 - 2 * y)
-    return d, s
+    return d, _labels(y, out.dtype, n_pad)[0]
+
+
+_LABELS: list = []  # [(y, dtype, n_pad, (sign, is_one))], the last few label tensors seen
+
+
+def _labels(y: torch.Tensor, dtype: torch.dtype, n_pad: int):
+    """``(s, y == 1)`` for labels ``y``: the sign ``s = 1 - 2 y`` zero-padded to ``n_pad`` and the
+    booleans, cached for the last few label tensors (the full-batch race passes the same train
+    and test labels every epoch; the cache holds them, so an identical object is the same data
+    unless modified in place, which ``_version`` catches)."""
+    for entry in _LABELS:
+        if entry[0] is y and entry[1] == dtype and entry[2] == n_pad and entry[3] == y._version:
+            return entry[4]
+    n = y.shape[0]
+    sign = torch.zeros(n_pad, dtype=dtype, device=y.device)
+    sign[:n].copy_(1 - 2 * y)
+    value = (sign, (y == 1).view(1, -1))
+    _LABELS.insert(0, (y, dtype, n_pad, y._version, value))
+    del _LABELS[4:]
+    return value
 
 
 def output_loss(out: torch.Tensor, y: torch.Tensor, loss: str,
@@ -285,7 +329,7 @@ def score(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
         if out.shape[2] == 2:
             o0, o1 = out[..., 0], out[..., 1]
             says_0 = torch.ge(o0, o1).logical_or_(o0 != o0)
-            return says_0.ne_(y.view(1, -1).bool()).sum(1).to(out.dtype).div_(n)
+            return says_0.ne_(_labels(y, out.dtype, -(-n // 64) * 64)[1]).sum(1).to(out.dtype).div_(n)
         return (out.argmax(2) == y.view(1, -1)).to(out.dtype).mean(1)
     resid = ((y.view(1, *y.shape) - out) ** 2).sum((1, 2))
     total = ((y - y.mean()) ** 2).sum().clamp_min(torch.finfo(out.dtype).tiny)
