@@ -95,6 +95,9 @@ class _Group:
     hyper: dict
     state: Any
     decoupled_decay: Any = 0.0  # AdamW rows' weight_decay (number or [K] tensor), 0 elsewhere
+    views: tuple = ()  # (params, grad, lr) rows of the race's buffers, built once
+    shrink: bool = False  # any AdamW row with a non-zero decoupled decay
+
 
 
 class Race:
@@ -195,6 +198,12 @@ class Race:
         self._t0 = None
         self._models_built = False
         self.lrs = torch.zeros(K, dtype=self.dtype, device=self.device)
+        for g in self.groups:  # the buffers are only ever modified in place, so views stay valid
+            g.views = (self.params[g.rows], self.grad[g.rows], self.lrs[g.rows])
+            g.shrink = isinstance(g.decoupled_decay, torch.Tensor) or g.decoupled_decay != 0
+        # schedules whose observe() only returns lr(epoch + 1) (no state) are not called per epoch
+        self._observing = [type(sc).observe is not schedules.Schedule.observe for sc in self.schedules]
+        self._n_active = K
         self._last_lrs = None
         self._active_col = None
         self._active_key = None
@@ -202,7 +211,7 @@ class Race:
     # -- state ---------------------------------------------------------------------
     @property
     def done(self) -> bool:
-        return not any(self.active)
+        return self._n_active == 0
 
     @property
     def runs(self) -> list[Run]:
@@ -247,11 +256,11 @@ class Race:
         loss, out = self.net.loss_and_grads(Xb, yb, self.loss, self.grad)
         self._regularize()
         for g in self.groups:
-            params, lr = self.params[g.rows], self.lrs[g.rows]
-            if isinstance(g.decoupled_decay, torch.Tensor) or g.decoupled_decay != 0:  # AdamW's shrink
+            params, grad, lr = g.views  # this group's rows of the (fixed) params, grad and lr buffers
+            if g.shrink:  # AdamW's decoupled decay
                 params.mul_(1 - lr.view(-1, 1) * g.decoupled_decay)
-            g.state = g.spec.step(params, self.grad[g.rows], g.state, lr=lr, **g.hyper)
-        if not all(self.active):  # masked: stopped models keep their (restored) weights
+            g.state = g.spec.step(params, grad, g.state, lr=lr, **g.hyper)
+        if self._n_active < self.K:  # masked: stopped models keep their (restored) weights
             self.params.copy_(torch.where(self._active_col, self.params, self.frozen))
         return loss, score(out, yb, self.kind)
 
@@ -327,7 +336,8 @@ class Race:
             improved.append(i)
             run.best_epoch = r["epoch"]
             run.best_metrics = {k: r[k] for k in ("train_loss", "test_loss", "train_acc", "test_acc")}
-        self.schedules[i].observe(r["epoch"], r)
+        if self._observing[i]:
+            self.schedules[i].observe(r["epoch"], r)
         if stopped:
             return "stopped_by_user"
         if c.target_accuracy is not None and r["test_acc"] >= c.target_accuracy:
@@ -348,6 +358,7 @@ class Race:
         if not self.active[i]:
             return
         self.active[i] = False
+        self._n_active -= 1
         run = self._runs[i]
         run.stop_reason = reason
         run.stop_epoch = self.epoch_index - 1 if self.epoch_index else None
