@@ -575,6 +575,8 @@ class TrainingPanel(widgets.VBox):
         import sys
         interval = 1.0 / self.max_fps
         switch = sys.getswitchinterval()
+        if switch == self.switch_interval:  # another panel's worker set it: restore CPython's default
+            switch = 0.005
         sys.setswitchinterval(self.switch_interval)  # short GIL slices: a drawer drawing here must not starve training
         next_frame = 0.0
         t0, steps0 = time.perf_counter(), trainer.run.steps
