@@ -171,10 +171,12 @@ class BatchedMLP:
         return max(1, min(K, self.CHUNK_ELEMENTS // max(1, n * width)))
 
     def loss_and_grads(self, X: torch.Tensor, y: torch.Tensor, loss: str,
-                       grad: torch.Tensor | None = None, flat: torch.Tensor | None = None):
+                       grad: torch.Tensor | None = None, flat: torch.Tensor | None = None,
+                       layers: tuple | None = None):
         """Forward, K losses and the hand-written backward; writes ``dL_k/dtheta_k`` into ``grad`` [K, P].
 
-        Returns ``(loss [K], out [K, n, c])``. On a CPU the K models run in chunks of
+        Returns ``(loss [K], out [K, n, c])``. ``layers``: this very forward pass ``(zs, acts,
+        out)`` of :meth:`_layers` on ``X`` with ``flat``, already computed (one chunk only). On a CPU the K models run in chunks of
         :meth:`chunk_rows` (every product and elementwise op is per model; the BLAS may round a
         product in the last bit differently at another batch position, nothing more).
         """
@@ -183,8 +185,8 @@ class BatchedMLP:
             grad = torch.empty_like(flat)
         K = flat.shape[0]
         C = self.chunk_rows(X.shape[-2], K)
-        if C >= K:
-            return self._loss_and_grads_rows(X, y, loss, grad, flat)
+        if C >= K or layers is not None:
+            return self._loss_and_grads_rows(X, y, loss, grad, flat, layers)
         values, outs = [], []
         for start in range(0, K, C):
             rows = slice(start, min(K, start + C))
@@ -193,9 +195,9 @@ class BatchedMLP:
             outs.append(out)
         return torch.cat(values), torch.cat(outs)
 
-    def _loss_and_grads_rows(self, X, y, loss, grad, flat):
+    def _loss_and_grads_rows(self, X, y, loss, grad, flat, layers=None):
         with torch.no_grad():
-            zs, acts, out = self._layers(X, flat)
+            zs, acts, out = self._layers(X, flat) if layers is None else layers
             value, delta = output_loss(out, y, loss)
             _, _, Ws = self._operands(flat)
             K = flat.shape[0]

@@ -204,6 +204,9 @@ class Race:
         # schedules whose observe() only returns lr(epoch + 1) (no state) are not called per epoch
         self._observing = [type(sc).observe is not schedules.Schedule.observe for sc in self.schedules]
         self._n_active = K
+        # full batch: train and test inputs stacked for the look-ahead forward (_test_outputs)
+        self._X_all = torch.cat([self.X_train, self.X_test]) if self.batch_size >= self.n_train else None
+        self._ahead = None
         self._last_lrs = None
         self._active_col = None
         self._active_key = None
@@ -253,7 +256,10 @@ class Race:
             self.grad.add_(self._l1 * torch.sign(self.params) * self.weight_mask)
 
     def _step(self, Xb, yb):
-        loss, out = self.net.loss_and_grads(Xb, yb, self.loss, self.grad)
+        layers, self._ahead = self._ahead, None
+        if layers is not None and not (layers[0] == self.params._version and Xb is self.X_train):
+            layers = None  # the weights changed since (a stop restored a row, or outside code)
+        loss, out = self.net.loss_and_grads(Xb, yb, self.loss, self.grad, layers=layers and layers[1])
         self._regularize()
         for g in self.groups:
             params, grad, lr = g.views  # this group's rows of the (fixed) params, grad and lr buffers
@@ -263,6 +269,23 @@ class Race:
         if self._n_active < self.K:  # masked: stopped models keep their (restored) weights
             self.params.copy_(torch.where(self._active_col, self.params, self.frozen))
         return loss, score(out, yb, self.kind)
+
+    def _test_outputs(self) -> torch.Tensor:
+        """Every model's outputs on the test set after the epoch's update.
+
+        Full batch, one chunk: the forward pass runs on the training and test inputs together,
+        and its training half is kept for the next epoch's step (the same weights, checked by
+        the buffer's version counter), so one forward serves both: test metrics are still those
+        of the weights after the update, the next step still sees exactly those weights."""
+        n = self.n_train
+        if self._X_all is None or self.net.chunk_rows(self._X_all.shape[0], self.K) < self.K:
+            return self.net.forward(self.X_test)
+        version = self.params._version
+        zs, acts, out = self.net._layers(self._X_all, self.params)
+        rows = (lambda t: None if t is None else t[:n]) if self.K == 1 else \
+            (lambda t: None if t is None else t[:, :n])  # K = 1: 2-D hidden layers
+        self._ahead = (version, ([rows(z) for z in zs], [rows(a) for a in acts], out[:, :n]))
+        return out[:, n:]
 
     def epoch(self, should_stop: Callable[[], bool] | None = None) -> list[dict | None] | None:
         """Train every running model one epoch; return the K records (configs' order; None for
@@ -292,7 +315,7 @@ class Race:
             acc_sum = acc if acc_sum is None else acc_sum + acc
             n_batches += 1
         with torch.no_grad():
-            out_test = self.net.forward(self.X_test)
+            out_test = self._test_outputs()
             test_loss, _ = output_loss(out_test, self.y_test, self.loss, with_grad=False)
             test_acc = score(out_test, self.y_test, self.kind)
         train_loss, train_acc, test_loss, test_acc = torch.stack(

@@ -393,3 +393,24 @@ def test_adam_and_adamw_share_one_group_and_race_like_the_engine():
     only_adamw = [BASE.replace(optimizer="adamw", lr=lr, max_epochs=6) for lr in (0.01, 0.03)]
     for ours, config in zip(race(only_adamw), only_adamw):
         assert_same_run(ours, train(config))
+
+
+@pytest.mark.parametrize("K", [1, 4])
+def test_full_batch_look_ahead_forward_races_like_the_engine(K):
+    pairs = [("sgd", 0.5), ("adam", 0.01), ("adamw", 0.02), ("sgd", 100.0)][:K]
+    configs = [BASE.replace(batch_size=None, optimizer=o, lr=lr, max_epochs=20) for o, lr in pairs]
+    r = Race(configs)
+    used = 0
+    while not r.done:
+        used += r._ahead is not None
+        r.epoch()
+    assert used == r.epoch_index - 1  # every epoch after the first reused the test-time forward
+    for ours, config in zip(r.runs, configs):
+        assert_same_run(ours, train(config))
+    r = Race(configs[:1], epochs=3)
+    r.epoch()
+    with torch.no_grad():
+        r.params.mul_(0.5)  # weights changed outside the race: the kept forward is not used
+    expected, _ = r.net.loss_and_grads(r.X_train, r.y_train, r.loss, torch.zeros_like(r.grad))
+    record, = r.epoch()
+    assert record["train_loss"] == float(expected[0])
