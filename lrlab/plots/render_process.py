@@ -48,6 +48,12 @@ POLL_S = 0.01
 #: Scheduling priority of the renderer (``os.nice`` increment; env ``LRLAB_RENDER_NICE``): on a busy
 #: machine the training thread gets the cores first; on an idle one it changes nothing.
 NICE = 0
+#: POSIX: the renderer starts its own session (``os.setsid``). Linux's scheduler gives each session
+#: (autogroup) an equal share of a busy machine: in the kernel's session the renderer's drawing
+#: would come out of the training thread's share; in its own it competes like any other job.
+#: On an idle machine this changes nothing. (Interrupts and terminal signals do not reach it;
+#: it ends when the kernel's end of the pipe closes, or at exit.)
+OWN_SESSION = True
 #: A renderer that does not answer a frame within this many seconds is considered hung.
 REPLY_TIMEOUT_S = 15.0
 
@@ -67,6 +73,11 @@ def serve(conn) -> None:
     if nice and hasattr(os, "nice"):
         try:
             os.nice(nice)  # where cores are scarce, training comes first
+        except OSError:
+            pass
+    if OWN_SESSION and hasattr(os, "setsid"):
+        try:
+            os.setsid()  # its own session, hence its own scheduling group (see OWN_SESSION)
         except OSError:
             pass
     from matplotlib.backends.backend_agg import FigureCanvasAgg
