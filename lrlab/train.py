@@ -119,6 +119,8 @@ class TrainConfig:
             raise ValueError(f"loss: unknown loss {self.loss!r}; allowed: {', '.join(nets.LOSSES)}")
         spec = optim.get(self.optimizer)
         spec.resolve(lr=self.lr, **self.optimizer_params)
+        if not (isinstance(self.max_epochs, int) and 1 <= self.max_epochs <= 10_000_000):
+            raise ValueError(f"max_epochs: must be an integer in [1, 10000000], got {self.max_epochs!r}")
         if self.schedule not in schedules.SCHEDULES:
             raise ValueError(f"schedule: unknown schedule {self.schedule!r}; "
                              f"allowed: {', '.join(schedules.SCHEDULES)}")
@@ -127,8 +129,6 @@ class TrainConfig:
             raise ValueError(f"regularization: must be one of {', '.join(REGULARIZATION)}, got {self.regularization!r}")
         if not (0 <= self.reg_rate <= 1):
             raise ValueError(f"reg_rate: must be in [0, 1], got {self.reg_rate!r}")
-        if not (isinstance(self.max_epochs, int) and 1 <= self.max_epochs <= 10_000_000):
-            raise ValueError(f"max_epochs: must be an integer in [1, 10000000], got {self.max_epochs!r}")
         if self.target_accuracy is not None and not (0 < self.target_accuracy <= 1):
             raise ValueError(f"target_accuracy: must be in (0, 1], got {self.target_accuracy!r}")
         if self.patience is not None and not (isinstance(self.patience, int) and self.patience >= 1):
