@@ -140,3 +140,23 @@ def test_device_choices_and_playground():
         assert "cuda" not in p.device.options and "cuda is disabled" in p.device_note.value
     import lrlab
     assert lrlab.playground is playground
+
+
+def test_no_two_controls_share_a_layout():
+    """A Layout shared by several controls hides them all when one is hidden (e.g. unused width sliders)."""
+    from collections import Counter
+
+    import ipywidgets as widgets
+
+    from lrlab.widgets import SurfaceExplorer, TrainingPanel
+
+    for panel in (TrainingPanel(), SurfaceExplorer()):
+        seen, todo = [], [panel]
+        while todo:
+            w = todo.pop()
+            if isinstance(w, widgets.DOMWidget):
+                seen.append(w.layout.model_id)
+            todo.extend(c for c in getattr(w, "children", ()) if isinstance(c, widgets.Widget))
+        shared = [m for m, n in Counter(seen).items() if n > 1]
+        assert not shared, f"{type(panel).__name__}: {len(shared)} Layout(s) shared by several controls"
+        panel.close()

@@ -26,7 +26,12 @@ from .. import nets, optim, schedules
 from ..train import TrainConfig
 
 LABEL = {"description_width": "120px"}
-WIDE = widgets.Layout(width="380px")
+
+
+def wide() -> widgets.Layout:
+    """A fresh Layout per control: a shared one would hide every control when one is hidden."""
+    return widgets.Layout(width="380px")
+
 
 #: the learning-rate slider's range (a subset of the optimizers' (0, 100])
 LR_MIN_EXP, LR_MAX_EXP = -5, 2
@@ -44,7 +49,10 @@ class _Picker(widgets.VBox):
     """Base: remembers change callbacks and turns ``config_changes()`` into a config."""
 
     def __init__(self, children=(), **kwargs):
-        super().__init__(children=list(children), **kwargs)
+        children = list(children)
+        for child in children:  # rows keep their height: in a JupyterLab tab they would shrink to nothing
+            child.layout.flex = "0 0 auto"
+        super().__init__(children=children, **kwargs)
         self._callbacks: list[Callable[[], Any]] = []
         self._muted = 0
 
@@ -120,7 +128,7 @@ class ParamControl(widgets.HBox):
         elif kind == "choice":
             opts = list(choices) or [start]
             self.parts = [widgets.Dropdown(options=opts, value=start if start in opts else opts[0],
-                                           description=desc, style=LABEL, layout=WIDE)]
+                                           description=desc, style=LABEL, layout=wide())]
         elif kind in ("int", "epochs"):
             lo_i = int(lo) + (0 if lo_inc else 1)
             cap = max(2 * epochs, 10) if kind == "epochs" else 1000
@@ -128,7 +136,7 @@ class ParamControl(widgets.HBox):
             value = int(start) if start is not None else lo_i
             hi_i = max(hi_i, min(value, int(hi)))
             self.parts = [widgets.IntSlider(value=value, min=lo_i, max=hi_i, description=desc, style=LABEL,
-                                            layout=WIDE, continuous_update=False)]
+                                            layout=wide(), continuous_update=False)]
         elif kind == "milestones":
             lo_i = max(int(lo), 1)
             hi_i = max(lo_i + 1, int(min(hi, epochs)))
@@ -136,7 +144,7 @@ class ParamControl(widgets.HBox):
             if len(value) == 1:
                 value = (value[0], value[0])
             self.parts = [widgets.IntRangeSlider(value=value, min=lo_i, max=hi_i, description=desc, style=LABEL,
-                                                 layout=WIDE, continuous_update=False)]
+                                                 layout=wide(), continuous_update=False)]
         elif kind == "lr":
             low = lo if lo > 0 else 1e-12
             value = float(start) if start not in (None, 0) else max(low, 1e-3)
@@ -144,7 +152,7 @@ class ParamControl(widgets.HBox):
                           min(math.floor(math.log10(value)) - 3, -6))
             max_exp = min(math.log10(hi) if hi_inc else math.log10(hi) - 0.01, max(math.log10(value) + 3, 1))
             self.parts = [widgets.FloatLogSlider(value=value, base=10, min=min_exp, max=max_exp, step=0.01,
-                                                 description=desc, style=LABEL, layout=WIDE, readout_format=".3g",
+                                                 description=desc, style=LABEL, layout=wide(), readout_format=".3g",
                                                  continuous_update=False)]
         else:  # float / pair: a linear slider inside the range (exclusive ends stepped in)
             span = min(hi, 10.0 if hi > 10 else hi) - lo
@@ -158,7 +166,7 @@ class ParamControl(widgets.HBox):
             if kind == "pair" and name == "betas":
                 names = ["beta1", "beta2"]
             self.parts = [widgets.FloatSlider(value=float(v), min=low, max=high, step=step, description=n,
-                                              style=LABEL, layout=WIDE, readout_format=".4g",
+                                              style=LABEL, layout=wide(), readout_format=".4g",
                                               continuous_update=False) for v, n in zip(values, names)]
         self.auto = None
         self._exact = None  # (a value the slider cannot show, e.g. 0 on a log slider; what it shows instead)
@@ -295,16 +303,16 @@ class DatasetPicker(_Picker):
     def __init__(self, config: TrainConfig | None = None, **fields):
         c = _base(config, fields)
         self.dataset = widgets.Dropdown(options=list(data_mod.DATASETS), value=c.dataset, description="dataset",
-                                        style=LABEL, layout=WIDE)
+                                        style=LABEL, layout=wide())
         self.noise = widgets.FloatSlider(value=c.noise, min=0.0, max=1.0, step=0.01, description="noise",
-                                         style=LABEL, layout=WIDE, continuous_update=False)
+                                         style=LABEL, layout=wide(), continuous_update=False)
         self.n_samples = widgets.IntSlider(value=c.n_samples, min=32, max=4096, step=16, description="samples",
-                                           style=LABEL, layout=WIDE, continuous_update=False)
+                                           style=LABEL, layout=wide(), continuous_update=False)
         self.test_fraction = widgets.FloatSlider(value=c.test_fraction, min=0.05, max=0.5, step=0.05,
-                                                 description="test fraction", style=LABEL, layout=WIDE,
+                                                 description="test fraction", style=LABEL, layout=wide(),
                                                  continuous_update=False)
         self.classes = widgets.IntSlider(value=c.classes, min=2, max=8, description="classes", style=LABEL,
-                                         layout=WIDE, continuous_update=False)
+                                         layout=wide(), continuous_update=False)
         self.seed = widgets.BoundedIntText(value=c.seed, min=0, max=2**31 - 1, description="seed", style=LABEL,
                                            layout=widgets.Layout(width="240px"))
         self.data_seed = c.data_seed
@@ -468,14 +476,14 @@ class NetworkPicker(_Picker):
         c = _base(config, fields)
         hidden = tuple(c.hidden)[: self.MAX_LAYERS]
         self.layers = widgets.IntSlider(value=len(hidden), min=0, max=self.MAX_LAYERS, description="hidden layers",
-                                        style=LABEL, layout=WIDE)
+                                        style=LABEL, layout=wide())
         self.widths = [widgets.IntSlider(value=min(hidden[i], self.MAX_WIDTH) if i < len(hidden) else 8,
                                          min=1, max=self.MAX_WIDTH, description=f"width {i + 1}", style=LABEL,
-                                         layout=WIDE, continuous_update=False) for i in range(self.MAX_LAYERS)]
+                                         layout=wide(), continuous_update=False) for i in range(self.MAX_LAYERS)]
         self.activation = widgets.Dropdown(options=list(nets.ACTIVATIONS), value=c.activation,
-                                           description="activation", style=LABEL, layout=WIDE)
+                                           description="activation", style=LABEL, layout=wide())
         self.loss = widgets.Dropdown(options=list(nets.LOSSES), value=c.loss, description="loss", style=LABEL,
-                                     layout=WIDE)
+                                     layout=wide())
         self.layers.observe(self._layers_changed, names="value")
         self._layers_changed()
         super().__init__([self.layers, *self.widths, self.activation, self.loss])
@@ -513,11 +521,11 @@ class OptimizerPicker(_Picker):
     def __init__(self, config: TrainConfig | None = None, **fields):
         c = _base(config, fields)
         self.optimizer = widgets.Dropdown(options=list(optim.OPTIMIZERS), value=c.optimizer, description="optimizer",
-                                          style=LABEL, layout=WIDE)
+                                          style=LABEL, layout=wide())
         lr_range = optim.OPTIMIZERS[c.optimizer].ranges.get("lr", optim.LR_RANGE)
         self.lr = widgets.FloatLogSlider(value=c.lr, base=10, min=LR_MIN_EXP,
                                          max=min(LR_MAX_EXP, math.log10(lr_range[1])), step=0.05,
-                                         description="learning rate", style=LABEL, layout=WIDE,
+                                         description="learning rate", style=LABEL, layout=wide(),
                                          readout_format=".3g", continuous_update=False)
         self.info = widgets.HTML()
         self.params_box = widgets.VBox()
@@ -527,7 +535,7 @@ class OptimizerPicker(_Picker):
         self.optimizer.observe(self._optimizer_changed, names="value")
         self.regularization = widgets.Dropdown(options=[("none", "none"), ("L1: rate * sign(w)", "l1"),
                                                         ("L2: rate * w", "l2")], value=c.regularization,
-                                               description="regularization", style=LABEL, layout=WIDE)
+                                               description="regularization", style=LABEL, layout=wide())
         self.reg_rate = ParamControl("reg_rate", 0.0, (0.0, 1.0, True, True), "lr")
         self.reg_rate.parts[0].description = "reg. rate"
         _set_control(self.reg_rate, c.reg_rate)
@@ -583,7 +591,7 @@ class SchedulePicker(_Picker):
         c = _base(config, fields)
         self.lr, self.epochs = c.lr, c.max_epochs
         self.schedule = widgets.Dropdown(options=list(schedules.SCHEDULES), value=c.schedule, description="schedule",
-                                         style=LABEL, layout=WIDE)
+                                         style=LABEL, layout=wide())
         self.info = widgets.HTML()
         self.params_box = widgets.VBox()
         self.preview = widgets.Image(format="png", layout=widgets.Layout(width="360px"))

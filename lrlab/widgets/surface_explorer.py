@@ -32,7 +32,12 @@ except Exception:  # pragma: no cover - depends on the environment
     _Event = None
 
 LABEL = {"description_width": "110px"}
-WIDE = widgets.Layout(width="360px")
+
+
+def wide() -> widgets.Layout:
+    """A fresh Layout per control: a shared one would hide every control when one is hidden."""
+    return widgets.Layout(width="360px")
+
 #: slider -> the optimizer hyper-parameters it sets (the first one the tuned optimizer has)
 HYPER_SLIDERS = {"momentum": ("momentum",), "decay": ("alpha", "rho")}
 
@@ -60,31 +65,31 @@ class SurfaceExplorer(widgets.VBox):
         self._figure = None
 
         self.surface_box = widgets.Dropdown(options=[(surfaces_mod.get(n).title, n) for n in surfaces_mod.SURFACES],
-                                            value=self.surface.name, description="surface", style=LABEL, layout=WIDE)
+                                            value=self.surface.name, description="surface", style=LABEL, layout=wide())
         self.condition = widgets.FloatLogSlider(value=20.0, base=10, min=0, max=3, step=0.05,
-                                                description="condition κ", style=LABEL, layout=WIDE,
+                                                description="condition κ", style=LABEL, layout=wide(),
                                                 continuous_update=False)
         self.optimizer_buttons = {n: widgets.ToggleButton(value=n in chosen, description=n,
                                                           layout=widgets.Layout(width="92px"))
                                   for n in names}
-        self.tune = widgets.Dropdown(options=chosen, value=chosen[0], description="tune", style=LABEL, layout=WIDE)
+        self.tune = widgets.Dropdown(options=chosen, value=chosen[0], description="tune", style=LABEL, layout=wide())
         self.lr = widgets.FloatLogSlider(value=1e-3, base=10, min=-5, max=1, step=0.05, description="lr",
-                                         style=LABEL, layout=WIDE, continuous_update=False, readout_format=".2e")
+                                         style=LABEL, layout=wide(), continuous_update=False, readout_format=".2e")
         self.momentum = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="momentum",
-                                            style=LABEL, layout=WIDE, continuous_update=False)
+                                            style=LABEL, layout=wide(), continuous_update=False)
         self.beta1 = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="β₁",
-                                         style=LABEL, layout=WIDE, continuous_update=False)
+                                         style=LABEL, layout=wide(), continuous_update=False)
         self.beta2 = widgets.FloatSlider(value=0.999, min=0.5, max=0.9999, step=0.0001, description="β₂",
-                                         style=LABEL, layout=WIDE, continuous_update=False, readout_format=".4f")
+                                         style=LABEL, layout=wide(), continuous_update=False, readout_format=".4f")
         self.decay = widgets.FloatSlider(value=0.99, min=0.5, max=0.999, step=0.001, description="decay ρ/α",
-                                         style=LABEL, layout=WIDE, continuous_update=False, readout_format=".3f")
+                                         style=LABEL, layout=wide(), continuous_update=False, readout_format=".3f")
         self.steps = widgets.IntSlider(value=steps, min=10, max=1000, step=10, description="steps", style=LABEL,
-                                       layout=WIDE, continuous_update=False)
+                                       layout=wide(), continuous_update=False)
         x0, x1, y0, y1 = self.surface.box
         self.start_x = widgets.FloatSlider(min=x0, max=x1, step=(x1 - x0) / 400, description="start x",
-                                           style=LABEL, layout=WIDE, continuous_update=False)
+                                           style=LABEL, layout=wide(), continuous_update=False)
         self.start_y = widgets.FloatSlider(min=y0, max=y1, step=(y1 - y0) / 400, description="start y",
-                                           style=LABEL, layout=WIDE, continuous_update=False)
+                                           style=LABEL, layout=wide(), continuous_update=False)
         self.step = widgets.IntSlider(value=steps, min=0, max=steps, description="step", style=LABEL,
                                       layout=widgets.Layout(width="460px"))
         self.play = widgets.Play(value=steps, min=0, max=steps, step=max(1, steps // 100), interval=60,
