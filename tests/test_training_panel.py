@@ -148,9 +148,11 @@ def test_no_two_controls_share_a_layout():
 
     import ipywidgets as widgets
 
-    from lrlab.widgets import SurfaceExplorer, TrainingPanel
+    from lrlab import widgets as lw
 
-    for panel in (TrainingPanel(), SurfaceExplorer()):
+    for make in (lw.TrainingPanel, lw.SurfaceExplorer, lw.ScheduleExplorer, lw.BackpropExplorer, lw.RacePanel,
+                 lw.SweepPanel):
+        panel = make()
         seen, todo = [], [panel]
         while todo:
             w = todo.pop()
