@@ -37,7 +37,7 @@ from . import data as data_mod
 from . import optim, schedules
 from .batched import BatchedMLP, output_loss, score
 from .history import History, _num
-from .train import (Run, TrainConfig, features_of, make_dataset, make_model, resolve_device,
+from .train import (Run, TrainConfig, features_of, minibatches, make_dataset, make_model, resolve_device,
                     torch_dtype)
 
 #: Fields every config of a race must share (the data, the architecture, the batches, the seed).
@@ -241,13 +241,7 @@ class Race:
 
     # -- one epoch -----------------------------------------------------------------
     def _batches(self):
-        if self.batch_size >= self.n_train:
-            yield self.X_train, self.y_train
-            return
-        order = torch.randperm(self.n_train, generator=self._shuffle_gen).to(self.device)
-        for start in range(0, self.n_train, self.batch_size):
-            idx = order[start: start + self.batch_size]
-            yield self.X_train[idx], self.y_train[idx]
+        return minibatches(self.X_train, self.y_train, self.batch_size, self._shuffle_gen)
 
     def _regularize(self) -> None:
         if self._l2 is not None:  # penalty rate * |w|^2 / 2 -> grad rate * w

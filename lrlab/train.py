@@ -321,6 +321,19 @@ def _json_default(o):
 
 
 # ------------------------------------------------------------------------------ engine
+def minibatches(X: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator):
+    """One epoch's mini-batches: the whole set when ``batch_size`` covers it (no shuffling), else a
+    fresh ``torch.randperm`` from ``generator`` (on the CPU) cut into ``batch_size`` pieces."""
+    n = X.shape[0]
+    if batch_size >= n:
+        yield X, y
+        return
+    order = torch.randperm(n, generator=generator).to(X.device)
+    for start in range(0, n, batch_size):
+        idx = order[start: start + batch_size]
+        yield X[idx], y[idx]
+
+
 class Trainer:
     """A run in progress: ``epoch()`` trains one epoch; ``finish()`` restores the best weights.
 
@@ -366,13 +379,7 @@ class Trainer:
         self._t0 = None
 
     def _batches(self):
-        if self.batch_size >= self.n_train:
-            yield self.X_train, self.y_train
-            return
-        order = torch.randperm(self.n_train, generator=self._shuffle_gen).to(self.device)
-        for start in range(0, self.n_train, self.batch_size):
-            idx = order[start: start + self.batch_size]
-            yield self.X_train[idx], self.y_train[idx]
+        return minibatches(self.X_train, self.y_train, self.batch_size, self._shuffle_gen)
 
     def _regularize(self) -> None:
         c = self.config
