@@ -12,13 +12,7 @@ DEPTHS = (1, 2, 3, 4)
 BATCHES = (1, 32)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread is several times faster on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _case(activation, depth, batch, seed=0, outputs=3, width=5, regression=False):

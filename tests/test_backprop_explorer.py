@@ -6,12 +6,7 @@ from lrlab import backprop
 from lrlab.widgets import BackpropExplorer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_clicking_through_the_stages_changes_image_and_equation():
