@@ -121,9 +121,14 @@ class SurfaceExplorer(widgets.VBox):
             self.tune, self.lr, self.momentum, self.beta1, self.beta2, self.decay, self.steps,
             widgets.HTML(f"<b>start point</b> <i>({hint})</i>"), self.start_x, self.start_y,
         ])
+        # the picture shrinks to the notebook's width (clicks stay right: ipyevents reports image
+        # pixels); the controls keep a fixed column beside it
+        self.image.layout = widgets.Layout(width="100%", height="auto")
+        controls.layout = widgets.Layout(flex="0 0 390px")
+        figure_box = widgets.Box([self.image], layout=widgets.Layout(flex="1 1 0%", min_width="0"))
         super().__init__([
             widgets.HBox([self.view, self.play, self.step]),
-            widgets.HBox([self.image, controls]),
+            widgets.HBox([figure_box, controls]),
             self.status,
         ])
 
