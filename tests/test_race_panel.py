@@ -86,3 +86,11 @@ def test_sweep_panel_needs_an_optimizer():
     panel.optimizers.value = ()
     panel.run_button.click()
     assert "optimizers" in panel.status.value
+
+
+def test_the_figure_is_hidden_until_there_is_a_picture():
+    from lrlab.widgets import RacePanel
+    panel = RacePanel()
+    assert panel.image.value == b"" and panel.image.layout.display == "none"
+    panel.image.value = b"\x89PNG fake"
+    assert panel.image.layout.display is None

@@ -25,8 +25,11 @@ LR_LOG10 = (-5.0, 2.0)  # lr sliders span 1e-5 .. 100 (optim.LR_RANGE's upper bo
 
 
 def _figure_image() -> W.Image:
-    image = W.Image(format="png", layout=W.Layout(width="100%"))
+    """The figure; hidden until it has a picture (an empty Image shows as a broken-image icon)."""
+    image = W.Image(format="png", layout=W.Layout(width="100%", display="none"))
     image.add_class("lrlab-figure")
+    image.observe(lambda change: setattr(image.layout, "display", None if change["new"] else "none"),
+                  names="value")
     return image
 
 
