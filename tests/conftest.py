@@ -2,9 +2,10 @@ import pytest
 import torch
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(autouse=True, scope="session")
 def one_torch_thread():
-    """Tiny tensors: one intra-op thread is several times faster on a shared machine."""
+    """Every test on one intra-op thread: the tensors are tiny, so one thread is several times
+    faster on a shared 2-core machine, and results do not depend on the thread count."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -12,7 +12,6 @@ DEPTHS = (1, 2, 3, 4)
 BATCHES = (1, 32)
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _case(activation, depth, batch, seed=0, outputs=3, width=5, regression=False):

@@ -6,7 +6,6 @@ from lrlab import backprop
 from lrlab.widgets import BackpropExplorer
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_clicking_through_the_stages_changes_image_and_equation():

@@ -10,14 +10,6 @@ from lrlab.cli import main
 from lrlab.train import Run
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def lrlab(capsys, *argv):
     code = main(["train", "--quiet", *argv])
     out, err = capsys.readouterr()

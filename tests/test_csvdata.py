@@ -104,7 +104,6 @@ def test_load_csv_missing_file_and_folder(tmp_path):
 
 
 def test_engine_trains_on_a_csv_file(tmp_path):
-    torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     X = rng.uniform(0, 10, (80, 2))
     y = (X[:, 0] > X[:, 1]).astype(int)
@@ -119,7 +118,6 @@ def test_engine_trains_on_a_csv_file(tmp_path):
 
 
 def test_engine_regression_on_a_1d_csv(tmp_path):
-    torch.set_num_threads(1)
     xs = np.linspace(-3, 3, 60)
     path = tmp_path / "curve.csv"
     path.write_text("x1,y\n" + "\n".join(f"{x},{np.sin(x)}" for x in xs))

@@ -23,7 +23,6 @@ CONFIGS = [
 @pytest.fixture(scope="module", params=range(len(CONFIGS)), ids=["tanh", "relu-3class-features", "leaky-f64",
                                                                     "sigmoid-sine", "no-hidden"])
 def run(request):
-    torch.set_num_threads(1)
     return train(CONFIGS[request.param])
 
 

@@ -4,7 +4,6 @@ import json
 import os
 
 import pytest
-import torch
 
 from lrlab import share
 from lrlab.presets import PRESETS, preset_config
@@ -16,7 +15,6 @@ GOOD = ("x1,x2,label\n" + "\n".join(f"{i % 7},{i % 5},{['no', 'yes'][i % 7 > 3]}
 
 @pytest.fixture(scope="module")
 def run():
-    torch.set_num_threads(1)
     return train(TrainConfig(dataset="blobs", classes=3, hidden=(5, 3), max_epochs=10))
 
 
@@ -103,7 +101,6 @@ def test_export_buttons_write_both_files(run, tmp_path):
 
 
 def test_network_view_draws_and_redraws_from_a_trainer():
-    torch.set_num_threads(1)
     trainer = Trainer(TrainConfig(dataset="spiral", classes=3, hidden=(4, 4), max_epochs=5))
     view = NetworkView(trainer, resolution=12)
     first = (view.graph.value, view.heatmaps.value, view.confusion.value)

@@ -12,7 +12,6 @@ from lrlab.train import TrainConfig, train
 
 @pytest.fixture(scope="module")
 def run():
-    torch.set_num_threads(1)
     return train(TrainConfig(dataset="spiral", classes=3, hidden=(5, 4), max_epochs=20,
                              features=("x1", "x2", "x1*x2")))
 

@@ -62,7 +62,6 @@ CONFIGS["decoded regression"] = share.decode(share.encode(CONFIGS["regression"])
 
 @pytest.fixture(scope="module")
 def panel():
-    torch.set_num_threads(1)
     p = TrainingPanel(**small().to_dict())
     yield p
     p.close()

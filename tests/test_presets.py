@@ -8,14 +8,6 @@ from lrlab.presets import PRESETS, dead_units, preset_config
 from lrlab.train import TrainConfig, train
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def run(name, contrast=False):
     return train(preset_config(name, contrast=contrast))
 

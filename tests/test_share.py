@@ -32,7 +32,6 @@ def test_round_trip_gives_the_same_config():
 
 
 def test_round_trip_gives_the_identical_run():
-    torch.set_num_threads(1)
     a = train(CONFIG)
     b = train(share.decode(share.encode(CONFIG)))
     assert np.array_equal(history_of(a), history_of(b))
@@ -57,7 +56,6 @@ print(json.dumps({"share": share.encode(config),
 
 
 def test_round_trip_across_a_fresh_process():
-    torch.set_num_threads(1)
     s = share.encode(CONFIG)
     out = subprocess.run([sys.executable, "-c", RUN_IN_CHILD, s], capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
