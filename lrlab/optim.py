@@ -87,13 +87,6 @@ def _is_number(x) -> bool:
     return not isinstance(x, torch.Tensor)
 
 
-def _nonzero(x) -> bool:
-    """True if ``x`` is non-zero anywhere (syncs for a tensor: not for use inside ``step``)."""
-    if isinstance(x, torch.Tensor):
-        return bool((x != 0).any())
-    return x != 0
-
-
 def _maybe_nonzero(x) -> bool:
     """False only for the number 0; a tensor counts as non-zero (no device sync: the term it
     guards is then computed, and adds exactly 0 where the tensor is 0)."""

@@ -47,7 +47,7 @@ def build_config(args):
     config = config_from_args(args, base, validate=False)
     if config.csv_path is not None:
         from .. import csvdata
-        from ..train import resolve_device, torch_dtype
+        from ..train import torch_dtype
         dataset = csvdata.load_csv(config.csv_path, test_fraction=config.test_fraction,
                                    seed=config.seed if config.data_seed is None else config.data_seed,
                                    device="cpu", dtype=torch_dtype(config.dtype))

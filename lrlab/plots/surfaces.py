@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .. import surfaces as surfaces_mod
-from . import PALETTE, fig_to_png, new_figure
+from . import PALETTE, new_figure
 
 #: light grey-to-white background, so that the palette's colours stand out on it
 BACKGROUND_CMAP = LinearSegmentedColormap.from_list("lrlab_surface", ["#c9d3dc", "#eef1f4", "#ffffff"])
@@ -203,17 +203,6 @@ def draw_convergence_map(ax, surface, cmap_result, legend: bool = True) -> None:
                 handles.append(Patch(facecolor=color, edgecolor="#555555", label=f"{label}: {share:.0%}"))
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=10, framealpha=0.95,
                   title=f"{cmap_result.optimizer} ends at", borderaxespad=0)
-
-
-def convergence_figure(surface, cmap_result, width: float = 10.0, height: float = 5.6):
-    fig = new_figure(width, height)
-    ax = fig.subplots(1, 1)
-    draw_convergence_map(ax, surface, cmap_result)
-    return fig
-
-
-def paths_png(surface, paths, labels, upto: int | None = None) -> bytes:
-    return fig_to_png(paths_figure(surface, paths, labels, upto=upto))
 
 
 class AnimatedPaths:

@@ -23,7 +23,7 @@ from typing import Callable, Optional
 import ipywidgets as W
 
 from .. import csvdata, export, presets, share
-from ..plots import fig_to_png, new_figure
+from ..plots import fig_to_png
 from ..train import TrainConfig
 
 OK_COLOR, ERROR_COLOR = "#009E73", "#D55E00"

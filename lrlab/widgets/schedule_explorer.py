@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import ipywidgets as W
 
