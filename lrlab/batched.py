@@ -90,10 +90,11 @@ class BatchedMLP:
 
     def _operands(self, flat: torch.Tensor):
         """Cached per buffer (its address, shape, strides, dtype): the views of :meth:`views` and the
-        operands of the forward products — ``(b, W^T)`` as ``[K, 1, out]``, ``[K, in, out]``, or
-        2-D ``[out]``, ``[in, out]`` when K = 1 — and ``W`` for the backward. Building views costs
-        more Python time than the products of a small network; the cached views keep their
-        buffer alive, so an address cannot be reused by another buffer while cached."""
+        operands of the products. K = 1 (row-major, the engine's own 2-D calls): ``(b, W^T)`` as
+        ``[out]``, ``[in, out]`` and ``W`` for the backward. K > 1 (feature-major): ``(b, W)`` as
+        ``[K, out, 1]``, ``[K, out, in]`` and ``W^T`` ``[K, in, out]`` for the backward. Building
+        views costs more Python time than the products of a small network; the cached views keep
+        their buffer alive, so an address cannot be reused by another buffer while cached."""
         key = (flat.data_ptr(), tuple(flat.shape), tuple(flat.stride()), flat.dtype, flat.device)
         cache = self.__dict__.setdefault("_operand_cache", {})
         ops = cache.get(key)
@@ -107,60 +108,113 @@ class BatchedMLP:
                 back = [W[0] for W in Ws]
                 v2 = [x[0] for x in v]
             else:
-                fwd = [(b.unsqueeze(1), W.transpose(1, 2)) for W, b in zip(Ws, bs)]
-                back = Ws
+                fwd = [(b.unsqueeze(2), W) for W, b in zip(Ws, bs)]
+                back = [W.transpose(1, 2) for W in Ws]
                 v2 = v
             ops = cache[key] = (v2, fwd, back)
         return ops
 
-    # -- forward -----------------------------------------------------------------
-    def _layers(self, X: torch.Tensor, flat: torch.Tensor):
-        """Forward pass keeping every ``z_l`` and ``a_l``; returns ``(zs, acts, out)``.
+    def _buffer(self, tag, key: tuple, shape: tuple, like: torch.Tensor) -> torch.Tensor:
+        """A reusable work buffer (``tag`` None: a fresh tensor). Buffers of one ``tag`` are
+        overwritten by the next pass with that tag; reusing them spares the allocator from mapping
+        fresh pages for every activation of every step (on a CPU that costs as much as the sums)."""
+        if tag is None:
+            return torch.empty(shape, dtype=like.dtype, device=like.device)
+        ws = self.__dict__.setdefault("_workspace", {})
+        full = (tag, key, shape, like.dtype, like.device)
+        buf = ws.get(full)
+        if buf is None:
+            if len(ws) >= 512:
+                ws.clear()
+            buf = ws[full] = torch.empty(shape, dtype=like.dtype, device=like.device)
+        return buf
 
-        One ``baddbmm`` per layer for the K models (K = 1: 2-D ``addmm``, the engine's own call,
-        and ``zs``/``acts`` are 2-D). float32 tanh is ``2 sigmoid(2 z) - 1`` with ``2 z`` from the
-        affine map itself (``beta = alpha = 2``, exact in binary floating point) and keeps no
-        ``z_l`` (``zs`` holds None): its derivative is written with ``a_l``."""
+    # -- forward -----------------------------------------------------------------
+    def _layers(self, X: torch.Tensor, flat: torch.Tensor, tag=None) -> "Layers":
+        """Forward pass keeping every ``z_l`` and ``a_l`` for the backward (:class:`Layers`).
+
+        K = 1: the engine's own 2-D ``addmm`` per layer, activations ``[n, h]``. K > 1:
+        feature-major, ``Z_l = W_l A_{l-1} + b_l`` with ``A_l = a_l^T`` as ``[K, h, n]``, one
+        ``baddbmm`` per layer for the K models (the shared input ``X^T`` is broadcast over K,
+        not copied). This layout keeps the thin products (2 inputs, 2 outputs) fast. float32
+        tanh is ``2 sigmoid(2 z) - 1`` with ``2 z`` from the affine map itself (``beta = alpha
+        = 2``, exact in binary floating point) and keeps no ``z_l`` (``zs`` holds None): its
+        derivative is written with ``a_l``. ``tag``: reuse that tag's work buffers."""
         _, fwd, _ = self._operands(flat)
         K = flat.shape[0]
+        sigmoid_tanh = self.activation == "tanh" and flat.dtype == torch.float32
         if K == 1:
             a = X[0] if X.dim() == 3 else X
-            affine = torch.addmm
-        else:
-            a = X if X.dim() == 3 else X.unsqueeze(0).expand(K, *X.shape)
-            affine = torch.baddbmm
+            zs, acts = [], [a]
+            for b, Wt in fwd[:-1]:
+                if sigmoid_tanh:
+                    a = torch.sigmoid_(torch.addmm(b, a, Wt, beta=2.0, alpha=2.0)).mul_(2).sub_(1)
+                    z = None
+                else:
+                    z = torch.addmm(b, a, Wt)
+                    a = activate(z, self.activation)
+                zs.append(z)
+                acts.append(a)
+            b, Wt = fwd[-1]
+            return Layers(False, zs, acts, torch.addmm(b, a, Wt).unsqueeze(0))
+        n = X.shape[-2]
+        shared = X.dim() == 2
+        a = X.t() if shared else X.transpose(1, 2)  # [d, n] shared by the K models, or [K, d, n]
         zs, acts = [], [a]
-        sigmoid_tanh = self.activation == "tanh" and flat.dtype == torch.float32
-        for b, Wt in fwd[:-1]:
-            if sigmoid_tanh:  # tanh(z) = 2 sigmoid(2 z) - 1
-                a = torch.sigmoid_(affine(b, a, Wt, beta=2.0, alpha=2.0)).mul_(2).sub_(1)
+        if shared:
+            a = a.expand(K, *a.shape)
+        key = (flat.data_ptr(), K, n)
+        for l, (b, W) in enumerate(fwd):
+            Z = self._buffer(tag, key + (l,), (K, W.shape[1], n), flat)
+            if l == len(fwd) - 1:
+                torch.baddbmm(b, W, a, out=Z)
+                return Layers(True, zs, acts, Z.transpose(1, 2))
+            if sigmoid_tanh:  # tanh(z) = 2 sigmoid(2 z) - 1, in place in the buffer
+                torch.baddbmm(b, W, a, beta=2.0, alpha=2.0, out=Z)
+                a = torch.sigmoid_(Z).mul_(2).sub_(1)
                 z = None
             else:
-                z = affine(b, a, Wt)
+                z = torch.baddbmm(b, W, a, out=Z)
                 a = activate(z, self.activation)
             zs.append(z)
             acts.append(a)
-        b, Wt = fwd[-1]
-        out = affine(b, a, Wt)
-        return zs, acts, (out.unsqueeze(0) if K == 1 else out)
 
     def forward(self, X: torch.Tensor, flat: torch.Tensor | None = None) -> torch.Tensor:
         """Outputs ``[K, n, out]`` of the K models on inputs ``X`` [n, in] (shared) or [K, n, in]."""
         flat = self.params if flat is None else flat
-        K = flat.shape[0]
-        C = self.chunk_rows(X.shape[-2], K)
         with torch.no_grad():
-            if C >= K:
-                return self._layers(X, flat)[2]
-            return torch.cat([self._layers(X if X.dim() == 2 else X[s: s + C], flat[s: s + C])[2]
-                              for s in range(0, K, C)])
+            outs = [self._layers(X if X.dim() == 2 else X[rows], flat[rows]).out
+                    for rows in self.chunks(X.shape[-2], flat.shape[0])]
+            return outs[0] if len(outs) == 1 else torch.cat(outs)
 
     __call__ = forward
 
+    def evaluate(self, X: torch.Tensor, y: torch.Tensor, loss: str, kind: str, flat: torch.Tensor | None = None,
+                 split: int = 0, tag=None):
+        """Loss ``[K]`` and score ``[K]`` (accuracy or R^2) of the K models on inputs ``X[split:]``
+        and targets ``y``, chunked as :meth:`chunks`; no gradient.
+
+        ``split > 0``: ``X`` holds other inputs first (the race: training inputs, then test
+        inputs, in one forward pass); returns ``(loss, score, kept)``, ``kept`` being the forward
+        pass of the first ``split`` inputs per chunk (:meth:`Layers.head`), which
+        :meth:`loss_and_grads` accepts as ``layers`` while ``flat`` has not changed."""
+        flat = self.params if flat is None else flat
+        values, scores, kept = [], [], []
+        with torch.no_grad():
+            for rows in self.chunks(X.shape[-2], flat.shape[0]):
+                f = flat[rows]
+                layers = self._layers(X if X.dim() == 2 else X[rows], f, tag)
+                out = layers.out[:, split:]
+                values.append(output_loss(out, y, loss, with_grad=False)[0])
+                scores.append(score(out, y, kind))
+                if split:
+                    kept.append((rows, layers.head(split)))
+        value, acc = (values[0], scores[0]) if len(values) == 1 else (torch.cat(values), torch.cat(scores))
+        return (value, acc, kept) if split else (value, acc)
+
     # -- backward ----------------------------------------------------------------
     #: models per chunk: about this many elements per hidden activation tensor (1 MiB of float32),
-    #: so that a chunk's forward and backward stay in the CPU's L2 cache and its temporaries are
-    #: recycled by the allocator instead of being mapped afresh (page faults) at every step.
+    #: so that a chunk's forward and backward stay in the CPU's L2 cache.
     CHUNK_ELEMENTS = 1 << 18
 
     def chunk_rows(self, n: int, K: int) -> int:
@@ -170,54 +224,98 @@ class BatchedMLP:
         width = max(self.sizes[1:])
         return max(1, min(K, self.CHUNK_ELEMENTS // max(1, n * width)))
 
+    def chunks(self, n: int, K: int) -> list[slice]:
+        """The row ranges of the chunks for ``K`` models on ``n`` inputs (one: all K)."""
+        C = self.chunk_rows(n, K)
+        return [slice(s, min(K, s + C)) for s in range(0, K, C)]
+
     def loss_and_grads(self, X: torch.Tensor, y: torch.Tensor, loss: str,
                        grad: torch.Tensor | None = None, flat: torch.Tensor | None = None,
-                       layers: tuple | None = None):
+                       layers: list | None = None, tag=None, kind: str | None = None):
         """Forward, K losses and the hand-written backward; writes ``dL_k/dtheta_k`` into ``grad`` [K, P].
 
-        Returns ``(loss [K], out [K, n, c])``. ``layers``: this very forward pass ``(zs, acts,
-        out)`` of :meth:`_layers` on ``X`` with ``flat``, already computed (one chunk only). On a CPU the K models run in chunks of
+        Returns ``(loss [K], out [K, n, c])``, or ``(loss [K], score [K])`` when ``kind``
+        (``classification``/``regression``) is given. ``layers``: this very forward pass on
+        ``X`` with ``flat``, already computed: ``[(rows, Layers), ...]`` per chunk, as kept
+        by :meth:`evaluate`. ``tag``: reuse that tag's work buffers (the returned ``out`` is
+        then overwritten by the next pass with the tag). On a CPU the K models run in chunks of
         :meth:`chunk_rows` (every product and elementwise op is per model; the BLAS may round a
         product in the last bit differently at another batch position, nothing more).
         """
         flat = self.params if flat is None else flat
         if grad is None:
             grad = torch.empty_like(flat)
-        K = flat.shape[0]
-        C = self.chunk_rows(X.shape[-2], K)
-        if C >= K or layers is not None:
-            return self._loss_and_grads_rows(X, y, loss, grad, flat, layers)
+        if layers is None:
+            layers = [(rows, None) for rows in self.chunks(X.shape[-2], flat.shape[0])]
         values, outs = [], []
-        for start in range(0, K, C):
-            rows = slice(start, min(K, start + C))
-            value, out = self._loss_and_grads_rows(X if X.dim() == 2 else X[rows], y, loss, grad[rows], flat[rows])
+        for rows, kept in layers:
+            f = flat[rows]
+            Xr = X if X.dim() == 2 else X[rows]
+            with torch.no_grad():
+                chunk = self._layers(Xr, f, tag) if kept is None else kept
+                value, out = self._backward(chunk, y, loss, grad[rows], f, tag)
             values.append(value)
-            outs.append(out)
+            outs.append(out if kind is None else score(out, y, kind))
+        if len(values) == 1:
+            return values[0], outs[0]
         return torch.cat(values), torch.cat(outs)
 
-    def _loss_and_grads_rows(self, X, y, loss, grad, flat, layers=None):
-        with torch.no_grad():
-            zs, acts, out = self._layers(X, flat) if layers is None else layers
-            value, delta = output_loss(out, y, loss)
-            _, _, Ws = self._operands(flat)
-            K = flat.shape[0]
-            if K == 1:  # 2-D matrix products written straight into the gradient buffer (as the engine)
-                views = self._operands(grad)[0]
-                delta = delta[0]
-                for l in range(len(Ws) - 1, -1, -1):
-                    torch.mm(delta.t(), acts[l], out=views[2 * l])
-                    torch.sum(delta, 0, out=views[2 * l + 1])
-                    if l > 0:
-                        delta = torch.mm(delta, Ws[l]).mul_(activation_grad(zs[l - 1], acts[l], self.activation))
-                return value, out
-            pieces = [None] * (2 * len(Ws))
-            for l in range(len(Ws) - 1, -1, -1):
-                pieces[2 * l] = torch.bmm(delta.transpose(1, 2), acts[l]).view(K, -1)
-                pieces[2 * l + 1] = delta.sum(1)
+    def _backward(self, layers: "Layers", y, loss, grad, flat, tag=None):
+        """The hand-written backward of one chunk from its forward pass; returns ``(loss, out)``.
+
+        Feature-major (K > 1), with ``D_l = delta_l^T`` ``[K, h_l, n]``:
+        ``dW_l = D_l A_{l-1}^T``, ``db_l = sum_i D_l``, ``D_{l-1} = (W_l^T D_l) * f'(Z_{l-1})``;
+        the first layer's ``dW_1 = D_1 X`` for all K models is one 2-D product."""
+        zs, acts, out = layers.zs, layers.acts, layers.out
+        value, delta = output_loss(out, y, loss)
+        _, _, Wback = self._operands(flat)
+        K = flat.shape[0]
+        if not layers.feature_major:  # K = 1: 2-D products written straight into the gradient buffer (as the engine)
+            views = self._operands(grad)[0]
+            delta = delta[0]
+            for l in range(len(Wback) - 1, -1, -1):
+                torch.mm(delta.t(), acts[l], out=views[2 * l])
+                torch.sum(delta, 0, out=views[2 * l + 1])
                 if l > 0:
-                    delta = torch.bmm(delta, Ws[l]).mul_(activation_grad(zs[l - 1], acts[l], self.activation))
-            torch.cat(pieces, 1, out=grad)
+                    delta = torch.mm(delta, Wback[l]).mul_(activation_grad(zs[l - 1], acts[l], self.activation))
             return value, out
+        D = delta.transpose(1, 2)  # [K, c, n]
+        n = D.shape[2]
+        pieces = [None] * (2 * len(Wback))
+        for l in range(len(Wback) - 1, -1, -1):
+            A = acts[l]
+            if l == 0 and A.dim() == 2:  # shared input X^T [d, n]: dW_1^T = X^T D_1^T for the K models at once
+                h = D.shape[1]
+                pieces[0] = torch.mm(A, D.reshape(K * h, n).t()).t().reshape(K, -1)
+            else:
+                pieces[2 * l] = torch.bmm(D, A.transpose(1, 2)).view(K, -1)
+            pieces[2 * l + 1] = D.sum(2)
+            if l > 0:
+                D = torch.bmm(Wback[l], D, out=self._buffer(tag, ("delta", flat.data_ptr(), K, n, l),
+                                                           (K, A.shape[1], n), flat))
+                if self.activation == "tanh":  # D * (1 - a^2) in one pass, in place
+                    torch.ops.aten.tanh_backward.grad_input(D, A, grad_input=D)
+                else:
+                    D.mul_(activation_grad(zs[l - 1], A, self.activation))
+        torch.cat(pieces, 1, out=grad)
+        return value, out
+
+
+class Layers:
+    """One forward pass kept for the backward: ``zs`` (None where unused), ``acts`` (``acts[0]``
+    is the input), ``out`` ``[K, n, c]``. ``feature_major``: activations are ``[K, h, n]`` (K > 1;
+    the shared input as ``X^T`` ``[d, n]``), else ``[n, h]`` (K = 1)."""
+
+    __slots__ = ("feature_major", "zs", "acts", "out")
+
+    def __init__(self, feature_major: bool, zs: list, acts: list, out: torch.Tensor):
+        self.feature_major, self.zs, self.acts, self.out = feature_major, zs, acts, out
+
+    def head(self, n: int) -> "Layers":
+        """The same pass restricted to its first ``n`` inputs (views, no copy)."""
+        cut = (lambda t: None if t is None else t[..., :n]) if self.feature_major else \
+            (lambda t: None if t is None else t[:n])
+        return Layers(self.feature_major, [cut(z) for z in self.zs], [cut(a) for a in self.acts], self.out[:, :n])
 
 
 def activate(z: torch.Tensor, name: str) -> torch.Tensor:
@@ -303,7 +401,7 @@ def output_loss(out: torch.Tensor, y: torch.Tensor, loss: str,
             if not with_grad:
                 return value, None
             g = torch.sigmoid_(d)[:, :n].sub_(y).div_(n)
-            return value, torch.stack((g.neg(), g), 2)
+            return value, torch.stack((g.neg(), g), 1).transpose(1, 2)  # [K, n, 2], feature-major
         logp = torch.log_softmax(out, dim=2)
         index = y.view(1, n, 1).expand(K, n, 1)
         value = -logp.gather(2, index).view(K, n).mean(1)

@@ -35,7 +35,7 @@ import torch
 
 from . import data as data_mod
 from . import optim, schedules
-from .batched import BatchedMLP, output_loss, score
+from .batched import BatchedMLP
 from .history import History, _num
 from .train import (Run, TrainConfig, features_of, minibatches, make_dataset, make_model, resolve_device,
                     torch_dtype)
@@ -147,27 +147,22 @@ class Race:
         self.best_params = self.params.clone()
         self.frozen = self.params.clone()  # rows of stopped models are held at these values
 
+        # full batch: one forward pass serves the test metrics and the next step (see _full_batch_pass)
+        self.full_batch = self.batch_size >= self.n_train
+        self._X_all = torch.cat([self.X_train, self.X_test]) if self.full_batch else None
+        # chunks of rows for the full-batch pass (one on a GPU); groups never straddle two chunks
+        self.chunks = self.net.chunks(self._X_all.shape[0], K) if self.full_batch else [slice(0, K)]
+        bounds = sorted({c.start for c in self.chunks} | {K})
         self.groups: list[_Group] = []
         start = 0
         internal_keys = [keys[j] for j in self.order]
         for key in distinct:
             members = [c for c, k in zip(self.configs, internal_keys) if k == key]
-            spec = optim.get(key[0])
-            resolved = [optim.get(c.optimizer).resolve(lr=c.lr, **c.optimizer_params) for c in members]
-            decoupled = [r["weight_decay"] if c.optimizer in SHARED_STEP else 0.0
-                         for c, r in zip(members, resolved)]
-            if any(c.optimizer in SHARED_STEP for c in members):
-                resolved = [{**r, "weight_decay": 0.0} if c.optimizer in SHARED_STEP else r
-                            for c, r in zip(members, resolved)]
-            hyper = {name: _stack_hyper([r[name] for r in resolved], self.dtype, self.device)
-                     for name in resolved[0] if name != "lr"}
-            rows = slice(start, start + len(members))
-            group = _Group(spec, rows, hyper, spec.init(self.params[rows]))
-            group.decoupled_decay = _stack_hyper(decoupled, self.dtype, self.device)
-            if isinstance(group.decoupled_decay, torch.Tensor):
-                group.decoupled_decay = group.decoupled_decay.view(-1, 1)
-            self.groups.append(group)
-            start += len(members)
+            stop = start + len(members)
+            cuts = [start] + [b for b in bounds if start < b < stop] + [stop]
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                self.groups.append(self._make_group(key, members[a - start: b - start], slice(a, b)))
+            start = stop
 
         # L1/L2 on weights only (biases excluded), per model
         mask = torch.cat([torch.full((math.prod(s),), float(i % 2 == 0), dtype=self.dtype)
@@ -204,12 +199,28 @@ class Race:
         # schedules whose observe() only returns lr(epoch + 1) (no state) are not called per epoch
         self._observing = [type(sc).observe is not schedules.Schedule.observe for sc in self.schedules]
         self._n_active = K
-        # full batch: train and test inputs stacked for the look-ahead forward (_test_outputs)
-        self._X_all = torch.cat([self.X_train, self.X_test]) if self.batch_size >= self.n_train else None
-        self._ahead = None
+        self._pipeline = [(rows, [g for g in self.groups if rows.start <= g.rows.start < rows.stop])
+                          for rows in self.chunks]
+        self._ahead = None  # (params version, [forward pass of the training inputs per chunk])
         self._last_lrs = None
         self._active_col = None
         self._active_key = None
+
+    def _make_group(self, key: tuple, members: list, rows: slice) -> _Group:
+        """One batched optimizer call over ``rows`` (configs ``members``, all of group ``key``)."""
+        spec = optim.get(key[0])
+        resolved = [optim.get(c.optimizer).resolve(lr=c.lr, **c.optimizer_params) for c in members]
+        decoupled = [r["weight_decay"] if c.optimizer in SHARED_STEP else 0.0 for c, r in zip(members, resolved)]
+        if any(c.optimizer in SHARED_STEP for c in members):
+            resolved = [{**r, "weight_decay": 0.0} if c.optimizer in SHARED_STEP else r
+                        for c, r in zip(members, resolved)]
+        hyper = {name: _stack_hyper([r[name] for r in resolved], self.dtype, self.device)
+                 for name in resolved[0] if name != "lr"}
+        group = _Group(spec, rows, hyper, spec.init(self.params[rows]))
+        group.decoupled_decay = _stack_hyper(decoupled, self.dtype, self.device)
+        if isinstance(group.decoupled_decay, torch.Tensor):
+            group.decoupled_decay = group.decoupled_decay.view(-1, 1)
+        return group
 
     # -- state ---------------------------------------------------------------------
     @property
@@ -243,43 +254,55 @@ class Race:
     def _batches(self):
         return minibatches(self.X_train, self.y_train, self.batch_size, self._shuffle_gen)
 
-    def _regularize(self) -> None:
+    def _regularize(self, rows: slice = slice(None)) -> None:
         if self._l2 is not None:  # penalty rate * |w|^2 / 2 -> grad rate * w
-            self.grad.add_(self._l2 * self.params * self.weight_mask)
+            self.grad[rows].add_(self._l2[rows] * self.params[rows] * self.weight_mask)
         if self._l1 is not None:  # penalty rate * |w| -> grad rate * sign(w)
-            self.grad.add_(self._l1 * torch.sign(self.params) * self.weight_mask)
+            self.grad[rows].add_(self._l1[rows] * torch.sign(self.params[rows]) * self.weight_mask)
 
-    def _step(self, Xb, yb):
-        layers, self._ahead = self._ahead, None
-        if layers is not None and not (layers[0] == self.params._version and Xb is self.X_train):
-            layers = None  # the weights changed since (a stop restored a row, or outside code)
-        loss, out = self.net.loss_and_grads(Xb, yb, self.loss, self.grad, layers=layers and layers[1])
-        self._regularize()
-        for g in self.groups:
+    def _update(self, groups, rows: slice = slice(None)) -> None:
+        """Regularise, then step each group's optimizer over its rows; stopped models keep their weights."""
+        self._regularize(rows)
+        for g in groups:
             params, grad, lr = g.views  # this group's rows of the (fixed) params, grad and lr buffers
             if g.shrink:  # AdamW's decoupled decay
                 params.mul_(1 - lr.view(-1, 1) * g.decoupled_decay)
             g.state = g.spec.step(params, grad, g.state, lr=lr, **g.hyper)
-        if self._n_active < self.K:  # masked: stopped models keep their (restored) weights
-            self.params.copy_(torch.where(self._active_col, self.params, self.frozen))
-        return loss, score(out, yb, self.kind)
+        if self._n_active < self.K and not all(self.active[rows]):  # masked: stopped models keep their (restored) weights
+            self.params[rows].copy_(torch.where(self._active_col[rows], self.params[rows], self.frozen[rows]))
 
-    def _test_outputs(self) -> torch.Tensor:
-        """Every model's outputs on the test set after the epoch's update.
+    def _step(self, Xb, yb):
+        """One optimizer step of every model on the mini-batch ``(Xb, yb)``; returns its loss and score ``[K]``."""
+        loss, acc = self.net.loss_and_grads(Xb, yb, self.loss, self.grad, tag="step", kind=self.kind)
+        self._update(self.groups)
+        return loss, acc
 
-        Full batch, one chunk: the forward pass runs on the training and test inputs together,
-        and its training half is kept for the next epoch's step (the same weights, checked by
+    def _full_batch_pass(self) -> torch.Tensor:
+        """One full-batch epoch, chunk by chunk: the step, then the test metrics of the updated
+        weights; returns ``[4, K]``: train loss, train score, test loss, test score.
+
+        The forward pass of the test metrics runs on the training and test inputs together,
+        and its training part is kept for the next epoch's step (the same weights, checked by
         the buffer's version counter), so one forward serves both: test metrics are still those
-        of the weights after the update, the next step still sees exactly those weights."""
-        n = self.n_train
-        if self._X_all is None or self.net.chunk_rows(self._X_all.shape[0], self.K) < self.K:
-            return self.net.forward(self.X_test)
-        version = self.params._version
-        zs, acts, out = self.net._layers(self._X_all, self.params)
-        rows = (lambda t: None if t is None else t[:n]) if self.K == 1 else \
-            (lambda t: None if t is None else t[:, :n])  # K = 1: 2-D hidden layers
-        self._ahead = (version, ([rows(z) for z in zs], [rows(a) for a in acts], out[:, :n]))
-        return out[:, n:]
+        of the weights after the update, the next step still sees exactly those weights. Each
+        chunk of models goes through backward, update and forward in turn while its numbers
+        are still in the CPU's cache."""
+        kept = self._ahead
+        if kept is not None and kept[0] != self.params._version:
+            kept = None  # the weights changed since (outside code)
+        self._ahead = None
+        passes, stats = [], []
+        for c, (rows, groups) in enumerate(self._pipeline):
+            flat = self.params[rows]
+            loss, acc = self.net.loss_and_grads(self.X_train, self.y_train, self.loss, self.grad[rows], flat=flat,
+                                                layers=kept and [(slice(None), kept[1][c])], tag="step", kind=self.kind)
+            self._update(groups, rows)
+            test_loss, test_acc, ahead = self.net.evaluate(self._X_all, self.y_test, self.loss, self.kind, flat=flat,
+                                                           split=self.n_train, tag="ahead")
+            passes.append(ahead[0][1])
+            stats.append(torch.stack([loss, acc, test_loss, test_acc]))
+        self._ahead = (None, passes)  # its version is set at the end of epoch()
+        return stats[0] if len(stats) == 1 else torch.cat(stats, 1)
 
     def epoch(self, should_stop: Callable[[], bool] | None = None) -> list[dict | None] | None:
         """Train every running model one epoch; return the K records (configs' order; None for
@@ -296,24 +319,28 @@ class Race:
         if self._active_col is None or self._active_key != self.active:
             self._active_col = torch.tensor(self.active, device=self.device).view(-1, 1)
             self._active_key = list(self.active)
-        loss_sum = acc_sum = None
-        n_batches = 0
-        for Xb, yb in self._batches():
+        if self.full_batch:
             if should_stop is not None and should_stop():
-                if n_batches == 0:
-                    self.stop_all("stopped_by_user")
-                    return None
-                break
-            loss, acc = self._step(Xb, yb)
-            loss_sum = loss if loss_sum is None else loss_sum + loss
-            acc_sum = acc if acc_sum is None else acc_sum + acc
-            n_batches += 1
-        with torch.no_grad():
-            out_test = self._test_outputs()
-            test_loss, _ = output_loss(out_test, self.y_test, self.loss, with_grad=False)
-            test_acc = score(out_test, self.y_test, self.kind)
-        train_loss, train_acc, test_loss, test_acc = torch.stack(
-            [loss_sum / n_batches, acc_sum / n_batches, test_loss, test_acc]).tolist()
+                self.stop_all("stopped_by_user")
+                return None
+            n_batches = 1
+            train_loss, train_acc, test_loss, test_acc = self._full_batch_pass().tolist()
+        else:
+            loss_sum = acc_sum = None
+            n_batches = 0
+            for Xb, yb in self._batches():
+                if should_stop is not None and should_stop():
+                    if n_batches == 0:
+                        self.stop_all("stopped_by_user")
+                        return None
+                    break
+                loss, acc = self._step(Xb, yb)
+                loss_sum = loss if loss_sum is None else loss_sum + loss
+                acc_sum = acc if acc_sum is None else acc_sum + acc
+                n_batches += 1
+            test_loss, test_acc = self.net.evaluate(self.X_test, self.y_test, self.loss, self.kind, tag="eval")
+            train_loss, train_acc, test_loss, test_acc = torch.stack(
+                [loss_sum / n_batches, acc_sum / n_batches, test_loss, test_acc]).tolist()
         stopped = bool(n_batches and should_stop is not None and should_stop())
         now = time.perf_counter() - self._t0
         records: list[dict | None] = [None] * self.K
@@ -336,6 +363,10 @@ class Race:
             self.best_params.index_copy_(0, idx, self.params.index_select(0, idx))
         for i, reason in stopping:
             self._stop(i, reason)
+        if self._ahead is not None:
+            # a stop restores a model's row: its kept forward pass is stale, but that model's
+            # numbers are masked from now on, so the kept pass still serves every running model
+            self._ahead = (self.params._version, self._ahead[1])
         return records
 
     def _after_epoch(self, i: int, r: dict, stopped: bool, improved: list) -> str | None:

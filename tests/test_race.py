@@ -20,7 +20,10 @@ def table(run):
     return np.array([[r[k] for k in COLS] for r in run.history.records()])
 
 
-def assert_same_run(ours, theirs, atol=1e-6):
+def assert_same_run(ours, theirs, atol=1e-6, rtol=1e-7):
+    """Same stop, best epoch and history to ``atol + rtol * |value|``: the relative part lets a run
+    that is blowing up (losses in the hundreds, lr = 100) differ in its last float64 bits, which
+    large learning rates amplify from epoch to epoch; every ordinary value is held to 1e-6."""
     assert ours.stop_reason == theirs.stop_reason
     assert ours.stop_epoch == theirs.stop_epoch
     assert ours.best_epoch == theirs.best_epoch
@@ -28,7 +31,7 @@ def assert_same_run(ours, theirs, atol=1e-6):
     assert ours.steps == theirs.steps
     a, b = table(ours), table(theirs)
     assert a.shape == b.shape
-    np.testing.assert_allclose(a, b, atol=atol, rtol=0, equal_nan=True)
+    np.testing.assert_allclose(a, b, atol=atol, rtol=rtol, equal_nan=True)
     np.testing.assert_allclose(ours.model.flat_parameters().numpy(), theirs.model.flat_parameters().numpy(),
                                atol=atol, rtol=0)
     assert ours.history.cuts == theirs.history.cuts
