@@ -159,11 +159,11 @@ class BatchedMLP:
             return Layers(False, zs, acts, torch.addmm(b, a, Wt).unsqueeze(0))
         n = X.shape[-2]
         shared = X.dim() == 2
-        a = X.t() if shared else X.transpose(1, 2)  # [d, n] shared by the K models, or [K, d, n]
+        a = _transposed(X) if shared else X.transpose(1, 2)  # [d, n] shared by the K models, or [K, d, n]
         zs, acts = [], [a]
         if shared:
             a = a.expand(K, *a.shape)
-        key = (flat.data_ptr(), K, n)
+        key = ((flat.data_ptr(), K, n) if tag == "ahead" else (K, n))
         for l, (b, W) in enumerate(fwd):
             Z = self._buffer(tag, key + (l,), (K, W.shape[1], n), flat)
             if l == len(fwd) - 1:
@@ -291,7 +291,7 @@ class BatchedMLP:
                 pieces[2 * l] = torch.bmm(D, A.transpose(1, 2)).view(K, -1)
             pieces[2 * l + 1] = D.sum(2)
             if l > 0:
-                D = torch.bmm(Wback[l], D, out=self._buffer(tag, ("delta", flat.data_ptr(), K, n, l),
+                D = torch.bmm(Wback[l], D, out=self._buffer(tag, ("delta", K, n, l),
                                                            (K, A.shape[1], n), flat))
                 if self.activation == "tanh":  # D * (1 - a^2) in one pass, in place
                     torch.ops.aten.tanh_backward.grad_input(D, A, grad_input=D)
@@ -358,6 +358,22 @@ def _two_class_margin(out: torch.Tensor, y: torch.Tensor):
     d = out.new_zeros(K, n_pad)
     torch.sub(out[..., 1], out[..., 0], out=d[:, :n])
     return d, _labels(y, out.dtype, n_pad)[0]
+
+
+_TRANSPOSED: list = []  # [(X, version, X^T contiguous)], the last few inputs seen
+
+
+def _transposed(X: torch.Tensor) -> torch.Tensor:
+    """``X^T`` as a contiguous ``[d, n]`` tensor (a strided transpose makes the first layer's
+    products 2-3x slower), cached for the last few inputs (the full-batch race passes the same
+    ones every epoch; ``_version`` catches in-place changes)."""
+    for entry in _TRANSPOSED:
+        if entry[0] is X and entry[1] == X._version:
+            return entry[2]
+    value = X.t().contiguous()
+    _TRANSPOSED.insert(0, (X, X._version, value))
+    del _TRANSPOSED[4:]
+    return value
 
 
 _LABELS: list = []  # [(y, dtype, n_pad, (sign, is_one))], the last few label tensors seen

@@ -7,6 +7,7 @@ records plus the latest one (:attr:`History.last`), which is always exact.
 """
 from __future__ import annotations
 
+import operator
 from typing import Iterable
 
 import numpy as np
@@ -20,7 +21,10 @@ class History:
             raise ValueError(f"capacity: must be >= 4, got {capacity!r}")
         self.columns = tuple(columns)
         self.capacity = int(capacity)
-        self._data = np.full((self.capacity, len(self.columns)), np.nan)
+        # rows are allocated as needed (doubling up to capacity): a race of 1000 models does
+        # not map 1000 x capacity rows before its first epoch
+        self._data = np.full((min(self.capacity, 64), len(self.columns)), np.nan)
+        self._row_of = operator.itemgetter(*self.columns)  # record -> its row (every column present)
         self._size = 0
         self._seen = 0
         self.stride = 1
@@ -33,6 +37,10 @@ class History:
         self._seen += 1
         if not keep:
             return
+        if self._size == len(self._data) < self.capacity:
+            grown = np.full((min(self.capacity, 2 * len(self._data)), len(self.columns)), np.nan)
+            grown[: self._size] = self._data
+            self._data = grown
         if self._size == self.capacity:
             half = self._data[: self._size : 2].copy()
             self._data[:] = np.nan
@@ -41,7 +49,10 @@ class History:
             self.stride *= 2
             if (self._seen - 1) % self.stride:
                 return
-        self._data[self._size] = [record.get(c, np.nan) for c in self.columns]
+        try:
+            self._data[self._size] = self._row_of(record)
+        except KeyError:
+            self._data[self._size] = [record.get(c, np.nan) for c in self.columns]
         self._size += 1
 
     def __len__(self) -> int:
@@ -67,6 +78,7 @@ class History:
     def from_dict(cls, d: dict) -> "History":
         h = cls(d["columns"], d["capacity"])
         rows = np.array([[np.nan if x is None else x for x in r] for r in d["rows"]], dtype=float)
+        h._data = np.full((max(len(h._data), len(rows)), len(h.columns)), np.nan)
         h._data[: len(rows)] = rows.reshape(len(rows), len(h.columns)) if len(rows) else rows
         h._size, h._seen, h.stride, h.last, h.cuts = len(rows), d["seen"], d["stride"], d["last"], d["cuts"]
         return h

@@ -96,6 +96,7 @@ class _Group:
     state: Any
     decoupled_decay: Any = 0.0  # AdamW rows' weight_decay (number or [K] tensor), 0 elsewhere
     views: tuple = ()  # (params, grad, lr) rows of the race's buffers, built once
+    lr: Any = 0.0  # this epoch's learning rate: a number if the rows share it, else views[2]
     shrink: bool = False  # any AdamW row with a non-zero decoupled decay
 
 
@@ -254,6 +255,18 @@ class Race:
     def _batches(self):
         return minibatches(self.X_train, self.y_train, self.batch_size, self._shuffle_gen)
 
+    def _set_lrs(self, lrs: list) -> None:
+        """This epoch's learning rate per model (internal order): one host->device copy only when
+        one changed; a group whose models share one learning rate gets it as a number (fewer
+        tensor operations in its step), else its rows of the ``[K]`` buffer."""
+        if lrs == self._last_lrs:
+            return
+        self.lrs.copy_(torch.tensor(lrs, dtype=self.dtype))
+        self._last_lrs = lrs
+        for g in self.groups:
+            mine = lrs[g.rows]
+            g.lr = mine[0] if all(v == mine[0] for v in mine) else g.views[2]
+
     def _regularize(self, rows: slice = slice(None)) -> None:
         if self._l2 is not None:  # penalty rate * |w|^2 / 2 -> grad rate * w
             self.grad[rows].add_(self._l2[rows] * self.params[rows] * self.weight_mask)
@@ -264,9 +277,10 @@ class Race:
         """Regularise, then step each group's optimizer over its rows; stopped models keep their weights."""
         self._regularize(rows)
         for g in groups:
-            params, grad, lr = g.views  # this group's rows of the (fixed) params, grad and lr buffers
+            params, grad, _ = g.views  # this group's rows of the (fixed) params and grad buffers
+            lr = g.lr  # a number, or this group's rows of the lr buffer
             if g.shrink:  # AdamW's decoupled decay
-                params.mul_(1 - lr.view(-1, 1) * g.decoupled_decay)
+                params.mul_(1 - (lr if isinstance(lr, float) else lr.view(-1, 1)) * g.decoupled_decay)
             g.state = g.spec.step(params, grad, g.state, lr=lr, **g.hyper)
         if self._n_active < self.K and not all(self.active[rows]):  # masked: stopped models keep their (restored) weights
             self.params[rows].copy_(torch.where(self._active_col[rows], self.params[rows], self.frozen[rows]))
@@ -313,9 +327,7 @@ class Race:
             self._t0 = time.perf_counter()
         e = self.epoch_index
         lrs = [s.lr(e) if a else 0.0 for s, a in zip(self.schedules, self.active)]
-        if lrs != self._last_lrs:  # one host->device copy only when a learning rate changed
-            self.lrs.copy_(torch.tensor(lrs, dtype=self.dtype))
-            self._last_lrs = lrs
+        self._set_lrs(lrs)
         if self._active_col is None or self._active_key != self.active:
             self._active_col = torch.tensor(self.active, device=self.device).view(-1, 1)
             self._active_key = list(self.active)
@@ -694,7 +706,7 @@ def lr_range_test(config: TrainConfig | None = None, start_lr: float = 1e-7, end
         except StopIteration:
             batches = r._batches()
             Xb, yb = next(batches)
-        r.lrs.fill_(float(lr))
+        r._set_lrs([float(lr)])
         r._active_col = torch.ones(1, 1, dtype=torch.bool, device=r.device)
         loss, _ = r._step(Xb, yb)
         loss = float(loss[0])
