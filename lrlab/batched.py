@@ -163,14 +163,18 @@ class BatchedMLP:
         zs, acts = [], [a]
         if shared:
             a = a.expand(K, *a.shape)
-        key = ((flat.data_ptr(), K, n) if tag == "ahead" else (K, n))
+        # work buffers: the kept look-ahead pass has its own per chunk, other tags share theirs
+        key = (flat.data_ptr(), K, n) if tag == "ahead" else (K, n)
+        if sigmoid_tanh:  # 2 W and 2 b for 2 z (baddbmm's beta = alpha = 2 costs an extra pass)
+            doubled = torch.mul(flat, 2.0, out=self._buffer(tag, ("2 theta", K), tuple(flat.shape), flat))
+            fwd2 = self._operands(doubled)[1]
         for l, (b, W) in enumerate(fwd):
             Z = self._buffer(tag, key + (l,), (K, W.shape[1], n), flat)
             if l == len(fwd) - 1:
                 torch.baddbmm(b, W, a, out=Z)
                 return Layers(True, zs, acts, Z.transpose(1, 2))
             if sigmoid_tanh:  # tanh(z) = 2 sigmoid(2 z) - 1, in place in the buffer
-                torch.baddbmm(b, W, a, beta=2.0, alpha=2.0, out=Z)
+                torch.baddbmm(fwd2[l][0], fwd2[l][1], a, out=Z)
                 a = torch.sigmoid_(Z).mul_(2).sub_(1)
                 z = None
             else:
