@@ -29,6 +29,7 @@ from typing import Sequence
 import torch
 
 from . import nets
+from .optim import _scalar
 
 
 class BatchedMLP:
@@ -148,7 +149,8 @@ class BatchedMLP:
             zs, acts = [], [a]
             for b, Wt in fwd[:-1]:
                 if sigmoid_tanh:
-                    a = torch.sigmoid_(torch.addmm(b, a, Wt, beta=2.0, alpha=2.0)).mul_(2).sub_(1)
+                    a = torch.sigmoid_(torch.addmm(b, a, Wt, beta=2.0, alpha=2.0))
+                    a = a.mul_(_scalar(2, a)).sub_(_scalar(1, a))
                     z = None
                 else:
                     z = torch.addmm(b, a, Wt)
@@ -175,7 +177,7 @@ class BatchedMLP:
                 return Layers(True, zs, acts, Z.transpose(1, 2))
             if sigmoid_tanh:  # tanh(z) = 2 sigmoid(2 z) - 1, in place in the buffer
                 torch.baddbmm(fwd2[l][0], fwd2[l][1], a, out=Z)
-                a = torch.sigmoid_(Z).mul_(2).sub_(1)
+                a = torch.sigmoid_(Z).mul_(_scalar(2, Z)).sub_(_scalar(1, Z))
                 z = None
             else:
                 z = torch.baddbmm(b, W, a, out=Z)
@@ -327,7 +329,8 @@ def activate(z: torch.Tensor, name: str) -> torch.Tensor:
     ``tanh(z) = 2 sigmoid(2 z) - 1`` (equal to within float32 rounding, ~3x faster on CPU: torch's
     float32 tanh is not vectorised there). float64 uses ``torch.tanh`` (bit-identical to the engine)."""
     if name == "tanh" and z.dtype == torch.float32:
-        return torch.sigmoid(z * 2).mul_(2).sub_(1)
+        a = torch.sigmoid(z * 2)
+        return a.mul_(_scalar(2, a)).sub_(_scalar(1, a))
     return nets.activate(z, name)
 
 
@@ -394,7 +397,7 @@ def _labels(y: torch.Tensor, dtype: torch.dtype, n_pad: int):
     n = y.shape[0]
     sign = torch.zeros(n_pad, dtype=dtype, device=y.device)
     sign[:n].copy_(1 - 2 * y)
-    value = (sign, (y == 1).view(1, -1))
+    value = (sign, (y == 1).view(1, -1), y.to(dtype))
     _LABELS.insert(0, (y, dtype, n_pad, y._version, value))
     del _LABELS[4:]
     return value
@@ -417,11 +420,14 @@ def output_loss(out: torch.Tensor, y: torch.Tensor, loss: str,
     if loss == "cross_entropy":
         if c == 2 and not y.dtype.is_floating_point:
             d, s = _two_class_margin(out, y)
-            value = torch.nn.functional.softplus(d.mul_(s) if not with_grad else d * s)[:, :n].mean(1)
+            count = _scalar(n, d)
+            value = torch.nn.functional.softplus(d.mul_(s) if not with_grad else d * s)[:, :n].sum(1).div_(count)
             if not with_grad:
                 return value, None
-            g = torch.sigmoid_(d)[:, :n].sub_(y).div_(n)
-            return value, torch.stack((g.neg(), g), 1).transpose(1, 2)  # [K, n, 2], feature-major
+            dout = d.new_empty(K, 2, n)  # feature-major: returned as the [K, n, 2] view
+            g = torch.sigmoid(d[:, :n], out=dout[:, 1]).sub_(_labels(y, d.dtype, d.shape[1])[2]).div_(count)
+            torch.neg(g, out=dout[:, 0])
+            return value, dout.transpose(1, 2)
         logp = torch.log_softmax(out, dim=2)
         index = y.view(1, n, 1).expand(K, n, 1)
         value = -logp.gather(2, index).view(K, n).mean(1)
@@ -449,7 +455,7 @@ def score(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
         if out.shape[2] == 2:
             o0, o1 = out[..., 0], out[..., 1]
             says_0 = torch.ge(o0, o1).logical_or_(o0 != o0)
-            return says_0.ne_(_labels(y, out.dtype, -(-n // 64) * 64)[1]).sum(1).to(out.dtype).div_(n)
+            return says_0.ne_(_labels(y, out.dtype, -(-n // 64) * 64)[1]).sum(1, dtype=out.dtype).div_(_scalar(n, out))
         return (out.argmax(2) == y.view(1, -1)).to(out.dtype).mean(1)
     resid = ((y.view(1, *y.shape) - out) ** 2).sum((1, 2))
     total = ((y - y.mean()) ** 2).sum().clamp_min(torch.finfo(out.dtype).tiny)
