@@ -219,9 +219,11 @@ class BatchedMLP:
         return (value, acc, kept) if split else (value, acc)
 
     # -- backward ----------------------------------------------------------------
-    #: models per chunk: about this many elements per hidden activation tensor (1 MiB of float32),
-    #: so that a chunk's forward and backward stay in the CPU's L2 cache.
-    CHUNK_ELEMENTS = 1 << 18
+    #: models per chunk: about this many elements per hidden activation tensor (2 MiB of float32).
+    #: Measured on a 2-core CPU with 2 MiB of L2 per core (``lrlab bench --only race``): a
+    #: 256-model full-batch epoch took 13.7 ms in chunks of 1 MiB, 12.5 ms of 2 MiB, 13.6 ms
+    #: of 4 MiB, 14.2 ms in one piece (fewer, larger calls against activations that stay cached).
+    CHUNK_ELEMENTS = 1 << 19
 
     def chunk_rows(self, n: int, K: int) -> int:
         """How many models one chunk holds for a batch of ``n`` inputs (all K on a GPU)."""

@@ -27,6 +27,7 @@ means full batch, no shuffling.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -88,8 +89,12 @@ class TrainConfig:
             self.loss = "mse"  # regression has no classes: the only sensible loss
 
     def replace(self, **changes) -> "TrainConfig":
-        d = asdict(self)
+        """A copy with ``changes``; the parameter dicts are copied, never shared between configs."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d.update(changes)
+        for name in ("optimizer_params", "schedule_params"):
+            if isinstance(d[name], dict):
+                d[name] = copy.deepcopy(d[name])
         return TrainConfig(**d)
 
     def to_dict(self) -> dict:
