@@ -354,11 +354,7 @@ def adam_step(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1e
     if amsgrad:
         v = torch.maximum(state.v_max, v, out=state.v_max)
     step_size = lr / (1 - beta1 ** t)                   # lr / bias correction of m
-    correction = _sqrt(1 - beta2 ** t)  # sqrt(v_hat) + eps = sqrt(v) / correction + eps
-    if _is_number(correction):
-        denom = torch.add(_scalar(eps, params), v.sqrt(), alpha=1 / correction)
-    else:
-        denom = (v.sqrt() / correction).add_(eps)
+    denom = (v.sqrt() / _sqrt(1 - beta2 ** t)).add_(_scalar(eps, params))  # sqrt(v_hat) + eps, as torch rounds it
     _add_ratio_(params, -step_size, m, denom)
     return AdamState(t, m, state.v, state.v_max)
 
