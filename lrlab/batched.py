@@ -196,20 +196,29 @@ class BatchedMLP:
     __call__ = forward
 
     def evaluate(self, X: torch.Tensor, y: torch.Tensor, loss: str, kind: str, flat: torch.Tensor | None = None,
-                 split: int = 0, tag=None):
+                 split: int = 0, tag=None, y_all: torch.Tensor | None = None):
         """Loss ``[K]`` and score ``[K]`` (accuracy or R^2) of the K models on inputs ``X[split:]``
         and targets ``y``, chunked as :meth:`chunks`; no gradient.
 
         ``split > 0``: ``X`` holds other inputs first (the race: training inputs, then test
         inputs, in one forward pass); returns ``(loss, score, kept)``, ``kept`` being the forward
         pass of the first ``split`` inputs per chunk (:meth:`Layers.head`), which
-        :meth:`loss_and_grads` accepts as ``layers`` while ``flat`` has not changed."""
+        :meth:`loss_and_grads` accepts as ``layers`` while ``flat`` has not changed. With
+        ``y_all`` (the targets of every input of ``X``) and two classes under cross-entropy,
+        one pass over all the outputs also gives the first inputs' loss, score and ``dL/dout``
+        (:func:`two_class_split`), kept for that step."""
         flat = self.params if flat is None else flat
         values, scores, kept = [], [], []
         with torch.no_grad():
             for rows in self.chunks(X.shape[-2], flat.shape[0]):
                 f = flat[rows]
                 layers = self._layers(X if X.dim() == 2 else X[rows], f, tag)
+                if split and y_all is not None and _is_two_class(layers.out, y_all, loss, kind):
+                    head_stats, (value, acc) = two_class_split(layers.out, y_all, split)
+                    values.append(value)
+                    scores.append(acc)
+                    kept.append((rows, layers.head(split, head_stats)))
+                    continue
                 out = layers.out[:, split:]
                 values.append(output_loss(out, y, loss, with_grad=False)[0])
                 scores.append(score(out, y, kind))
@@ -261,6 +270,12 @@ class BatchedMLP:
             Xr = X if X.dim() == 2 else X[rows]
             with torch.no_grad():
                 chunk = self._layers(Xr, f, tag) if kept is None else kept
+                if kind is not None and chunk.stats is not None:  # loss, score and dL/dout kept by evaluate
+                    value, acc, delta = chunk.stats
+                    self._backward(chunk, y, loss, grad[rows], f, tag, delta)
+                    values.append(value)
+                    outs.append(acc)
+                    continue
                 value, out = self._backward(chunk, y, loss, grad[rows], f, tag)
             values.append(value)
             outs.append(out if kind is None else score(out, y, kind))
@@ -268,14 +283,17 @@ class BatchedMLP:
             return values[0], outs[0]
         return torch.cat(values), torch.cat(outs)
 
-    def _backward(self, layers: "Layers", y, loss, grad, flat, tag=None):
-        """The hand-written backward of one chunk from its forward pass; returns ``(loss, out)``.
+    def _backward(self, layers: "Layers", y, loss, grad, flat, tag=None, delta=None):
+        """The hand-written backward of one chunk from its forward pass; returns ``(loss, out)``
+        (``delta``: ``dL/dout`` already known; the loss is then not computed and None).
 
         Feature-major (K > 1), with ``D_l = delta_l^T`` ``[K, h_l, n]``:
         ``dW_l = D_l A_{l-1}^T``, ``db_l = sum_i D_l``, ``D_{l-1} = (W_l^T D_l) * f'(Z_{l-1})``;
         the first layer's ``dW_1 = D_1 X`` for all K models is one 2-D product."""
         zs, acts, out = layers.zs, layers.acts, layers.out
-        value, delta = output_loss(out, y, loss)
+        value = None
+        if delta is None:
+            value, delta = output_loss(out, y, loss)
         _, _, Wback = self._operands(flat)
         K = flat.shape[0]
         if not layers.feature_major:  # K = 1: 2-D products written straight into the gradient buffer (as the engine)
@@ -312,18 +330,20 @@ class BatchedMLP:
 class Layers:
     """One forward pass kept for the backward: ``zs`` (None where unused), ``acts`` (``acts[0]``
     is the input), ``out`` ``[K, n, c]``. ``feature_major``: activations are ``[K, h, n]`` (K > 1;
-    the shared input as ``X^T`` ``[d, n]``), else ``[n, h]`` (K = 1)."""
+    the shared input as ``X^T`` ``[d, n]``), else ``[n, h]`` (K = 1). ``stats``: ``(loss, score,
+    dL/dout)`` of these outputs when already computed (:meth:`BatchedMLP.evaluate`)."""
 
-    __slots__ = ("feature_major", "zs", "acts", "out")
+    __slots__ = ("feature_major", "zs", "acts", "out", "stats")
 
-    def __init__(self, feature_major: bool, zs: list, acts: list, out: torch.Tensor):
-        self.feature_major, self.zs, self.acts, self.out = feature_major, zs, acts, out
+    def __init__(self, feature_major: bool, zs: list, acts: list, out: torch.Tensor, stats: tuple | None = None):
+        self.feature_major, self.zs, self.acts, self.out, self.stats = feature_major, zs, acts, out, stats
 
-    def head(self, n: int) -> "Layers":
+    def head(self, n: int, stats: tuple | None = None) -> "Layers":
         """The same pass restricted to its first ``n`` inputs (views, no copy)."""
         cut = (lambda t: None if t is None else t[..., :n]) if self.feature_major else \
             (lambda t: None if t is None else t[:n])
-        return Layers(self.feature_major, [cut(z) for z in self.zs], [cut(a) for a in self.acts], self.out[:, :n])
+        return Layers(self.feature_major, [cut(z) for z in self.zs], [cut(a) for a in self.acts], self.out[:, :n],
+                      stats)
 
 
 def activate(z: torch.Tensor, name: str) -> torch.Tensor:
@@ -367,6 +387,34 @@ def _two_class_margin(out: torch.Tensor, y: torch.Tensor):
     d = out.new_zeros(K, n_pad)
     torch.sub(out[..., 1], out[..., 0], out=d[:, :n])
     return d, _labels(y, out.dtype, n_pad)[0]
+
+
+def _is_two_class(out: torch.Tensor, y: torch.Tensor, loss: str, kind: str) -> bool:
+    return loss == "cross_entropy" and kind == "classification" and out.shape[2] == 2 and not y.dtype.is_floating_point
+
+
+def two_class_split(out: torch.Tensor, y: torch.Tensor, split: int):
+    """Two classes, cross-entropy: loss, accuracy and ``dL/dout`` of inputs ``[0, split)`` and
+    loss and accuracy of inputs ``[split, n)``, from ONE pass over the outputs ``[K, n, 2]``
+    (targets ``y`` [n]); returns ``((loss, acc, dout), (loss, acc))``.
+
+    The same numbers as :func:`output_loss` and :func:`score` on each part: per input,
+    ``softplus((1 - 2 y) d)`` with the margin ``d = out_1 - out_0`` and "correct" as in
+    :func:`score`; each part's mean over its own inputs; ``dL/dout_1 = (sigmoid(d) - y) / split
+    = -dL/dout_0`` for the first part (feature-major, as :func:`output_loss` returns it)."""
+    K, n, _ = out.shape
+    d, sign = _two_class_margin(out, y)
+    per_input = torch.nn.functional.softplus(d * sign)
+    o0, o1 = out[..., 0], out[..., 1]
+    correct = torch.ge(o0, o1).logical_or_(o0 != o0).ne_(_labels(y, out.dtype, d.shape[1])[1])
+    first, rest = _scalar(split, d), _scalar(n - split, d)
+    losses = (per_input[:, :split].sum(1).div_(first), per_input[:, split:n].sum(1).div_(rest))
+    accs = (correct[:, :split].sum(1, dtype=out.dtype).div_(first), correct[:, split:].sum(1, dtype=out.dtype).div_(rest))
+    dout = d.new_empty(K, 2, split)
+    y_first = _labels(y, d.dtype, d.shape[1])[2][:split]
+    g = torch.sigmoid(d[:, :split], out=dout[:, 1]).sub_(y_first).div_(first)
+    torch.neg(g, out=dout[:, 0])
+    return (losses[0], accs[0], dout.transpose(1, 2)), (losses[1], accs[1])
 
 
 _TRANSPOSED: list = []  # [(X, version, X^T contiguous)], the last few inputs seen

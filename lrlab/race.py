@@ -151,6 +151,7 @@ class Race:
         # full batch: one forward pass serves the test metrics and the next step (see _full_batch_pass)
         self.full_batch = self.batch_size >= self.n_train
         self._X_all = torch.cat([self.X_train, self.X_test]) if self.full_batch else None
+        self._y_all = torch.cat([self.y_train, self.y_test]) if self.full_batch else None
         # chunks of rows for the full-batch pass (one on a GPU); groups never straddle two chunks
         self.chunks = self.net.chunks(self._X_all.shape[0], K) if self.full_batch else [slice(0, K)]
         bounds = sorted({c.start for c in self.chunks} | {K})
@@ -313,7 +314,7 @@ class Race:
                                                 layers=kept and [(slice(None), kept[1][c])], tag="step", kind=self.kind)
             self._update(groups, rows)
             test_loss, test_acc, ahead = self.net.evaluate(self._X_all, self.y_test, self.loss, self.kind, flat=flat,
-                                                           split=self.n_train, tag="ahead")
+                                                           split=self.n_train, tag="ahead", y_all=self._y_all)
             passes.append(ahead[0][1])
             stats.append(torch.stack([loss, acc, test_loss, test_acc]))
         self._ahead = (None, passes)  # its version is set at the end of epoch()

@@ -417,3 +417,33 @@ def test_full_batch_look_ahead_forward_races_like_the_engine(K):
     expected, _ = r.net.loss_and_grads(r.X_train, r.y_train, r.loss, torch.zeros_like(r.grad))
     record, = r.epoch()
     assert record["train_loss"] == float(expected[0])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_two_class_split_equals_loss_and_score_of_each_part(dtype):
+    from lrlab.batched import two_class_split
+    gen = torch.Generator().manual_seed(4)
+    out = torch.randn(6, 130, 2, dtype=dtype, generator=gen) * 3
+    out[1, 5, 0] = float("nan")
+    out[2, 120] = float("inf")
+    y = torch.randint(0, 2, (130,), generator=torch.Generator().manual_seed(5))
+    (l1, a1, d1), (l2, a2) = two_class_split(out, y, 100)
+    v1, g1 = output_loss(out[:, :100], y[:100], "cross_entropy")
+    v2, _ = output_loss(out[:, 100:], y[100:], "cross_entropy", with_grad=False)
+    for ours, theirs in ((l1, v1), (l2, v2), (d1, g1), (a1, score(out[:, :100], y[:100], "classification")),
+                         (a2, score(out[:, 100:], y[100:], "classification"))):
+        torch.testing.assert_close(ours, theirs, atol=0, rtol=0, equal_nan=True)
+
+
+def test_full_batch_race_keeps_the_next_steps_loss_from_the_look_ahead_pass():
+    configs = [BASE.replace(batch_size=None, optimizer=o, lr=lr, max_epochs=6, dtype="float32")
+               for o, lr in (("sgd", 0.3), ("adam", 0.01), ("rmsprop", 0.003))]
+    r = Race(configs)
+    r.epoch()
+    kept = r._ahead[1][0]
+    assert kept.stats is not None  # loss, accuracy and dL/dout of the next step, from the test-time pass
+    expected, _ = r.net.loss_and_grads(r.X_train, r.y_train, r.loss, torch.zeros_like(r.grad))
+    records = r.epoch()
+    assert [rec["train_loss"] for rec in records] == pytest.approx(expected.tolist(), abs=1e-6)
+    for ours, config in zip(r.run(), configs):
+        np.testing.assert_allclose(table(ours), table(train(config)), atol=1e-4)
