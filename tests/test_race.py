@@ -447,3 +447,15 @@ def test_full_batch_race_keeps_the_next_steps_loss_from_the_look_ahead_pass():
     assert [rec["train_loss"] for rec in records] == pytest.approx(expected.tolist(), abs=1e-6)
     for ours, config in zip(r.run(), configs):
         np.testing.assert_allclose(table(ours), table(train(config)), atol=1e-4)
+
+
+def test_a_race_of_1024_configs_runs_as_one_program_and_each_model_is_its_own_run():
+    from lrlab.bench.race import big_race_pairs
+    config = TrainConfig(max_epochs=3)
+    configs = [config.replace(optimizer=o, lr=lr) for o, lr in big_race_pairs(1024)]
+    r = Race(configs)
+    assert r.K == 1024 and len(r.chunks) >= 1 and sum(c.stop - c.start for c in r.chunks) == 1024
+    runs = r.run()
+    assert len(runs) == 1024 and all(run.history.epochs_seen == 3 for run in runs)
+    for k in (0, 300, 777, 1023):  # spot checks against the engine, model by model
+        np.testing.assert_allclose(table(runs[k]), table(train(configs[k])), atol=1e-4)

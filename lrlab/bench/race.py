@@ -12,7 +12,9 @@ record nothing, for reference (no target).
 * a sweep of 64 learning rates x 4 optimizers (one race of 256 models) vs the same 256
   runs as plain loops: wall time, target >= 10x. The plain loops are timed on a fraction
   of the 256 runs and extrapolated linearly (each loop is independent, so their time adds up);
-* one batched model (K=1) vs the engine (lrlab.train.Trainer.epoch): steps/s, target >= 0.9.
+* one batched model (K=1) vs the engine (lrlab.train.Trainer.epoch): steps/s, target >= 0.9;
+* where a CUDA GPU exists: the race of K=1024 configs on it vs plain loops there (no target:
+  the figure shows the race scaling to K >= 1024 in one program).
 """
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ def plain_models(pairs, config=CONFIG):
     models, opts = [], []
     for name, lr in pairs:
         m = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16), torch.nn.Tanh(),
-                                torch.nn.Linear(16, 2))
+                                torch.nn.Linear(16, 2)).to(config.device)
         models.append(m)
         opts.append(TORCH_OPTIM[name](m.parameters(), lr))
     return models, opts
@@ -86,24 +88,59 @@ def plain_loops_rate(pairs, steps: int, config=CONFIG, metrics: bool = True) -> 
     models, opts = plain_models(pairs, config)
     loss_fn = torch.nn.CrossEntropyLoss()
     history = [[] for _ in pairs]
+    for model, opt, h in zip(models, opts, history):  # one untimed step each, as the race's first epoch
+        h.append(plain_epoch(model, opt, loss_fn, batches, ds.X_test, ds.y_test, metrics))
+    _sync(config.device)
     t = time.perf_counter()
     for _ in range(steps):
         for model, opt, h in zip(models, opts, history):
             h.append(plain_epoch(model, opt, loss_fn, batches, ds.X_test, ds.y_test, metrics))
+    _sync(config.device)
     return steps / (time.perf_counter() - t)
+
+
+def _sync(device) -> None:
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def race_rate(pairs, epochs: int, config=CONFIG) -> float:
     """Steps/s of one race over ``pairs`` (full batch: one step per epoch, all metrics recorded)."""
     r = Race([config.replace(optimizer=o, lr=lr) for o, lr in pairs], epochs)
+    r.epoch()  # the first epoch allocates the work buffers (and, on a GPU, starts the kernels)
+    _sync(r.device)
     t = time.perf_counter()
     while not r.done:
         r.epoch()
-    return r.steps / (time.perf_counter() - t)
+    _sync(r.device)
+    return (r.steps - 1) / (time.perf_counter() - t)
+
+
+def big_race_pairs(K: int) -> list:
+    """K contenders: the 8 optimizers of the K=8 race, each at K/8 learning rates around its own."""
+    import numpy as np
+    base = _available(RACE8)
+    per = -(-K // len(base))
+    return [(o, float(lr * f)) for o, lr in base for f in np.logspace(-1, 1, per)][:K]
+
+
+def gpu_rows(quick: bool, device: str = "cuda", K: int = 1024, sample: int = 16):
+    """The K=1024 race on ``device`` vs plain loops there (timed on ``sample`` of them, scaled to K)."""
+    config = CONFIG.replace(device=device)
+    pairs = big_race_pairs(K)
+    steps = 20 if quick else 200
+    ours = race_rate(pairs, steps, config)
+    subset = pairs[:: max(1, K // sample)]
+    _sync(device)
+    theirs = plain_loops_rate(subset, max(2, steps // 10), config) * len(subset) / K
+    yield Row(f"race K={K} on {device} vs {K} plain loops there", ours, theirs, "steps/s",
+              note=f"2-16-16-2 tanh, 410 moons, full batch, float32, 8 optimizers x {K // 8} lrs; plain loops "
+                   f"timed on {len(subset)} of the {K} (with metrics), scaled linearly")
 
 
 def engine_rate(steps: int, config=CONFIG) -> float:
     trainer = Trainer(config)
+    trainer.epoch()  # untimed, as the race's first epoch
     t = time.perf_counter()
     for _ in range(steps):
         trainer.epoch()
@@ -184,6 +221,9 @@ def rows(quick: bool):
               target=10.0, higher_is_better=False,
               note=f"13 steps/epoch, otherwise as above; plain loops timed on 1/{fraction} of the 256 runs, "
                    f"extrapolated linearly")
+
+    if torch.cuda.is_available():
+        yield from gpu_rows(quick)
 
     steps = 300 if quick else 2000
     one = [(CONFIG.optimizer, CONFIG.lr)]
