@@ -359,20 +359,23 @@ class Race:
         now = time.perf_counter() - self._t0
         records: list[dict | None] = [None] * self.K
         improved, stopping = [], []
-        for i in range(self.K):
-            if not self.active[i]:
+        histories, runs, order, after_epoch = self.histories, self._runs, self.order, self._after_epoch
+        for i, active in enumerate(self.active):
+            if not active:
                 continue
             r = {"epoch": e, "lr": lrs[i], "train_loss": train_loss[i], "test_loss": test_loss[i],
                  "train_acc": train_acc[i], "test_acc": test_acc[i], "seconds": now}
-            self.histories[i].append(r)
-            self._runs[i].steps += n_batches
-            records[self.order[i]] = r
-            reason = self._after_epoch(i, r, stopped, improved)
+            histories[i].append(r)
+            runs[i].steps += n_batches
+            records[order[i]] = r
+            reason = after_epoch(i, r, stopped, improved)
             if reason is not None:
                 stopping.append((i, reason))
         self.epoch_index += 1
         self.steps += n_batches
-        if improved:
+        if len(improved) == self.K:  # keep the best epoch's weights
+            self.best_params.copy_(self.params)
+        elif improved:
             idx = torch.tensor(improved, device=self.device)
             self.best_params.index_copy_(0, idx, self.params.index_select(0, idx))
         for i, reason in stopping:
