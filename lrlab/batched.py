@@ -18,6 +18,12 @@ autograd: per-op dispatch, not arithmetic, is the cost on small networks):
     dW_l = delta_l^T @ a_{l-1}          db_l = sum_i delta_l
     delta_{l-1} = (delta_l @ W_l) * f'(z_{l-1})
 
+For K > 1 the same sums run transposed ("feature-major": ``A_l = a_l^T`` is ``[K, h, n]``,
+``Z_l = W_l A_{l-1} + b_l``), so that the thin first and last layers (2 inputs, 2 outputs)
+are efficient products, the first layer's for all K models a single 2-D one. On a CPU the
+models run in chunks that stay in the cache, and the activations live in reused work
+buffers (mapping fresh memory for them at every step costs as much as the sums).
+
 The K losses are independent: model k's gradient only depends on model k's weights, so
 one model going to ``nan`` never touches another.
 """
@@ -29,7 +35,7 @@ from typing import Sequence
 import torch
 
 from . import nets
-from .optim import _scalar
+from .optim import scalar as _scalar
 
 
 class BatchedMLP:
@@ -138,8 +144,8 @@ class BatchedMLP:
         feature-major, ``Z_l = W_l A_{l-1} + b_l`` with ``A_l = a_l^T`` as ``[K, h, n]``, one
         ``baddbmm`` per layer for the K models (the shared input ``X^T`` is broadcast over K,
         not copied). This layout keeps the thin products (2 inputs, 2 outputs) fast. float32
-        tanh is ``2 sigmoid(2 z) - 1`` with ``2 z`` from the affine map itself (``beta = alpha
-        = 2``, exact in binary floating point) and keeps no ``z_l`` (``zs`` holds None): its
+        tanh is ``2 sigmoid(2 z) - 1`` with ``2 z`` from the affine map itself (``2 W`` and
+        ``2 b``, exact in binary floating point) and keeps no ``z_l`` (``zs`` holds None): its
         derivative is written with ``a_l``. ``tag``: reuse that tag's work buffers."""
         _, fwd, _ = self._operands(flat)
         K = flat.shape[0]

@@ -86,7 +86,7 @@ def _bcast(value, like: torch.Tensor):
 _SCALARS: dict = {}
 
 
-def _scalar(value, like: torch.Tensor):
+def scalar(value, like: torch.Tensor):
     """A number as a cached 0-dim tensor of ``like``'s dtype and device (tensors pass through).
 
     In ``x.mul_(0.9)`` torch turns the number into a tensor on every call (about 1.5 us on a
@@ -134,7 +134,7 @@ def _add_ratio_(x, coef, num, den):
 
 def _average_squares_(avg, g, beta):
     """avg <- beta * avg + (1 - beta) * g^2, in place."""
-    avg.mul_(_scalar(beta, avg))
+    avg.mul_(scalar(beta, avg))
     return avg.addcmul_(g, g, value=1 - beta) if _is_number(beta) else avg.addcmul_((1 - beta) * g, g)
 
 
@@ -192,7 +192,7 @@ def momentum_step(params, grads, state: MomentumState, *, lr, momentum=0.9, weig
     """
     lr, momentum, weight_decay = (_bcast(x, params) for x in (lr, momentum, weight_decay))
     g = _with_weight_decay(grads, params, weight_decay)
-    velocity = state.velocity.mul_(_scalar(momentum, params)).add_(g)
+    velocity = state.velocity.mul_(scalar(momentum, params)).add_(g)
     _add_scaled_(params, -lr, velocity)
     return MomentumState(state.count + 1, velocity)
 
@@ -216,7 +216,7 @@ def nesterov_step(params, grads, state: MomentumState, *, lr, momentum=0.9, weig
     """
     lr, momentum, weight_decay = (_bcast(x, params) for x in (lr, momentum, weight_decay))
     g = _with_weight_decay(grads, params, weight_decay)
-    velocity = state.velocity.mul_(_scalar(momentum, params)).add_(g)
+    velocity = state.velocity.mul_(scalar(momentum, params)).add_(g)
     g = g.add(velocity, alpha=momentum) if _is_number(momentum) else torch.addcmul(g, momentum, velocity)
     _add_scaled_(params, -lr, g)
     return MomentumState(state.count + 1, velocity)
@@ -258,7 +258,7 @@ def adagrad_step(params, grads, state: AdaGradState, *, lr, lr_decay=0.0, weight
         sum_sq.add_(initial_accumulator_value)
     sum_sq.addcmul_(g, g)
     lr_t = lr / (1 + (t - 1) * lr_decay)
-    _add_ratio_(params, -lr_t, g, sum_sq.sqrt().add_(_scalar(eps, params)))
+    _add_ratio_(params, -lr_t, g, sum_sq.sqrt().add_(scalar(eps, params)))
     return AdaGradState(t, sum_sq)
 
 
@@ -300,11 +300,11 @@ def rmsprop_step(params, grads, state: RMSPropState, *, lr, alpha=0.99, eps=1e-8
     v = _average_squares_(state.v, g, alpha)
     if centered:
         m = state.m.lerp_(g, 1 - alpha)
-        denom = v.addcmul(m, m, value=-1).sqrt_().add_(_scalar(eps, params))
+        denom = v.addcmul(m, m, value=-1).sqrt_().add_(scalar(eps, params))
     else:
-        denom = v.sqrt().add_(_scalar(eps, params))
+        denom = v.sqrt().add_(scalar(eps, params))
     if _maybe_nonzero(momentum):
-        velocity = state.velocity.mul_(_scalar(momentum, params)).addcdiv_(g, denom)
+        velocity = state.velocity.mul_(scalar(momentum, params)).addcdiv_(g, denom)
         _add_scaled_(params, -lr, velocity)
     else:
         _add_ratio_(params, -lr, g, denom)
@@ -354,7 +354,7 @@ def adam_step(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1e
     if amsgrad:
         v = torch.maximum(state.v_max, v, out=state.v_max)
     step_size = lr / (1 - beta1 ** t)                   # lr / bias correction of m
-    denom = (v.sqrt() / _sqrt(1 - beta2 ** t)).add_(_scalar(eps, params))  # sqrt(v_hat) + eps, as torch rounds it
+    denom = (v.sqrt() / _sqrt(1 - beta2 ** t)).add_(scalar(eps, params))  # sqrt(v_hat) + eps, as torch rounds it
     _add_ratio_(params, -step_size, m, denom)
     return AdamState(t, m, state.v, state.v_max)
 
@@ -413,7 +413,7 @@ def adadelta_step(params, grads, state: AdadeltaState, *, lr, rho=0.9, eps=1e-6,
     lr, rho, eps, weight_decay = (_bcast(x, params) for x in (lr, rho, eps, weight_decay))
     g = _with_weight_decay(grads, params, weight_decay)
     v = _average_squares_(state.v, g, rho)
-    eps = _scalar(eps, params)
+    eps = scalar(eps, params)
     scale = torch.div(state.u.add(eps).sqrt_(), v.add(eps).sqrt_(), out=state.scale)
     delta = scale * g
     u = _average_squares_(state.u, delta, rho)

@@ -281,8 +281,8 @@ class Race:
             params, grad, _ = g.views  # this group's rows of the (fixed) params and grad buffers
             lr = g.lr  # a number, or this group's rows of the lr buffer
             if g.shrink:  # AdamW's decoupled decay
-                params.mul_(optim._scalar(1 - (lr if isinstance(lr, float) else lr.view(-1, 1)) * g.decoupled_decay,
-                                          params))
+                rate = lr.view(-1, 1) if isinstance(lr, torch.Tensor) else lr
+                params.mul_(optim.scalar(1 - rate * g.decoupled_decay, params))
             g.state = g.spec.step(params, grad, g.state, lr=lr, **g.hyper)
         if self._n_active < self.K and not all(self.active[rows]):  # masked: stopped models keep their (restored) weights
             self.params[rows].copy_(torch.where(self._active_col[rows], self.params[rows], self.frozen[rows]))

@@ -428,3 +428,15 @@ def test_engine_trains_with_every_optimizer(name):
     assert run.stop_reason == "max_epochs"
     first, last = run.history["train_loss"][0], run.history["train_loss"][-1]
     assert last < first
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_scalar_tensors_give_the_same_bits_as_python_numbers(dtype):
+    from lrlab.optim import scalar
+    x = torch.randn(5, 7, dtype=dtype, generator=torch.Generator().manual_seed(0))
+    for value in (0.9, 1e-8, 0.999, 3):
+        assert torch.equal(x.clone().mul_(value), x.clone().mul_(scalar(value, x)))
+        assert torch.equal(x.clone().add_(value), x.clone().add_(scalar(value, x)))
+    assert scalar(0.9, x) is scalar(0.9, x) and scalar(0.9, x).dtype == dtype  # cached, x's dtype
+    t = torch.tensor([1.0, 2.0])
+    assert scalar(t, x) is t  # tensors pass through
