@@ -249,8 +249,12 @@ class BatchedMLP:
 
     def chunks(self, n: int, K: int) -> list[slice]:
         """The row ranges of the chunks for ``K`` models on ``n`` inputs (one: all K)."""
-        C = self.chunk_rows(n, K)
-        return [slice(s, min(K, s + C)) for s in range(0, K, C)]
+        cache = self.__dict__.setdefault("_chunks", {})
+        key = (n, K, self.CHUNK_ELEMENTS)
+        if key not in cache:
+            C = self.chunk_rows(n, K)
+            cache[key] = [slice(s, min(K, s + C)) for s in range(0, K, C)]
+        return cache[key]
 
     def loss_and_grads(self, X: torch.Tensor, y: torch.Tensor, loss: str,
                        grad: torch.Tensor | None = None, flat: torch.Tensor | None = None,

@@ -201,8 +201,9 @@ class Race:
         # schedules whose observe() only returns lr(epoch + 1) (no state) are not called per epoch
         self._observing = [type(sc).observe is not schedules.Schedule.observe for sc in self.schedules]
         self._n_active = K
-        self._pipeline = [(rows, [g for g in self.groups if rows.start <= g.rows.start < rows.stop])
-                          for rows in self.chunks]
+        # per chunk: its rows, its optimizer groups and its rows of the (fixed) params and grad buffers
+        self._pipeline = [(rows, [g for g in self.groups if rows.start <= g.rows.start < rows.stop],
+                           self.params[rows], self.grad[rows]) for rows in self.chunks]
         self._ahead = None  # (params version, [forward pass of the training inputs per chunk])
         self._last_lrs = None
         self._active_col = None
@@ -308,10 +309,10 @@ class Race:
             kept = None  # the weights changed since (outside code)
         self._ahead = None
         passes, stats = [], []
-        for c, (rows, groups) in enumerate(self._pipeline):
-            flat = self.params[rows]
-            loss, acc = self.net.loss_and_grads(self.X_train, self.y_train, self.loss, self.grad[rows], flat=flat,
-                                                layers=kept and [(slice(None), kept[1][c])], tag="step", kind=self.kind)
+        whole = slice(None)
+        for c, (rows, groups, flat, grad) in enumerate(self._pipeline):
+            loss, acc = self.net.loss_and_grads(self.X_train, self.y_train, self.loss, grad, flat=flat,
+                                                layers=kept and [(whole, kept[1][c])], tag="step", kind=self.kind)
             self._update(groups, rows)
             test_loss, test_acc, ahead = self.net.evaluate(self._X_all, self.y_test, self.loss, self.kind, flat=flat,
                                                            split=self.n_train, tag="ahead", y_all=self._y_all)
