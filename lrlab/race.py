@@ -376,9 +376,12 @@ class Race:
         self.steps += n_batches
         if len(improved) == self.K:  # keep the best epoch's weights
             self.best_params.copy_(self.params)
-        elif improved:
-            idx = torch.tensor(improved, device=self.device)
-            self.best_params.index_copy_(0, idx, self.params.index_select(0, idx))
+        elif improved:  # one pass over the buffer (index_select + index_copy_ cost more)
+            mask = [False] * self.K
+            for i in improved:
+                mask[i] = True
+            mask = torch.tensor(mask, device=self.device).view(-1, 1)
+            torch.where(mask, self.params, self.best_params, out=self.best_params)
         for i, reason in stopping:
             self._stop(i, reason)
         if self._ahead is not None:
