@@ -206,7 +206,7 @@ def rows(quick: bool):
     sweep_note = (f"sgd/adam/rmsprop/adagrad x 64 lrs 1e-4..1, {shape}, race built inside the timing; both keep "
                   f"final and best test loss/accuracy; plain loops timed on 1/{fraction} of the 256 runs, extrapolated")
     ours_t, theirs_t = side_by_side(lambda: -sweep_time(epochs), lambda: -plain_sweep_time(epochs, fraction),
-                                    1 if quick else 3)
+                                    1 if quick else 5)
     yield Row(f"sweep 64 lrs x 4 optimizers ({epochs} epochs) vs 256 plain loops", -ours_t, -theirs_t, "s",
               target=10.0, higher_is_better=False, note=sweep_note)
     bare_t = plain_sweep_time(epochs, fraction, metrics=False)
