@@ -174,7 +174,9 @@ class BatchedMLP:
         # work buffers: the kept look-ahead pass has its own per chunk, other tags share theirs
         key = (flat.data_ptr(), K, n) if tag == "ahead" else (K, n)
         if sigmoid_tanh:  # 2 W and 2 b for 2 z (baddbmm's beta = alpha = 2 costs an extra pass)
-            doubled = torch.mul(flat, 2.0, out=self._buffer(tag, ("2 theta", K), tuple(flat.shape), flat))
+            # used within this pass only, so a work buffer even without a tag (a fresh one each call
+            # would also fill the operand cache with views of dead buffers)
+            doubled = torch.mul(flat, 2.0, out=self._buffer(tag or "scratch", ("2 theta", K), tuple(flat.shape), flat))
             fwd2 = self._operands(doubled)[1]
         for l, (b, W) in enumerate(fwd):
             Z = self._buffer(tag, key + (l,), (K, W.shape[1], n), flat)
