@@ -414,7 +414,7 @@ def two_class_split(out: torch.Tensor, y: torch.Tensor, split: int):
     ``softplus((1 - 2 y) d)`` with the margin ``d = out_1 - out_0`` and "correct" as in
     :func:`score`; each part's mean over its own inputs; ``dL/dout_1 = (sigmoid(d) - y) / split
     = -dL/dout_0`` for the first part (feature-major, as :func:`output_loss` returns it)."""
-    K, n, _ = out.shape
+    n = out.shape[1]
     d, sign = _two_class_margin(out, y)
     per_input = torch.nn.functional.softplus(d * sign)
     o0, o1 = out[..., 0], out[..., 1]
@@ -422,11 +422,17 @@ def two_class_split(out: torch.Tensor, y: torch.Tensor, split: int):
     first, rest = _scalar(split, d), _scalar(n - split, d)
     losses = (per_input[:, :split].sum(1).div_(first), per_input[:, split:n].sum(1).div_(rest))
     accs = (correct[:, :split].sum(1, dtype=out.dtype).div_(first), correct[:, split:].sum(1, dtype=out.dtype).div_(rest))
-    dout = d.new_empty(K, 2, split)
-    y_first = _labels(y, d.dtype, d.shape[1])[2][:split]
-    g = torch.sigmoid(d[:, :split], out=dout[:, 1]).sub_(y_first).div_(first)
+    return (losses[0], accs[0], _two_class_dout(d, y, split)), (losses[1], accs[1])
+
+
+def _two_class_dout(d: torch.Tensor, y: torch.Tensor, n: int) -> torch.Tensor:
+    """``dL/dout`` of the first ``n`` inputs from the margins ``d`` (rows of :func:`_two_class_margin`)
+    and their targets ``y[:n]``: ``dL/dout_1 = (sigmoid(d) - y) / n = -dL/dout_0``, written
+    feature-major (``[K, 2, n]``) and returned as its ``[K, n, 2]`` view."""
+    dout = d.new_empty(d.shape[0], 2, n)
+    g = torch.sigmoid(d[:, :n], out=dout[:, 1]).sub_(_labels(y, d.dtype, d.shape[1])[2][:n]).div_(_scalar(n, d))
     torch.neg(g, out=dout[:, 0])
-    return (losses[0], accs[0], dout.transpose(1, 2)), (losses[1], accs[1])
+    return dout.transpose(1, 2)
 
 
 _TRANSPOSED: list = []  # [(X, version, X^T contiguous)], the last few inputs seen
@@ -486,10 +492,7 @@ def output_loss(out: torch.Tensor, y: torch.Tensor, loss: str,
             value = torch.nn.functional.softplus(d.mul_(s) if not with_grad else d * s)[:, :n].sum(1).div_(count)
             if not with_grad:
                 return value, None
-            dout = d.new_empty(K, 2, n)  # feature-major: returned as the [K, n, 2] view
-            g = torch.sigmoid(d[:, :n], out=dout[:, 1]).sub_(_labels(y, d.dtype, d.shape[1])[2]).div_(count)
-            torch.neg(g, out=dout[:, 0])
-            return value, dout.transpose(1, 2)
+            return value, _two_class_dout(d, y, n)
         logp = torch.log_softmax(out, dim=2)
         index = y.view(1, n, 1).expand(K, n, 1)
         value = -logp.gather(2, index).view(K, n).mean(1)
