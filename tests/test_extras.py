@@ -9,6 +9,7 @@ from lrlab import share
 from lrlab.presets import PRESETS, preset_config
 from lrlab.train import TrainConfig, Trainer, train
 from lrlab.widgets.extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
+from csv_cases import BAD_CSV_FILES  # tests/csv_cases.py
 
 GOOD = ("x1,x2,label\n" + "\n".join(f"{i % 7},{i % 5},{['no', 'yes'][i % 7 > 3]}" for i in range(40))).encode()
 
@@ -36,14 +37,7 @@ def test_csv_upload_good_file_calls_back(tmp_path):
     assert train(c).dataset.n_classes == 2
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"x1,x2,colour\n" + b"1,2,0\n" * 12, "no target column"),
-    (b"x1,x2,label\n1,2,0\n", "too few rows"),
-    (b"x1,x2,label\n" + b"1,2,0\n" * 5 + b"1,two,1\n" + b"2,1,1\n" * 6, "row 7, column &#x27;x2&#x27;: &#x27;two&#x27; is not a number"),
-    (b"x1,x2,label\n" + b"1,2,0\n" * 5 + b"1,nan,1\n" + b"2,1,1\n" * 6, "is not a finite number"),
-    (b"x1,x2,label\n" + b"1,2,0\n2,3,0\n" * 6, "single class"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "not UTF-8 text"),
-])
+@pytest.mark.parametrize("content,message", BAD_CSV_FILES)
 def test_csv_upload_bad_file_shows_the_message(tmp_path, content, message):
     got = []
     w = CsvUpload(on_load=lambda *a: got.append(a), folder=str(tmp_path))

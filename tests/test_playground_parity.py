@@ -15,6 +15,7 @@ from lrlab import export, share
 from lrlab.presets import PRESETS, preset_config
 from lrlab.train import TrainConfig, train
 from lrlab.widgets import TrainingPanel
+from csv_cases import BAD_CSV_FILES  # tests/csv_cases.py
 
 GOOD_CSV = ("x1,x2,label\n" + "\n".join(f"{(i * 37) % 23 / 23:.3f},{(i * 11) % 19 / 19:.3f},"
                                          f"{'yes' if ((i * 37) % 23 / 23) > ((i * 11) % 19 / 19) else 'no'}"
@@ -240,13 +241,7 @@ def test_csv_upload_trains_on_that_data(panel, tmp_path):
     assert panel.config().csv_path is None and not panel.data_picker.dataset.disabled
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"x1,x2,colour\n" + b"1,2,0\n" * 12, "no target column"),
-    (b"x1,x2,label\n1,2,0\n", "too few rows"),
-    (b"x1,x2,label\n" + b"1,2,0\n" * 5 + b"1,two,1\n" + b"2,1,1\n" * 6, "is not a number"),
-    (b"x1,x2,label\n" + b"1,2,0\n" * 5 + b"1,nan,1\n" + b"2,1,1\n" * 6, "is not a finite number"),
-    (b"x1,x2,label\n" + b"1,2,0\n2,3,0\n" * 6, "single class"),
-])
+@pytest.mark.parametrize("content,message", BAD_CSV_FILES)
 def test_bad_csv_shows_its_message_and_keeps_the_config(panel, content, message):
     panel.set_config(small())
     assert panel.csv_upload.load_bytes("bad.csv", content) is False
