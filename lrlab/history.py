@@ -12,6 +12,8 @@ from typing import Iterable
 
 import numpy as np
 
+from .safeio import number
+
 COLUMNS = ("epoch", "lr", "train_loss", "test_loss", "train_acc", "test_acc", "seconds")
 
 
@@ -77,7 +79,7 @@ class History:
     @classmethod
     def from_dict(cls, d: dict) -> "History":
         h = cls(d["columns"], d["capacity"])
-        rows = np.array([[np.nan if x is None else x for x in r] for r in d["rows"]], dtype=float)
+        rows = np.array([[np.nan if x is None else float(x) for x in r] for r in d["rows"]], dtype=float)
         h._data = np.full((max(len(h._data), len(rows)), len(h.columns)), np.nan)
         h._data[: len(rows)] = rows.reshape(len(rows), len(h.columns)) if len(rows) else rows
         h._size, h._seen, h.stride, h.last, h.cuts = len(rows), d["seen"], d["stride"], d["last"], d["cuts"]
@@ -85,9 +87,5 @@ class History:
 
 
 def _num(x: float):
-    """JSON has no NaN/inf: NaN -> None, +-inf -> +-1e308."""
-    if np.isnan(x):
-        return None
-    if np.isinf(x):
-        return 1e308 if x > 0 else -1e308
-    return float(x)
+    """JSON has no NaN/inf: non-finite numbers become strings that read back exactly (:func:`lrlab.safeio.number`)."""
+    return number(x)

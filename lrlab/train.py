@@ -28,7 +28,6 @@ means full batch, no shuffling.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -38,8 +37,8 @@ import numpy as np
 import torch
 
 from . import data as data_mod
-from . import nets, optim, schedules
-from .history import History, _num
+from . import limits, nets, optim, safeio, schedules
+from .history import History
 
 STOP_REASONS = ("max_epochs", "target_accuracy", "converged", "diverged", "stopped_by_user")
 DEVICES = ("cpu", "cuda", "auto")
@@ -284,7 +283,7 @@ class Run:
             "lrlab": 1,
             "config": self.config.to_dict(),
             "stop_reason": self.stop_reason, "stop_epoch": self.stop_epoch,
-            "best_epoch": self.best_epoch, "best_metrics": {k: _num(v) for k, v in self.best_metrics.items()},
+            "best_epoch": self.best_epoch, "best_metrics": dict(self.best_metrics),
             "wall_time": self.wall_time, "steps": self.steps, "restored_best": self.restored_best,
             "summary": self.summary(),
             "history": self.history.to_dict(),
@@ -293,36 +292,72 @@ class Run:
         }
 
     def to_json(self, path: str | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False, default=_json_default)
+        """The run as strict JSON (a diverged run's inf/NaN as strings that read back exactly)."""
+        text = safeio.dumps(self.to_dict(), indent=1)
         if path is not None:
-            with open(path, "w") as fh:
-                fh.write(text)
+            safeio.write_text(path, text)
         return text
 
     @classmethod
     def from_json(cls, text_or_path: str) -> "Run":
+        """A run saved by :meth:`to_json` (text or a path), checked before anything is allocated."""
+        if not isinstance(text_or_path, str):
+            raise ValueError(f"run: expected JSON text or a file name, got {type(text_or_path).__name__}")
         text = text_or_path
         if not text_or_path.lstrip().startswith("{"):
-            with open(text_or_path) as fh:
-                text = fh.read()
-        d = json.loads(text)
-        config = TrainConfig.from_dict(d["config"])
-        m = d["model"]
-        model = nets.MLP(m["sizes"][0], tuple(m["sizes"][1:-1]), m["sizes"][-1], m["activation"],
-                         dtype=torch_dtype(config.dtype))
+            text = safeio.read_bounded(text_or_path, "run", limits.MAX_JSON_BYTES).decode("utf-8", "replace")
+        elif len(text) > limits.MAX_JSON_BYTES:
+            raise ValueError(f"run: the JSON is over {limits.MAX_JSON_BYTES // 2**20} MB")
+        try:
+            d = safeio.loads(text)
+        except ValueError:
+            raise ValueError("run: not valid JSON (was it written by lrlab train --json or Save?)") from None
+        return cls._from_dict(d)
+
+    @classmethod
+    def _from_dict(cls, d) -> "Run":
+        def need(obj, key, kind, where="run"):
+            if not isinstance(obj, dict) or key not in obj:
+                raise ValueError(f"{where}: missing field {key!r} (not a run saved by lrlab)")
+            if not isinstance(obj[key], kind) or isinstance(obj[key], bool):
+                raise ValueError(f"{where}.{key}: expected {getattr(kind, '__name__', 'a value')}, "
+                                 f"got {type(obj[key]).__name__}")
+            return obj[key]
+
+        if not isinstance(d, dict) or d.get("lrlab") != 1:
+            raise ValueError("run: not a run saved by lrlab (no \"lrlab\": 1 field)")
+        config = TrainConfig.from_dict(need(d, "config", dict))
+        m = need(d, "model", dict)
+        sizes = need(m, "sizes", list, "model")
+        if not (2 <= len(sizes) <= limits.MAX_DEPTH + 2) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in sizes):
+            raise ValueError(f"model.sizes: expected 2 to {limits.MAX_DEPTH + 2} integers, got {str(sizes)[:80]}")
+        if not (1 <= sizes[0] <= len(data_mod.FEATURES) and 1 <= sizes[-1] <= limits.MAX_CLASSES):
+            raise ValueError(f"model.sizes: inputs must be in [1, {len(data_mod.FEATURES)}] and outputs in "
+                             f"[1, {limits.MAX_CLASSES}], got {sizes[0]} and {sizes[-1]}")
+        nets.validate_architecture(sizes[0], tuple(sizes[1:-1]), sizes[-1], need(m, "activation", str, "model"))
+        params = need(m, "parameters", list, "model")
+        model = nets.MLP(sizes[0], tuple(sizes[1:-1]), sizes[-1], m["activation"], dtype=torch_dtype(config.dtype))
+        shapes = [tuple(p.shape) for p in model.parameters()]
+        if len(params) != len(shapes):
+            raise ValueError(f"model.parameters: expected {len(shapes)} tensors for sizes {sizes}, got {len(params)}")
         with torch.no_grad():
-            for p, values in zip(model.parameters(), m["parameters"]):
-                p.copy_(torch.tensor(values, dtype=p.dtype))
-        return cls(config, model, History.from_dict(d["history"]), None, d["stop_reason"], d["stop_epoch"],
-                   d["best_epoch"], d["best_metrics"], d["wall_time"], d["steps"], d["restored_best"])
-
-
-def _json_default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, torch.Tensor):
-        return o.tolist()
-    raise TypeError(f"cannot write {type(o).__name__} to JSON")
+            for i, (p, values) in enumerate(zip(model.parameters(), params)):
+                try:
+                    t = torch.tensor(values, dtype=p.dtype)
+                except (TypeError, ValueError, RuntimeError):
+                    raise ValueError(f"model.parameters[{i}]: not a list of numbers") from None
+                if tuple(t.shape) != tuple(p.shape):
+                    raise ValueError(f"model.parameters[{i}]: shape {tuple(t.shape)}, expected {tuple(p.shape)}")
+                p.copy_(t)
+        try:
+            history = History.from_dict(need(d, "history", dict))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"history: not a history saved by lrlab ({exc})") from None
+        best = d.get("best_metrics") or {}
+        return cls(config, model, history, None, d.get("stop_reason"), d.get("stop_epoch"),
+                   d.get("best_epoch"), best if isinstance(best, dict) else {}, float(d.get("wall_time") or 0.0),
+                   int(d.get("steps") or 0), bool(d.get("restored_best")))
 
 
 # ------------------------------------------------------------------------------ engine
