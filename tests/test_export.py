@@ -84,3 +84,74 @@ def test_csv_export_carries_the_rescaling(tmp_path):
 def test_bad_weights_file():
     with pytest.raises(ValueError, match="weights: not an lrlab weights file"):
         export.model_from_json('{"format": "other"}')
+
+
+HOSTILE_NAMES = ['"""+str(__import__("os").system("touch PWNED"))+"""',
+                 "'''+str(__import__('os').system('touch PWNED'))+'''",
+                 "\\\\\n__import__('os').system('touch PWNED')#"]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_NAMES, ids=["triple-double", "triple-single", "backslash-newline"])
+def test_a_csv_cannot_put_code_into_the_snippet(tmp_path, hostile):
+    """The issue's exact class name (and two variants) is exported and the snippet run: nothing is created."""
+    quoted = '"' + hostile.replace('"', '""') + '"'
+    rows = [f"{i % 7},{(3 * i) % 5},{quoted if i % 2 else 'plain'}" for i in range(30)]
+    path = tmp_path / "evil.csv"
+    path.write_text("x1,x2,label\n" + "\n".join(rows) + "\n")
+    try:
+        ds = csvdata.load_csv(str(path))
+    except ValueError as exc:  # refusing the name outright is also safe
+        pytest.skip(f"the CSV reader refuses this name: {exc}")
+    r = train(csvdata.config_for(TrainConfig(max_epochs=3), ds, str(path)))
+    paths = export.export_run(r, str(tmp_path / "out"))
+    work = tmp_path / "work"
+    work.mkdir()
+    out = subprocess.run([sys.executable, paths["py"]], cwd=work, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert not any(p.name == "PWNED" for p in tmp_path.rglob("*")), "the snippet ran code from the CSV"
+    ns = {}
+    exec(compile(open(paths["py"]).read(), paths["py"], "exec"), ns)  # the name is data in the file
+    assert hostile in ns["CLASS_NAMES"]
+    assert hostile not in open(paths["py"]).read().split("CLASS_NAMES = ", 1)[0]
+
+
+def test_a_diverged_network_exports_and_its_snippet_runs(tmp_path):
+    r = train(TrainConfig(max_epochs=2, hidden=(3,)))
+    with torch.no_grad():
+        r.model.flat_parameters()[:3] = torch.tensor([float("inf"), float("-inf"), float("nan")])
+    paths = export.export_run(r, str(tmp_path))
+    text = open(paths["json"]).read()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict JSON token {c}"))
+    model, _ = export.model_from_json(text)
+    first = next(model.parameters()).detach().flatten()[:3]
+    assert first[0] == float("inf") and first[1] == float("-inf") and torch.isnan(first[2])
+    ns = {}
+    exec(open(paths["py"]).read(), ns)
+    assert torch.isinf(ns["model"][0].weight.flatten()[0])
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"format": "lrlab-weights", "sizes": [2, 10**9, 2], "activation": "tanh", "layers": []}, "weights.sizes"),
+    ({"format": "lrlab-weights", "sizes": [2] * 40, "activation": "tanh", "layers": []}, "weights.sizes"),
+    ({"format": "lrlab-weights", "sizes": [2, 3, 2], "activation": "__import__('os')", "layers": []},
+     "weights.activation"),
+    ({"format": "lrlab-weights", "sizes": [2, 3, 2], "activation": "tanh", "dtype": "int8", "layers": []},
+     "weights.dtype"),
+    ({"format": "lrlab-weights", "sizes": [2, 3, 2], "activation": "tanh",
+      "layers": [{"weight": [[1, 2]], "bias": [0]}, {"weight": "x", "bias": 1}]}, "weights.layers"),
+    ("[1, 2", "weights"),
+])
+def test_hostile_weights_files_are_refused_before_allocating(bad, field):
+    with pytest.raises(ValueError, match="^" + field.replace(".", r"\.")):
+        export.model_from_json(bad if isinstance(bad, str) else json.dumps(bad))
+
+
+def test_export_refuses_a_file_as_folder_before_writing(tmp_path):
+    r = train(TrainConfig(max_epochs=1, hidden=(2,)))
+    target = tmp_path / "taken"
+    target.write_text("mine")
+    with pytest.raises(ValueError, match="^export: .*is an existing file"):
+        export.export_run(r, str(target))
+    assert target.read_text() == "mine"
+    with pytest.raises(ValueError, match="^export: the file stem"):
+        export.export_run(r, str(tmp_path), stem="../escape")
