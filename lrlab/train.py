@@ -304,7 +304,7 @@ class Run:
         if not isinstance(text_or_path, str):
             raise ValueError(f"run: expected JSON text or a file name, got {type(text_or_path).__name__}")
         text = text_or_path
-        if not text_or_path.lstrip().startswith("{"):
+        if not text_or_path.lstrip().startswith(("{", "[")):
             text = safeio.read_bounded(text_or_path, "run", limits.MAX_JSON_BYTES).decode("utf-8", "replace")
         elif len(text) > limits.MAX_JSON_BYTES:
             raise ValueError(f"run: the JSON is over {limits.MAX_JSON_BYTES // 2**20} MB")
