@@ -33,6 +33,16 @@ the rows, the last ``round(n * test_fraction)`` of it are the test set.
 :func:`parse_csv` reads text or bytes (what a ``FileUpload`` widget holds);
 :func:`load_csv` reads a path (what ``TrainConfig.csv_path`` and ``lrlab train --csv`` use).
 Every problem raises ``ValueError`` with a one-line message naming the row and column.
+
+Files are untrusted, so reading is bounded (:mod:`lrlab.limits`): at most ``MAX_CSV_BYTES``
+(checked before reading or decoding; :func:`load_csv` refuses folders, FIFOs and devices
+such as ``/dev/zero`` without reading them), at most ``MAX_CSV_ROWS`` data rows (counted
+while reading, one row at a time), at most ``MAX_CSV_CELL`` characters per cell. The text
+must be UTF-8 without NUL characters; quoting is strict (an unclosed quote or a row that
+runs over several lines is refused, naming its row). Class names are data: kept as given
+(surrounding whitespace stripped), but a name holding a control character (line break,
+tab, escape, bidirectional override) is refused; plots draw names as plain text
+(:func:`lrlab.plots.text.plain_text`), never as mathtext.
 """
 from __future__ import annotations
 
@@ -40,20 +50,30 @@ import csv
 import io
 import math
 import os
+import re
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from . import limits, safeio
 from .data import Dataset
 
 MIN_ROWS = 10
-MAX_ROWS = 1_000_000
-MAX_CLASSES = 8
+MAX_ROWS = limits.MAX_CSV_ROWS
+MAX_CLASSES = limits.MAX_CLASSES
+#: distinct class names tracked while reading; more is reported as "more than" this
+MAX_DISTINCT_TRACKED = 10_000
 INPUT_COLUMNS = ("x1", "x2")
 CLASS_COLUMNS = ("label", "class")
 TARGET_COLUMNS = ("y", "target")
 FORMAT_HINT = "expected a header like 'x1,x2,label' (classes) or 'x1,y' / 'x1,x2,y' (regression)"
+#: characters a class name may not hold: C0/C1 controls (line breaks, tabs, NUL, ESC ...),
+#: the Unicode line/paragraph separators and the bidirectional overrides that reorder text
+CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# any line longer than this holds a cell over MAX_CSV_CELL or more cells than a valid header (3)
+_LONG_LINE = 3 * (limits.MAX_CSV_CELL + 2) + 2
 
 
 @dataclass
@@ -71,14 +91,59 @@ class Table:
         return len(self.class_names) if self.kind == "classification" else 1
 
 
-def _as_text(source) -> str:
+def short(text, n: int = 40) -> str:
+    """``text`` cut to ``n`` characters (with an ellipsis) for a one-line message."""
+    text = str(text)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _show(text) -> str:
+    return repr(short(text))
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 2**20:.1f} MB, more than the {limits.MAX_CSV_BYTES / 2**20:.0f} MB lrlab reads; use a smaller file"
+
+
+def as_bytes(source) -> bytes:
+    """The bytes of an upload (bytes, bytearray, memoryview or str), checked by type and size before copying.
+
+    Raises ``ValueError('csv: ...')`` for any other type (``None``, a number: ``bytes(10**10)``
+    would allocate 10 GB) and for more than :data:`lrlab.limits.MAX_CSV_BYTES`."""
+    if isinstance(source, str):
+        if len(source) > limits.MAX_CSV_BYTES:
+            raise ValueError(f"csv: the text is {_megabytes(len(source))}")
+        return source.encode("utf-8", "surrogatepass")
     if isinstance(source, (bytes, bytearray, memoryview)):
-        raw = bytes(source)
+        size = memoryview(source).nbytes
+        if size > limits.MAX_CSV_BYTES:
+            raise ValueError(f"csv: the file is {_megabytes(size)}")
+        return bytes(source)
+    raise ValueError(f"csv: expected the file's text or bytes, got {type(source).__name__}")
+
+
+def _as_text(source) -> str:
+    if isinstance(source, str):
+        if len(source) > limits.MAX_CSV_BYTES:
+            raise ValueError(f"csv: the text is {_megabytes(len(source))}")
+        text = source
+    else:
+        raw = as_bytes(source)
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise ValueError("csv: the file is not UTF-8 text (it is UTF-16); save it as 'CSV UTF-8' "
+                             "(comma separated)")
         try:
-            return raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValueError("csv: the file is not UTF-8 text (is it a spreadsheet? save it as CSV)") from None
-    return source
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            row = raw.count(b"\n", 0, exc.start) + 1
+            raise ValueError(f"csv: the file is not UTF-8 text (row {row} holds the byte 0x{raw[exc.start]:02x}; "
+                             f"is it a spreadsheet or Latin-1 text? save it as 'CSV UTF-8')") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        row = text.count("\n", 0, nul) + 1
+        raise ValueError(f"csv: row {row} holds a NUL character: this looks like UTF-16 or binary data, "
+                         f"not CSV text; save it as 'CSV UTF-8'")
+    return text
 
 
 def _number(cell: str) -> float | None:
@@ -88,84 +153,194 @@ def _number(cell: str) -> float | None:
         return None
 
 
+class _Lines:
+    """The physical lines of ``text`` for ``csv.reader``, numbered; blank and ``#`` lines between rows skipped.
+
+    ``start`` is the line the current row began on (set to ``None`` before each row),
+    ``end`` the last line read. A line long enough to hold a cell over the limit is
+    refused here, before the csv module copies it (its own limit is 131072 characters)."""
+
+    def __init__(self, text: str):
+        self.buffer = io.StringIO(text, newline=None)  # universal newlines: \n, \r\n, \r
+        self.start: int | None = None
+        self.end = 0
+        self.header: list[str] | None = None
+
+    def __iter__(self):
+        for i, line in enumerate(self.buffer, 1):
+            if self.start is None:  # between rows: blank lines and comments are not data
+                bare = line.strip()
+                if not bare or bare.startswith("#"):
+                    continue
+                self.start = i
+            self.end = i
+            if len(line) > _LONG_LINE and '"' not in line:
+                self._check_cells(line, i)
+            yield line
+
+    def _check_cells(self, line: str, i: int) -> None:
+        cells = line.rstrip("\n").split(",")
+        j = max(range(len(cells)), key=lambda k: len(cells[k]))
+        if len(cells[j]) > limits.MAX_CSV_CELL:
+            raise ValueError(f"csv: row {i}, {self.column(j)}: a cell of {len(cells[j])} characters, "
+                             f"at most {limits.MAX_CSV_CELL}")
+
+    def column(self, j: int) -> str:
+        if self.header is not None and j < len(self.header):
+            return f"column {short(self.header[j].strip().lower())!r}"
+        return f"column {j + 1}"
+
+
+def _rows(lines: _Lines):
+    """``(line number, cells)`` of each CSV row; ``csv.Error`` becomes a one-line ``ValueError``."""
+    reader = csv.reader(lines, strict=True)
+    while True:
+        lines.start = None
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            at = lines.start or lines.end
+            spread = lines.end - at
+            reason = str(exc)
+            if "expected after" in reason:
+                raise ValueError(f"csv: row {at}: text after a closing quote ({reason}); inside a quoted cell "
+                                 f"write a quote as two quotes (\"\")") from None
+            if spread > 0 or "end of data" in reason:
+                raise ValueError(f"csv: row {at}: a quoted cell is never closed (a '\"' without its closing "
+                                 f"'\"'{f', it runs over {spread + 1} lines' if spread else ''}); "
+                                 f"check the quotes in this row") from None
+            if "field limit" in reason:
+                raise ValueError(f"csv: row {at}: a cell of more than {csv.field_size_limit()} characters, "
+                                 f"at most {limits.MAX_CSV_CELL}") from None
+            raise ValueError(f"csv: row {at}: {' '.join(reason.split())}") from None
+        at = lines.start
+        if lines.end > at:
+            raise ValueError(f"csv: row {at}: a quoted cell runs over {lines.end - at + 1} lines (a '\"' "
+                             f"without its closing '\"'?); every row must fit on one line")
+        for j, cell in enumerate(row):
+            if len(cell) > limits.MAX_CSV_CELL:
+                raise ValueError(f"csv: row {at}, {lines.column(j)}: a cell of {len(cell)} characters, "
+                                 f"at most {limits.MAX_CSV_CELL}")
+        yield at, row
+
+
+def _header(rows) -> list[str]:
+    try:
+        _, first = next(rows)
+    except StopIteration:
+        raise ValueError(f"csv: the file is empty; {FORMAT_HINT}") from None
+    header = [h.strip().lower() for h in first]
+    if len(header) == 1 and ";" in first[0]:
+        raise ValueError("csv: columns are separated by ';' — use commas (',') between columns")
+    if _number(header[0]) is not None:
+        raise ValueError(f"csv: the first row must name the columns, got {_show(','.join(first))}; {FORMAT_HINT}")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise ValueError(f"csv: column {_show(dupes[0])} appears twice in the header")
+    targets = [h for h in header if h in CLASS_COLUMNS + TARGET_COLUMNS]
+    if not targets:
+        raise ValueError(f"csv: no target column (one of label, class, y, target) in header "
+                         f"{_show(','.join(header))}; {FORMAT_HINT}")
+    if len(targets) > 1:
+        raise ValueError(f"csv: more than one target column ({', '.join(targets)}); keep exactly one")
+    unknown = [h for h in header if h not in INPUT_COLUMNS + CLASS_COLUMNS + TARGET_COLUMNS]
+    if unknown:
+        raise ValueError(f"csv: unknown column {_show(unknown[0])}; allowed columns: x1, x2 and one of "
+                         f"label, class, y, target")
+    if "x1" not in header:
+        raise ValueError(f"csv: missing column 'x1'; {FORMAT_HINT}")
+    return header
+
+
 def parse_csv(source, kind: str = "auto") -> Table:
     """Parse CSV ``source`` (str or bytes) into a validated :class:`Table`.
 
     ``kind``: ``'auto'`` (decided by the target column, see the module docstring),
     ``'classification'`` or ``'regression'``. Raises ``ValueError`` with a message that
-    names the row (1-based, the header is row 1) and the column of the first problem.
+    names the row (the file's line number, 1-based) and the column of the first problem.
+
+    Bounded: more than :data:`lrlab.limits.MAX_CSV_BYTES` is refused before decoding,
+    rows are read one at a time (more than ``MAX_CSV_ROWS`` are refused as soon as they
+    are seen) and stored as floats, a cell over ``MAX_CSV_CELL`` characters is refused.
     """
     if kind not in ("auto", "classification", "regression"):
-        raise ValueError(f"kind: must be 'auto', 'classification' or 'regression', got {kind!r}")
+        raise ValueError(f"kind: must be 'auto', 'classification' or 'regression', got {_show(kind)}")
     text = _as_text(source)
-    if not isinstance(text, str):
-        raise ValueError(f"csv: expected text or bytes, got {type(source).__name__}")
-    lines = [(i + 1, line) for i, line in enumerate(text.splitlines())]
-    lines = [(i, line) for i, line in lines if line.strip() and not line.lstrip().startswith("#")]
-    if not lines:
-        raise ValueError(f"csv: the file is empty; {FORMAT_HINT}")
-    rows = list(csv.reader(io.StringIO("\n".join(line for _, line in lines))))
-    line_numbers = [i for i, _ in lines]
-    header = [h.strip().lower() for h in rows[0]]
-    if len(header) == 1 and ";" in rows[0][0]:
-        raise ValueError("csv: columns are separated by ';' — use commas (',') between columns")
-    if _number(header[0]) is not None:
-        raise ValueError(f"csv: the first row must name the columns, got {','.join(rows[0])!r}; {FORMAT_HINT}")
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise ValueError(f"csv: column {dupes[0]!r} appears twice in the header")
-    targets = [h for h in header if h in CLASS_COLUMNS + TARGET_COLUMNS]
-    if not targets:
-        raise ValueError(f"csv: no target column (one of label, class, y, target) in header "
-                         f"{','.join(header)!r}; {FORMAT_HINT}")
-    if len(targets) > 1:
-        raise ValueError(f"csv: more than one target column ({', '.join(targets)}); keep exactly one")
-    unknown = [h for h in header if h not in INPUT_COLUMNS + CLASS_COLUMNS + TARGET_COLUMNS]
-    if unknown:
-        raise ValueError(f"csv: unknown column {unknown[0]!r}; allowed columns: x1, x2 and one of "
-                         f"label, class, y, target")
-    if "x1" not in header:
-        raise ValueError(f"csv: missing column 'x1'; {FORMAT_HINT}")
-    target = targets[0]
+    lines = _Lines(text)
+    rows = _rows(lines)
+    header = _header(rows)
+    lines.header = header
+    target = next(h for h in header if h in CLASS_COLUMNS + TARGET_COLUMNS)
     input_cols = tuple(c for c in INPUT_COLUMNS if c in header)
-    body = rows[1:]
-    n = len(body)
-    if n < MIN_ROWS:
-        raise ValueError(f"csv: too few rows: {n} data row(s), need at least {MIN_ROWS}")
-    if n > MAX_ROWS:
-        raise ValueError(f"csv: too many rows: {n}, at most {MAX_ROWS}")
     col_index = {h: j for j, h in enumerate(header)}
-    X = np.empty((n, len(input_cols)))
-    labels: list[str] = []
-    for r, row in enumerate(body):
-        line = line_numbers[r + 1]
+    inputs = [col_index[c] for c in input_cols]
+    t = col_index[target]
+    numbers_only = kind == "regression" or (kind == "auto" and target in TARGET_COLUMNS)
+    X = array("d")
+    values = array("d")  # the target as a number (0.0 where it is a name)
+    codes = array("q")  # the target as an index into `names` (classification by names)
+    names: dict[str, int] = {}
+    too_many_names = numbers_only
+    first_name = first_non_finite = first_fraction = None  # (line, cell) of the first such target
+    n = 0
+    for line, row in rows:
+        n += 1
+        if n > MAX_ROWS:
+            raise ValueError(f"csv: too many rows: more than {MAX_ROWS} data rows (row {line} is one too many); "
+                             f"use a sample of your data")
         if len(row) != len(header):
             raise ValueError(f"csv: row {line} has {len(row)} cells, the header has {len(header)}")
-        for j, c in enumerate(input_cols):
-            cell = row[col_index[c]].strip()
-            X[r, j] = _cell_value(cell, line, c)
-        cell = row[col_index[target]].strip()
+        for j, c in zip(inputs, input_cols):
+            X.append(_cell_value(row[j].strip(), line, c))
+        cell = row[t].strip()
         if cell == "" or cell.lower() in ("nan", "na", "n/a", "null", "none"):
             raise ValueError(f"csv: row {line}, column {target!r}: empty or NaN cell — every row needs a {target}")
-        labels.append(cell)
-    values = [_number(v) for v in labels]
-    numeric = all(v is not None for v in values)
-    if numeric and not all(math.isfinite(v) for v in values):
-        r = next(i for i, v in enumerate(values) if not math.isfinite(v))
-        raise ValueError(f"csv: row {line_numbers[r + 1]}, column {target!r}: {labels[r]!r} is not a finite number")
+        value = _number(cell)
+        if value is None:
+            if numbers_only:
+                raise ValueError(f"csv: row {line}, column {target!r}: {_show(cell)} is not a number "
+                                 f"(regression targets must be numbers)")
+            bad = CONTROL_CHARS.search(cell)
+            if bad:
+                raise ValueError(f"csv: row {line}, column {target!r}: the class name {_show(cell)} holds the "
+                                 f"control character U+{ord(bad.group()):04X}; class names must be plain text "
+                                 f"on one line")
+            if first_name is None:
+                first_name = (line, cell)
+            value = 0.0
+        elif not math.isfinite(value):
+            if first_non_finite is None:
+                first_non_finite = (line, cell)
+        elif not value.is_integer() and first_fraction is None:
+            first_fraction = (line, cell)
+        values.append(value)
+        if not too_many_names:
+            code = names.setdefault(cell, len(names))
+            if len(names) > MAX_DISTINCT_TRACKED:
+                too_many_names = True
+                names.clear()
+            else:
+                codes.append(code)
+    if n == 0 or n < MIN_ROWS:
+        raise ValueError(f"csv: too few rows: {n} data row(s), need at least {MIN_ROWS}")
+    numeric = first_name is None
+    if numeric and first_non_finite is not None:
+        line, cell = first_non_finite
+        raise ValueError(f"csv: row {line}, column {target!r}: {_show(cell)} is not a finite number")
+    X = np.frombuffer(X, dtype=float).reshape(n, len(input_cols)).copy()
     if kind == "auto":
-        if target in TARGET_COLUMNS:
-            kind = "regression"
-        elif numeric and not all(float(v).is_integer() for v in values):
+        if target in TARGET_COLUMNS or (numeric and first_fraction is not None):
             kind = "regression"
         else:
             kind = "classification"
     if kind == "regression":
         if not numeric:
-            r = next(i for i, v in enumerate(values) if v is None)
-            raise ValueError(f"csv: row {line_numbers[r + 1]}, column {target!r}: {labels[r]!r} is not a number "
+            line, cell = first_name
+            raise ValueError(f"csv: row {line}, column {target!r}: {_show(cell)} is not a number "
                              f"(regression targets must be numbers)")
-        y = np.asarray(values, dtype=float)
+        y = np.frombuffer(values, dtype=float).copy()
         if np.ptp(y) == 0:
             raise ValueError(f"csv: column {target!r}: every target is {y[0]:g}; nothing to learn")
         return Table(X, y, "regression", (), input_cols)
@@ -173,26 +348,30 @@ def parse_csv(source, kind: str = "auto") -> Table:
     if len(input_cols) < 2:
         raise ValueError(f"csv: missing column 'x2': classification needs two inputs x1,x2; {FORMAT_HINT}")
     if numeric:
-        if not all(float(v).is_integer() for v in values):
-            r = next(i for i, v in enumerate(values) if not float(v).is_integer())
-            raise ValueError(f"csv: row {line_numbers[r + 1]}, column {target!r}: class labels must be whole "
-                             f"numbers or names, got {labels[r]!r}")
-        keys = [int(v) for v in values]
-        names = sorted(set(keys))
-        class_names = tuple(str(k) for k in names)
+        if first_fraction is not None:
+            line, cell = first_fraction
+            raise ValueError(f"csv: row {line}, column {target!r}: class labels must be whole "
+                             f"numbers or names, got {_show(cell)}")
+        v = np.frombuffer(values, dtype=float)
+        keys, y = np.unique(v, return_inverse=True)
+        class_names = tuple(str(int(k)) for k in keys)
+    elif too_many_names:
+        raise ValueError(f"csv: column {target!r} holds more than {MAX_DISTINCT_TRACKED} classes, at most "
+                         f"{MAX_CLASSES}")
     else:
-        keys = labels
-        names = sorted(set(keys))
-        class_names = tuple(names)
-    if len(names) < 2:
-        raise ValueError(f"csv: column {target!r} holds a single class ({class_names[0]!r}); "
+        order = sorted(names)
+        class_names = tuple(order)
+        remap = np.empty(len(names), dtype=np.int64)
+        for i, name in enumerate(order):
+            remap[names[name]] = i
+        y = remap[np.frombuffer(codes, dtype=np.int64)]
+    if len(class_names) < 2:
+        raise ValueError(f"csv: column {target!r} holds a single class ({_show(class_names[0])}); "
                          f"classification needs at least 2 classes")
-    if len(names) > MAX_CLASSES:
-        raise ValueError(f"csv: column {target!r} holds {len(names)} classes, at most {MAX_CLASSES} "
+    if len(class_names) > MAX_CLASSES:
+        raise ValueError(f"csv: column {target!r} holds {len(class_names)} classes, at most {MAX_CLASSES} "
                          f"(for a numeric target, name the column 'y' for regression)")
-    index = {k: i for i, k in enumerate(names)}
-    y = np.asarray([index[k] for k in keys], dtype=np.int64)
-    return Table(X, y, "classification", class_names, input_cols)
+    return Table(X, np.asarray(y, dtype=np.int64).reshape(-1), "classification", class_names, input_cols)
 
 
 def _cell_value(cell: str, line: int, column: str) -> float:
@@ -200,17 +379,20 @@ def _cell_value(cell: str, line: int, column: str) -> float:
         raise ValueError(f"csv: row {line}, column {column!r}: empty cell — every row needs a value")
     value = _number(cell)
     if value is None:
-        raise ValueError(f"csv: row {line}, column {column!r}: {cell!r} is not a number")
+        raise ValueError(f"csv: row {line}, column {column!r}: {_show(cell)} is not a number")
     if not math.isfinite(value):
-        raise ValueError(f"csv: row {line}, column {column!r}: {cell!r} is not a finite number (NaN/inf)")
+        raise ValueError(f"csv: row {line}, column {column!r}: {_show(cell)} is not a finite number (NaN/inf)")
     return value
 
 
 def to_dataset(table: Table, test_fraction: float = 0.2, seed: int = 0, device="cpu",
                dtype: torch.dtype = torch.float32, rescale: bool = True, name: str = "csv") -> Dataset:
     """Split a parsed :class:`Table` into a :class:`lrlab.data.Dataset` (inputs rescaled to [-1, 1])."""
-    if not (0 < test_fraction < 1):
-        raise ValueError(f"test_fraction: must be in (0, 1), got {test_fraction!r}")
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float, np.floating)) \
+            or not (0 < test_fraction < 1):
+        raise ValueError(f"test_fraction: must be in (0, 1), got {short(repr(test_fraction))}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= limits.MAX_SEED:
+        raise ValueError(f"seed: must be a whole number from 0 to {limits.MAX_SEED}, got {short(repr(seed))}")
     X, y = table.X.copy(), table.y
     n = len(X)
     n_test = int(round(n * test_fraction))
@@ -247,15 +429,13 @@ def parse_dataset(source, test_fraction: float = 0.2, seed: int = 0, device="cpu
 
 def load_csv(path: str, test_fraction: float = 0.2, seed: int = 0, device="cpu",
              dtype: torch.dtype = torch.float32, rescale: bool = True, kind: str = "auto") -> Dataset:
-    """Read the CSV file at ``path`` into a :class:`lrlab.data.Dataset` (see the module docstring)."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ValueError(f"csv: no such file {path!r}")
-    if os.path.isdir(path):
-        raise ValueError(f"csv: {path!r} is a folder, not a CSV file")
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    name = "csv:" + os.path.basename(path)
+    """Read the CSV file at ``path`` into a :class:`lrlab.data.Dataset` (see the module docstring).
+
+    The file is read by :func:`lrlab.safeio.read_bounded`: a folder, a FIFO, a device
+    (``/dev/zero``), a missing file or one over :data:`lrlab.limits.MAX_CSV_BYTES` is refused
+    with a one-line ``ValueError('csv: ...')`` before a byte is read (a FIFO never blocks)."""
+    raw = safeio.read_bounded(path, "csv", limits.MAX_CSV_BYTES)
+    name = "csv:" + os.path.basename(os.fspath(path))
     return parse_dataset(raw, test_fraction, seed, device, dtype, rescale, kind, name)
 
 

@@ -1,5 +1,6 @@
 """The small widgets the training panel embeds, driven headlessly."""
 import datetime
+import hashlib
 import json
 import os
 
@@ -31,6 +32,8 @@ def test_csv_upload_good_file_calls_back(tmp_path):
     assert w.dataset is not None and w.error is None
     ds, path = got[0]
     assert ds.n_classes == 2 and ds.class_names == ("no", "yes") and open(path, "rb").read() == GOOD
+    # saved under its content's hash in the given folder, never under the uploaded name
+    assert path == os.path.join(str(tmp_path), hashlib.sha256(GOOD).hexdigest()[:16] + ".csv") == w.path
     assert "40 rows" in w.status.value and "2 classes (no, yes)" in w.status.value
     c = w.config_for(TrainConfig(max_epochs=3))
     assert c.csv_path == path and c.n_samples == 40

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .text import PLAIN, plain_text
+
 POSITIVE, NEGATIVE = "#0072B2", "#E69F00"
 NODE_COLOR = "#404040"
 
@@ -66,14 +68,15 @@ def draw_network(ax, run_or_model, features=None, max_units: int = 16, show_labe
             ax.text(l, p[:, 1].min() - 0.9, f"+{sizes[l] - len(p)}", ha="center", va="top", fontsize=9)
     if show_labels:
         for i, f in enumerate(features[: len(pos[0])]):
-            ax.text(-0.12, pos[0][i, 1], f, ha="right", va="center", fontsize=10)
+            ax.text(-0.12, pos[0][i, 1], plain_text(f), ha="right", va="center", fontsize=10, **PLAIN)
         out_names = list(getattr(dataset, "class_names", ()) or ())
         if kind == "regression":
             out_names = ["y"]
         elif not out_names:
             out_names = [f"class {k}" for k in range(sizes[-1])]
         for k, name in enumerate(out_names[: len(pos[-1])]):
-            ax.text(len(sizes) - 1 + 0.12, pos[-1][k, 1], name, ha="left", va="center", fontsize=10)
+            ax.text(len(sizes) - 1 + 0.12, pos[-1][k, 1], plain_text(name), ha="left", va="center", fontsize=10,
+                    **PLAIN)
     titles = ["input"] + [f"hidden {l}" for l in range(1, len(sizes) - 1)] + ["output"]
     top = max(len(p) for p in pos) / 2 + 0.6
     for l, t in enumerate(titles):
@@ -200,7 +203,7 @@ def draw_confusion_matrix(ax, run, X=None, y=None, class_names=None, title: str 
         X, y = dataset.X_test, dataset.y_test
     k = run.model.sizes[-1]
     C = confusion_matrix(run.predict(X), y, k)
-    names = list(class_names or getattr(dataset, "class_names", ()) or [str(i) for i in range(k)])
+    names = [plain_text(n, 16) for n in (class_names or getattr(dataset, "class_names", ()) or range(k))]
     from matplotlib.colors import LinearSegmentedColormap
     cmap = LinearSegmentedColormap.from_list("lrlab_counts", ["#FFFFFF", POSITIVE])
     ax.imshow(C, cmap=cmap, vmin=0, vmax=max(1, C.max()))
@@ -208,8 +211,8 @@ def draw_confusion_matrix(ax, run, X=None, y=None, class_names=None, title: str 
         for j in range(k):
             ax.text(j, i, str(C[i, j]), ha="center", va="center", fontsize=11,
                     color="white" if C[i, j] > 0.6 * C.max() else "black")
-    ax.set_xticks(range(k), names)
-    ax.set_yticks(range(k), names)
+    ax.set_xticks(range(k), names, **PLAIN)
+    ax.set_yticks(range(k), names, **PLAIN)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     acc = np.trace(C) / max(1, C.sum())

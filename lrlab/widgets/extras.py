@@ -58,14 +58,25 @@ def _image() -> W.Image:
 class CsvUpload(W.VBox):
     """Upload a CSV (``x1,x2,label`` or ``x1[,x2],y``); ``on_load(dataset, path)`` on success.
 
-    The uploaded bytes are also saved to ``folder`` (default: a temporary folder) so that
-    ``TrainConfig.csv_path`` can point at them (:meth:`config_for`)."""
+    The uploaded bytes are also saved so that ``TrainConfig.csv_path`` can point at them
+    (:meth:`config_for`): into ``folder`` when one is given, else into a private folder of
+    this widget (``tempfile.mkdtemp``, mode 0700, made at the first good upload; ``folder``
+    is ``None`` until then). The saved file is named by its content
+    (``<first 16 hex digits of its SHA-256>.csv``): two panels uploading different
+    ``data.csv`` files never share a path, and the uploaded name is only *shown* (cut to
+    its last path part, control characters replaced, shortened), never used as a path.
+    The copy is written atomically beside its place and renamed over it, so a symlink
+    planted there is replaced, never followed. Uploads over
+    :data:`lrlab.limits.MAX_CSV_BYTES`, and content that is not bytes or text, are refused
+    with the one-line message before any parsing."""
+
+    FALLBACK_NAME = "upload.csv"
 
     def __init__(self, on_load: Optional[Callable] = None, test_fraction: float = 0.2, seed: int = 0,
                  folder: str | None = None):
         self.on_load = on_load
         self.test_fraction, self.seed = test_fraction, seed
-        self.folder = folder or os.path.join(tempfile.gettempdir(), "lrlab_csv")
+        self.folder: str | None = folder
         self.dataset = None
         self.path: str | None = None
         self.error: str | None = None
@@ -79,31 +90,63 @@ class CsvUpload(W.VBox):
         files = change["new"]
         if not files:
             return
-        f = files[0] if isinstance(files, (tuple, list)) else next(iter(files.values()))
-        self.load_bytes(f.get("name", "upload.csv"), f["content"])
-
-    def load_bytes(self, name: str, content) -> bool:
-        """Parse ``content`` (bytes/str) as CSV file ``name``: True and ``on_load`` if good, else the message."""
         try:
-            raw = bytes(content) if not isinstance(content, str) else content.encode("utf-8")
-            dataset = csvdata.parse_dataset(raw, self.test_fraction, self.seed, name="csv:" + name)
-        except ValueError as exc:
-            return self._fail(f"{name}: {exc}")
+            f = files[0] if isinstance(files, (tuple, list)) else next(iter(files.values()))
+            name = f.get("name") if isinstance(f, dict) else getattr(f, "name", None)
+            content = f.get("content") if isinstance(f, dict) else getattr(f, "content", None)
         except Exception as exc:  # never a traceback in the panel
-            return self._fail(f"{name}: could not read the file ({type(exc).__name__}: {exc})")
-        os.makedirs(self.folder, exist_ok=True)
-        path = os.path.join(self.folder, os.path.basename(name) or "upload.csv")
-        with open(path, "wb") as fh:
-            fh.write(raw)
+            self._fail(f"csv: could not read the upload ({type(exc).__name__})")
+            return
+        self.load_bytes(name, content)
+
+    @classmethod
+    def display_name(cls, name) -> str:
+        """The uploaded file's name as shown in messages: its last path part, printable, at most 60 characters."""
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", "replace")
+        if not isinstance(name, str):
+            return cls.FALLBACK_NAME
+        name = csvdata.CONTROL_CHARS.sub("?", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+        name = name.encode("utf-8", "replace").decode("utf-8")  # lone surrogates
+        if name in ("", ".", ".."):
+            return cls.FALLBACK_NAME
+        return name if len(name) <= 60 else name[:44] + "…" + name[-15:]
+
+    def load_bytes(self, name, content) -> bool:
+        """Parse ``content`` (bytes/str) as CSV file ``name``: True and ``on_load`` if good, else the message."""
+        shown = self.display_name(name)
+        try:
+            raw = csvdata.as_bytes(content)  # type and size checked before copying
+            dataset = csvdata.parse_dataset(raw, self.test_fraction, self.seed, name="csv:" + shown)
+        except ValueError as exc:
+            return self._fail(f"{shown}: {exc}")
+        except Exception as exc:  # never a traceback in the panel
+            return self._fail(f"{shown}: could not read the file ({type(exc).__name__}: {exc})")
+        try:
+            path = self._save(raw)
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            return self._fail(f"{shown}: csv: could not keep a copy for training ({reason})")
         self.dataset, self.path, self.error = dataset, path, None
         n = dataset.X_train.shape[0] + dataset.X_test.shape[0]
-        what = (f"{dataset.n_classes} classes ({', '.join(dataset.class_names)})"
+        what = (f"{dataset.n_classes} classes ({', '.join(csvdata.short(c, 24) for c in dataset.class_names)})"
                 if dataset.kind == "classification" else "regression (MSE, R²)")
-        self.status.value = _message(f"{name}: {n} rows, {dataset.in_features} input column(s), {what}; "
+        self.status.value = _message(f"{shown}: {n} rows, {dataset.in_features} input column(s), {what}; "
                                      f"{dataset.X_test.shape[0]} rows held out for testing.")
         if self.on_load is not None:
             self.on_load(dataset, path)
         return True
+
+    def _save(self, raw: bytes) -> str:
+        """Write ``raw`` to ``<folder>/<sha256[:16]>.csv`` (atomic rename: a planted link is replaced, not followed)."""
+        import hashlib
+        from .. import safeio
+        if self.folder is None:
+            self.folder = tempfile.mkdtemp(prefix="lrlab_csv_")  # private: mode 0700, one per widget
+        folder = os.fspath(self.folder)
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, hashlib.sha256(raw).hexdigest()[:16] + ".csv")
+        return safeio.write_bytes(path, raw)
 
     def _fail(self, message: str) -> bool:
         self.dataset, self.path, self.error = None, None, message
