@@ -3,6 +3,7 @@
 Each test sets controls (``.value``), clicks buttons (``.click()``) and asserts on the panel's
 config, its run, its history and its image bytes.
 """
+import hashlib
 import runpy
 import threading
 import time
@@ -230,7 +231,8 @@ def test_csv_upload_trains_on_that_data(panel, tmp_path):
     panel.csv_upload.folder = str(tmp_path)
     assert panel.csv_upload.load_bytes("mine.csv", GOOD_CSV)
     config = panel.config()
-    assert config.csv_path == str(tmp_path / "mine.csv") and config.n_samples == 80
+    stored = tmp_path / (hashlib.sha256(GOOD_CSV).hexdigest()[:16] + ".csv")  # content-addressed, not by name
+    assert config.csv_path == panel.csv_upload.path == str(stored) and config.n_samples == 80
     assert panel.data_picker.dataset.disabled and "your CSV" in panel.data_picker.csv_note.value
     run = panel.run()
     assert run.dataset.class_names == ("no", "yes")
