@@ -22,11 +22,16 @@ sin x2) are applied by :func:`transform` and listed in :data:`FEATURES`.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
+
+from . import limits
+from .nets import shown
 
 CLASSIFICATION = ("moons", "circles", "spiral", "xor", "blobs")
 REGRESSION = ("sine",)
@@ -150,28 +155,55 @@ def _sine(n, rng):
     return x, np.sin(np.pi * x[:, 0])
 
 
+#: the fewest samples a toy dataset has, and the largest noise level
+MIN_SAMPLES = 8
+MAX_NOISE = 2.0
+#: a split keeps at least this many training samples (and one test sample)
+MIN_TRAIN = 4
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)) and math.isfinite(x)
+
+
+def check_split(n: int, test_fraction: float) -> int:
+    """The test set size ``round(n * test_fraction)``, or ``ValueError('test_fraction: ...')`` when
+    either part of the split would be (nearly) empty: the test set needs 1 sample, training :data:`MIN_TRAIN`."""
+    n_test = int(round(n * test_fraction))
+    if n_test < 1 or n - n_test < MIN_TRAIN:
+        raise ValueError(f"test_fraction: {test_fraction:g} of {n} samples leaves an empty split "
+                         f"({n_test} test, {n - n_test} training; needs at least 1 test and {MIN_TRAIN} training)")
+    return n_test
+
+
 def make(name: str = "moons", n: int = 512, noise: float = 0.1, test_fraction: float = 0.2,
          seed: int = 0, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
          classes: int = 2) -> Dataset:
     """Generate dataset ``name`` with ``n`` points, seeded, split into train and test.
 
-    ``classes`` (2..8) applies to ``spiral`` and ``blobs``; the other classification
+    ``classes`` (2..``limits.MAX_CLASSES``) applies to ``spiral`` and ``blobs``; the other classification
     sets have two classes. The split is a seeded permutation: the last
     ``round(n * test_fraction)`` points of it form the test set.
     """
-    if name not in DATASETS:
-        raise ValueError(f"dataset: unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
-    if not (isinstance(n, (int, np.integer)) and 8 <= n <= 1_000_000):
-        raise ValueError(f"n: number of samples must be an integer in [8, 1000000], got {n!r}")
-    if not (0 <= noise <= 2):
-        raise ValueError(f"noise: must be in [0, 2], got {noise!r}")
-    if not (0 < test_fraction < 1):
-        raise ValueError(f"test_fraction: must be in (0, 1), got {test_fraction!r}")
-    if not (2 <= classes <= 8):
-        raise ValueError(f"classes: must be in [2, 8], got {classes!r}")
-    n_test = int(round(n * test_fraction))
-    if n_test < 1 or n - n_test < 4:
-        raise ValueError(f"test_fraction: {test_fraction} of {n} samples leaves an empty split")
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(f"dataset: unknown dataset {shown(name)}; allowed: {', '.join(DATASETS)}")
+    if not (_is_int(n) and MIN_SAMPLES <= n <= limits.MAX_SAMPLES):
+        raise ValueError(f"n: number of samples must be an integer in [{MIN_SAMPLES}, {limits.MAX_SAMPLES}], "
+                         f"got {shown(n)}")
+    if not (_is_real(noise) and 0 <= noise <= MAX_NOISE):
+        raise ValueError(f"noise: must be a number in [0, {MAX_NOISE:g}], got {shown(noise)}")
+    if not (_is_real(test_fraction) and 0 < test_fraction < 1):
+        raise ValueError(f"test_fraction: must be a number in (0, 1), got {shown(test_fraction)}")
+    if not (_is_int(classes) and 2 <= classes <= limits.MAX_CLASSES):
+        raise ValueError(f"classes: must be an integer in [2, {limits.MAX_CLASSES}], got {shown(classes)}")
+    if not (_is_int(seed) and 0 <= seed <= limits.MAX_SEED):
+        raise ValueError(f"seed: must be an integer in [0, {limits.MAX_SEED}], got {shown(seed)}")
+    n, classes, seed = int(n), int(classes), int(seed)
+    n_test = check_split(n, test_fraction)
     rng = np.random.default_rng(seed)
     if name in ("spiral", "blobs"):
         X, y = {"spiral": _spiral, "blobs": _blobs}[name](n, rng, classes)

@@ -23,10 +23,13 @@ it is checked against autograd in the tests.
 from __future__ import annotations
 
 import math
+import reprlib
 from typing import Sequence
 
 import torch
 from torch import nn
+
+from . import limits
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu")
 LOSSES = ("cross_entropy", "mse")
@@ -59,19 +62,43 @@ def activation_grad(z: torch.Tensor, a: torch.Tensor, name: str) -> torch.Tensor
     raise ValueError(f"activation: unknown activation {name!r}; allowed: {', '.join(ACTIVATIONS)}")
 
 
-def validate_architecture(in_features: int, hidden: Sequence[int], out_features: int, activation: str) -> None:
-    if not (isinstance(in_features, int) and in_features >= 1):
-        raise ValueError(f"in_features: must be an integer >= 1, got {in_features!r}")
-    if not (isinstance(out_features, int) and out_features >= 1):
-        raise ValueError(f"out_features: must be an integer >= 1, got {out_features!r}")
-    hidden = tuple(hidden)
-    if len(hidden) > 8:
-        raise ValueError(f"hidden: at most 8 hidden layers, got {len(hidden)}")
+def shown(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for messages (never a huge string, never raises)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxtuple, short.maxdict, short.maxset = 3, 6, 6, 4, 4
+    short.maxstring, short.maxother, short.maxlong = limit, limit, 40
+    try:
+        text = short.repr(value)
+    except Exception:  # a repr that raises: say what it is instead
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def check_hidden(hidden) -> tuple[int, ...]:
+    """The hidden layer widths as a tuple, or ``ValueError('hidden: ...')``: a list of at most
+    :data:`lrlab.limits.MAX_DEPTH` integers, each in ``[1, limits.MAX_WIDTH]`` (bools are not widths)."""
+    if not isinstance(hidden, (list, tuple)):
+        raise ValueError(f"hidden: must be a list of layer widths (at most {limits.MAX_DEPTH} integers in "
+                         f"[1, {limits.MAX_WIDTH}]), got {shown(hidden)}")
+    if len(hidden) > limits.MAX_DEPTH:
+        raise ValueError(f"hidden: at most {limits.MAX_DEPTH} hidden layers, got {len(hidden)}")
     for width in hidden:
-        if not (isinstance(width, int) and 1 <= width <= 1024):
-            raise ValueError(f"hidden: every layer width must be an integer in [1, 1024], got {width!r}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation: unknown activation {activation!r}; allowed: {', '.join(ACTIVATIONS)}")
+        if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= limits.MAX_WIDTH:
+            raise ValueError(f"hidden: every layer width must be an integer in [1, {limits.MAX_WIDTH}], "
+                             f"got {shown(width)}")
+    return tuple(hidden)
+
+
+def validate_architecture(in_features: int, hidden: Sequence[int], out_features: int, activation: str) -> None:
+    if isinstance(in_features, bool) or not (isinstance(in_features, int) and in_features >= 1):
+        raise ValueError(f"in_features: must be an integer >= 1, got {shown(in_features)}")
+    if isinstance(out_features, bool) or not (isinstance(out_features, int) and out_features >= 1):
+        raise ValueError(f"out_features: must be an integer >= 1, got {shown(out_features)}")
+    check_hidden(hidden)
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(f"activation: unknown activation {shown(activation)}; allowed: {', '.join(ACTIVATIONS)}")
 
 
 def init_weights(sizes: Sequence[int], activation: str, seed: int) -> list[torch.Tensor]:

@@ -1,4 +1,4 @@
-"""Share strings: the whole config in one line; decoding reproduces the identical run."""
+"""Share strings: the whole config in one line (never a file); decoding reproduces the identical run."""
 import json
 import subprocess
 import sys
@@ -106,3 +106,40 @@ def test_valid_packing_of_a_bad_config_names_the_field():
         share.decode(_pack({**d, "lr": -1.0}))
     with pytest.raises(ValueError, match="share: the string does not hold a config"):
         share.decode(_pack([1, 2]))
+
+
+def test_a_share_string_carries_no_file():
+    with pytest.raises(ValueError) as info:
+        share.encode(CONFIG.replace(csv_path="/home/me/data.csv"))
+    message = str(info.value)
+    assert message.startswith("share: csv_path: a share string cannot carry a file; send the CSV file itself")
+    assert "upload box" in message and "--csv" in message and "\n" not in message
+    for path in ("/dev/zero", "/home/me/data.csv", "x" * 5000):
+        with pytest.raises(ValueError) as info:
+            share.decode(_pack({**CONFIG.to_dict(), "csv_path": path}))
+        message = str(info.value)
+        assert message.startswith("share: csv_path: a share string cannot carry a file")
+        assert "ask for the CSV file itself" in message and "upload box" in message and len(message) < 300
+    share.decode(_pack({**CONFIG.to_dict(), "csv_path": None}))  # what encode writes: no file
+
+
+def test_encode_refuses_a_config_that_would_not_decode():
+    with pytest.raises(ValueError, match=r"^share: lr: must be a finite number"):
+        share.encode(CONFIG.replace(lr=float("inf")))
+    with pytest.raises(ValueError, match=r"^share: seed: must be an integer"):
+        share.encode(CONFIG.replace(seed=2**64))
+    with pytest.raises(ValueError, match=r"^share: expected a TrainConfig"):
+        share.encode(CONFIG.to_dict())
+
+
+def test_pack_is_the_encoding():
+    assert share.pack(CONFIG.to_dict()) == share.encode(CONFIG)
+    assert share.decode(share.pack(CONFIG.to_dict())) == CONFIG
+
+
+def test_decode_without_validation_still_wants_parameter_dicts():
+    d = TrainConfig().to_dict()
+    assert share.decode(_pack({**d, "lr": 1e9}), validate=False).lr == 1e9  # the CLI's flags may fix it
+    for field in ("optimizer_params", "schedule_params"):
+        with pytest.raises(ValueError, match=f"^share: {field}: must be a dict"):
+            share.decode(_pack({**d, field: [0.9]}), validate=False)
