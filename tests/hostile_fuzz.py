@@ -45,7 +45,7 @@ FIELDS = [f.name for f in fields(TrainConfig)]
 PREFIXES = tuple(FIELDS) + ("csv", "share", "json", "png", "export", "run", "optimizers", "schedules", "lrs",
                             "epochs", "threads", "preset", "weights", "momentum", "betas", "eps", "weight_decay",
                             "optimizer_params", "schedule_params", "kind", "model", "T_max", "period", "factor",
-                            "min_lr", "max_lr", "argument", "unrecognized", "expected", "history")
+                            "min_lr", "max_lr", "opt", "sched", "argument", "unrecognized", "expected", "history")
 
 
 def one_line_naming_a_field(message: str) -> None:

@@ -113,3 +113,11 @@ def test_network_view_regression_hides_the_confusion_matrix():
     r = train(TrainConfig(dataset="sine", hidden=(3,), max_epochs=2))
     view = NetworkView(r)
     assert view.confusion.layout.display == "none" and view.heatmaps.value[:4] == b"\x89PNG"
+
+
+def test_share_box_never_shows_a_stale_string_for_a_config_it_cannot_share():
+    from lrlab.widgets.extras import ShareBox
+    box = ShareBox(TrainConfig(max_epochs=5))
+    assert box.code.value.startswith("lrlab1:")
+    assert box.set_config(TrainConfig(max_epochs=5, csv_path="/tmp/data.csv")) == ""
+    assert box.code.value == "" and "a share string cannot carry a file" in box.status.value

@@ -238,7 +238,9 @@ def test_csv_upload_trains_on_that_data(panel, tmp_path):
     assert run.dataset.class_names == ("no", "yes")
     assert run.dataset.X_train.shape[0] + run.dataset.X_test.shape[0] == 80
     assert losses(run) == losses(train(config))
-    assert share.decode(panel.share_box.code.value) == config  # a CSV config shares its path
+    # a share string carries no file: the box says so instead of showing another config's string
+    assert panel.share_box.code.value == ""
+    assert "csv_path: a share string cannot carry a file" in panel.share_box.status.value
     panel.data_picker.builtin_button.click()
     assert panel.config().csv_path is None and not panel.data_picker.dataset.disabled
 

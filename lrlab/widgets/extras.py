@@ -179,9 +179,14 @@ class ShareBox(W.VBox):
             self.set_config(config)
 
     def set_config(self, config: TrainConfig) -> str:
-        """Show the share string of ``config`` (returns it)."""
+        """Show the share string of ``config`` (returns it); ``""`` and the reason when it cannot be
+        shared (a CSV config: a share string carries no file), never a stale string of another config."""
         self.config = config
-        self.code.value = share.encode(config)
+        try:
+            self.code.value = share.encode(config)
+        except ValueError as exc:
+            self.code.value = ""
+            self.status.value = _message(str(exc), error=True)
         return self.code.value
 
     def load(self, text: str | None = None) -> TrainConfig | None:
