@@ -55,6 +55,7 @@ from __future__ import annotations
 import bisect
 import math
 import numbers
+from fractions import Fraction
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -386,6 +387,56 @@ class ReduceOnPlateau:
         return self.lr(epoch + 1)
 
 
+#: every finite float64 is an integer multiple of 2**-1074
+_ULP_SHIFT = 1074
+
+
+class _ExactSum:
+    """The exact sum of a period's values, in O(1) memory and independent of their order.
+
+    A finite float is ``n / 2**k`` with ``k <= 1074``, so ``value * 2**1074`` is an integer:
+    those integers are added (Python integers do not round), so the sum is exact, whatever the
+    order.  Infinities and NaN are counted, and the sum is then what a float sum gives
+    (``inf``, ``-inf``, or NaN for a NaN or ``inf + -inf``)."""
+
+    __slots__ = ("scaled", "pos_inf", "neg_inf", "nan", "count")
+
+    def __init__(self):
+        self.scaled, self.pos_inf, self.neg_inf, self.nan, self.count = 0, False, False, False, 0
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        if math.isfinite(value):
+            n, d = value.as_integer_ratio()  # d is a power of two
+            self.scaled += n << (_ULP_SHIFT + 1 - d.bit_length())
+        elif math.isnan(value):
+            self.nan = True
+        elif value > 0:
+            self.pos_inf = True
+        else:
+            self.neg_inf = True
+
+    @property
+    def total(self):
+        """``sum * 2**1074`` as an integer (all finite), else ``inf``, ``-inf`` or ``nan``: compare two."""
+        if self.nan or (self.pos_inf and self.neg_inf):
+            return math.nan
+        if self.pos_inf:
+            return math.inf
+        if self.neg_inf:
+            return -math.inf
+        return self.scaled
+
+    @property
+    def mean(self) -> float:
+        total = self.total
+        if not self.count:
+            return math.nan
+        if isinstance(total, float):
+            return total
+        return float(Fraction(total, self.count << _ULP_SHIFT))
+
+
 class CosineWithPlateauCuts:
     """The seed's cosine annealing with periodic plateau checks::
 
@@ -399,11 +450,21 @@ class CosineWithPlateauCuts:
     epoch ``e + 1`` on.  Every cut is recorded in :attr:`cuts`.  Equal means are no change.
     The loss/accuracy come from ``metrics[loss_key]`` / ``metrics[acc_key]``
     (``train_loss`` / ``train_acc``, as the seed says: training loss and accuracy).
+
+    The means are compared *exactly*: both periods have ``period`` values, so their sums are
+    compared, and each sum is exact (integers in units of 2**-1074), so the same values in
+    another order are the same sum -- a float mean (``np.mean``) can differ in the last bit
+    and would count as a change.  Only the running sums of the current and the previous
+    period are kept (memory does not grow with the epochs).  Once ``scale`` is below
+    :data:`MIN_SCALE` (the rate is less than a trillionth of the cosine) no further cut is
+    made or recorded, so the record of cuts stays bounded too.
     """
 
     reactive = True
     name = "cosine_plateau_cuts"
     MONITORS = ("both", "loss", "accuracy")
+    #: no cut takes ``scale`` below this
+    MIN_SCALE = 1e-12
 
     def __init__(self, max_lr: float, min_lr: float, T_max: int, period: int, factor: float = 0.1,
                  monitor: str = "both", loss_key: str = "train_loss", acc_key: str = "train_acc"):
@@ -415,8 +476,9 @@ class CosineWithPlateauCuts:
         self.params = dict(max_lr=max_lr, min_lr=min_lr, T_max=int(T_max), period=self.period, factor=factor,
                            monitor=monitor)
         self._scale = _PiecewiseRate(1.0)
-        self.losses: list[float] = []
-        self.accuracies: list[float] = []
+        self.observed = 0  # epochs observed so far
+        self._loss, self._acc = _ExactSum(), _ExactSum()  # the current period, so far
+        self._previous: tuple[_ExactSum, _ExactSum] | None = None  # the last complete period
         self.cuts: list[dict] = []
 
     def scale(self, epoch: int) -> float:
@@ -428,23 +490,28 @@ class CosineWithPlateauCuts:
 
     def observe(self, epoch: int, metrics: dict) -> float:
         """Record epoch ``epoch``'s training loss/accuracy; maybe cut; return ``lr(epoch + 1)``."""
-        if epoch != len(self.losses):
-            raise ValueError(f"epoch: metrics must be observed in order, expected epoch {len(self.losses)}, "
+        if epoch != self.observed:
+            raise ValueError(f"epoch: metrics must be observed in order, expected epoch {self.observed}, "
                              f"got {epoch!r}")
-        self.losses.append(_metric(metrics, self.loss_key))
-        self.accuracies.append(_metric(metrics, self.acc_key))
+        loss, acc = _metric(metrics, self.loss_key), _metric(metrics, self.acc_key)
+        self.observed += 1
+        self._loss.add(loss)
+        self._acc.add(acc)
         p = self.period
-        if (epoch + 1) % p == 0 and epoch + 1 >= 2 * p:
-            loss_now, loss_before = np.mean(self.losses[-p:]), np.mean(self.losses[-2 * p:-p])
-            acc_now, acc_before = np.mean(self.accuracies[-p:]), np.mean(self.accuracies[-2 * p:-p])
+        if (epoch + 1) % p:
+            return self.lr(epoch + 1)
+        now, before = (self._loss, self._acc), self._previous
+        self._previous, self._loss, self._acc = now, _ExactSum(), _ExactSum()
+        if before is not None:
             reasons = []
-            if self.monitor in ("loss", "both") and loss_now > loss_before:
-                reasons.append(f"mean loss rose {loss_before:.4g} -> {loss_now:.4g}")
-            if self.monitor in ("accuracy", "both") and acc_now < acc_before:
-                reasons.append(f"mean accuracy fell {acc_before:.4g} -> {acc_now:.4g}")
-            if reasons:
+            if self.monitor in ("loss", "both") and now[0].total > before[0].total:
+                reasons.append(f"mean loss rose {before[0].mean:.4g} -> {now[0].mean:.4g}")
+            if self.monitor in ("accuracy", "both") and now[1].total < before[1].total:
+                reasons.append(f"mean accuracy fell {before[1].mean:.4g} -> {now[1].mean:.4g}")
+            new_scale = self._scale.current * self.factor
+            if reasons and new_scale >= self.MIN_SCALE:
                 old = self.lr(epoch + 1)
-                self._scale.set_from(epoch + 1, self._scale.current * self.factor)
+                self._scale.set_from(epoch + 1, new_scale)
                 self.cuts.append({"epoch": epoch, "old_lr": old, "new_lr": self.lr(epoch + 1),
                                   "reason": f"epochs {epoch + 1 - p}-{epoch} vs {epoch + 1 - 2 * p}-"
                                             f"{epoch - p}: " + " and ".join(reasons)})

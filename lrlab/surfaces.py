@@ -24,6 +24,7 @@ Example::
 """
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -136,11 +137,35 @@ def refine_critical_point(f: Callable, point, iterations: int = 30) -> tuple[flo
     return float(p[0]), float(p[1])
 
 
+# --------------------------------------------------------------------------- parameter checks
+def _real(name: str, value, low: float, high: float, low_inclusive: bool = True, high_inclusive: bool = True) -> float:
+    """``value`` as a float if it is a real number in the interval, else ``ValueError('name: ...')``."""
+    schedules_mod.check_range(name, value, (low, high, low_inclusive, high_inclusive))
+    return float(value)
+
+
+def _whole(name: str, value, low: int, high: int) -> int:
+    """``value`` as an int if it is a whole number in ``[low, high]`` (3.0 is accepted), else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
+            not math.isfinite(value) or value != int(value) or not low <= value <= high:
+        raise ValueError(f"{name}: must be a whole number in [{low}, {high}], got {value!r}")
+    return int(value)
+
+
+#: ``rosenbrock``'s minimum ``(a, a²)`` lies in its view box (y <= 3) for ``|a| <= sqrt(3)``
+ROSENBROCK_A = math.sqrt(3.0)
+
+
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Surface:
+    """``f = (a - x)^2 + b (y - x^2)^2``, one minimum at ``(a, a^2)``: ``|a| <= sqrt(3)`` (so that
+    it is in the view), ``0 < b <= 10000``."""
+    a = _real("a", a, -ROSENBROCK_A, ROSENBROCK_A)
+    b = _real("b", b, 0.0, 1e4, low_inclusive=False)
+
     def f(p):
         x, y = _xy(p)
         return (a - x) ** 2 + b * (y - x ** 2) ** 2
-    return Surface("rosenbrock", "Rosenbrock", "f(x, y) = (a - x)² + b (y - x²)²,  a = 1, b = 100", f,
+    return Surface("rosenbrock", "Rosenbrock", f"f(x, y) = (a - x)² + b (y - x²)²,  a = {a:g}, b = {b:g}", f,
                    (-2.0, 2.0, -1.0, 3.0), (-1.2, 1.0), (CriticalPoint(a, a * a, "global minimum"),),
                    log_contour=True, gd_lr=1.5e-3, adaptive_lr=0.1,
                    description="A curved, flat-bottomed banana valley: easy to enter, slow to follow to (1, 1).",
@@ -170,16 +195,53 @@ def himmelblau() -> Surface:
                    description="Four equal minima: which one you reach depends on where you start.")
 
 
+def rastrigin_min_A(half_width: int) -> float:
+    """The smallest ``A`` for which ``x^2 - A cos(2 pi x)`` has a local minimum in every cell
+    ``|x - i| < 1/2``, ``|i| <= half_width``: in the outermost cell ``f'`` must dip below 0, i.e.
+    ``A > min over -1/2 < u < 0 of (i + u) / (pi (-sin 2 pi u))`` with ``i = half_width``."""
+    u = np.linspace(-0.5, 0.0, 100_001)[1:-1]
+    return float(np.min((half_width + u) / (math.pi * -np.sin(2 * math.pi * u))))
+
+
+def _rastrigin_minima_1d(A: float, half_width: int) -> list[float]:
+    """The local minimum of ``x^2 - A cos(2 pi x)`` in each cell around ``-half_width .. half_width``:
+    the lowest dip found on a fine grid of the cell, refined by Newton's method on ``f' = 0``."""
+    out = []
+    for i in range(-half_width, half_width + 1):
+        u = np.linspace(i - 0.5, i + 0.5, 4001)
+        v = u ** 2 - A * np.cos(2 * math.pi * u)
+        dips = np.flatnonzero((v[1:-1] < v[:-2]) & (v[1:-1] <= v[2:])) + 1
+        if not len(dips):
+            raise ValueError(f"A: with half_width={half_width} the egg box has a local minimum near every "
+                             f"integer only for A > {rastrigin_min_A(half_width):.4g}; got {A!r} "
+                             f"(raise A or lower half_width)")
+        x = float(u[dips[np.argmin(v[dips])]])
+        for _ in range(50):
+            step = (2 * x + 2 * math.pi * A * math.sin(2 * math.pi * x)) / \
+                   (2 + 4 * math.pi ** 2 * A * math.cos(2 * math.pi * x))
+            x -= step
+            if abs(step) < 1e-16:
+                break
+        out.append(0.0 if i == 0 else x)
+    return out
+
+
 def rastrigin(A: float = 10.0, half_width: int = 3) -> Surface:
+    """``f = 2A + x^2 - A cos(2 pi x) + y^2 - A cos(2 pi y)`` over ``|x|, |y| <= half_width + 1/2``:
+    ``0 < A <= 1000`` (large enough for a local minimum near every integer point, see
+    :func:`rastrigin_min_A`), ``half_width`` a whole number in [1, 10]."""
+    A = _real("A", A, 0.0, 1e3, low_inclusive=False)
+    half_width = _whole("half_width", half_width, 1, 10)
+
     def f(p):
         x, y = _xy(p)
         return 2 * A + x ** 2 - A * torch.cos(2 * math.pi * x) + y ** 2 - A * torch.cos(2 * math.pi * y)
-    # one local minimum near every integer point (i, j); Newton finds it exactly
-    one_d = [refine_critical_point(f, (float(i), 0.0))[0] for i in range(-half_width, half_width + 1)]
+    # one local minimum near every integer point (i, j); the global one at (0, 0)
+    one_d = _rastrigin_minima_1d(A, half_width)
     points = tuple(CriticalPoint(x, y, "global minimum" if i == half_width and j == half_width else "local minimum")
                    for i, x in enumerate(one_d) for j, y in enumerate(one_d))
     w = half_width + 0.5
-    return Surface("rastrigin", "Rastrigin", "f(x, y) = 2A + x² - A cos 2πx + y² - A cos 2πy,  A = 10", f,
+    return Surface("rastrigin", "Rastrigin", f"f(x, y) = 2A + x² - A cos 2πx + y² - A cos 2πy,  A = {A:g}", f,
                    (-w, w, -w, w), (2.3, 1.7), points, log_contour=False, gd_lr=2e-3, adaptive_lr=0.1,
                    description="An egg box of local minima around one global minimum at (0, 0).",
                    params={"A": A})
@@ -197,9 +259,10 @@ def saddle() -> Surface:
 
 
 def quadratic(condition: float = 20.0, angle: float = 0.0) -> Surface:
-    """``f = 1/2 theta^T H theta`` with eigenvalues 1 and ``condition``, the ravine turned by ``angle`` degrees."""
-    if not 1.0 <= condition <= 1e4:
-        raise ValueError(f"condition: must be in [1, 10000], got {condition!r}")
+    """``f = 1/2 theta^T H theta`` with eigenvalues 1 and ``condition`` (in [1, 10000]), the ravine
+    turned by ``angle`` degrees (in [-360, 360])."""
+    condition = _real("condition", condition, 1.0, 1e4)
+    angle = _real("angle", angle, -360.0, 360.0)
     c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
 
     def f(p):
@@ -215,19 +278,56 @@ def quadratic(condition: float = 20.0, angle: float = 0.0) -> Surface:
                    params={"condition": condition, "angle": angle})
 
 
+#: ``double_well`` has two wells exactly while ``|tilt| < 8 / (3 sqrt 3)``: ``f'(x) = 4x^3 - 4x + tilt``
+#: has three real roots while its discriminant ``16 (64 - 27 tilt^2)`` is positive.
+DOUBLE_WELL_TILT = 8.0 / (3.0 * math.sqrt(3.0))
+
+
+def double_well_roots(tilt: float) -> tuple[float, float, float]:
+    """The three roots of ``4x^3 - 4x + tilt`` (``|tilt| < DOUBLE_WELL_TILT``), ascending: the left
+    minimum, the saddle, the right minimum (the trigonometric solution of the cubic, then Newton)."""
+    phase = math.acos(max(-1.0, min(1.0, -tilt / DOUBLE_WELL_TILT))) / 3
+    roots = []
+    for k in range(3):
+        x = 2 / math.sqrt(3) * math.cos(phase - 2 * math.pi * k / 3)
+        for _ in range(3):
+            slope = 12 * x * x - 4
+            if slope == 0:
+                break
+            x -= (4 * x ** 3 - 4 * x + tilt) / slope
+        roots.append(x)
+    return tuple(sorted(roots))
+
+
 def double_well(tilt: float = 0.3) -> Surface:
-    """``f = (x^2 - 1)^2 + tilt * x + y^2 / 2``: a local minimum near x = +1, the global one near x = -1."""
+    """``f = (x^2 - 1)^2 + tilt * x + y^2 / 2``: two wells near x = -1 and x = +1 while
+    ``|tilt| < 8 / (3 sqrt 3) = 1.5396`` (:data:`DOUBLE_WELL_TILT`). The lower well is the global
+    minimum: the left one for ``tilt > 0``, the right one for ``tilt < 0`` (both for 0)."""
+    if isinstance(tilt, bool) or not isinstance(tilt, (int, float, np.integer, np.floating)) or \
+            not abs(tilt) < DOUBLE_WELL_TILT:
+        raise ValueError(f"tilt: must be a number in (-{DOUBLE_WELL_TILT:.6g}, {DOUBLE_WELL_TILT:.6g}) "
+                         f"(|tilt| < 8/(3√3): beyond it one well disappears), got {tilt!r}")
+    tilt = float(tilt)
+
     def f(p):
         x, y = _xy(p)
         return (x ** 2 - 1) ** 2 + tilt * x + 0.5 * y ** 2
-    roots = sorted(float(r.real) for r in np.roots([4.0, 0.0, -4.0, tilt]) if abs(r.imag) < 1e-12)
-    points = (CriticalPoint(roots[0], 0.0, "global minimum"), CriticalPoint(roots[1], 0.0, "saddle"),
-              CriticalPoint(roots[2], 0.0, "local minimum"))
-    return Surface("double_well", "Local and global minimum",
-                   f"f(x, y) = (x² - 1)² + {tilt:g} x + y²/2", f,
+    left, middle, right = double_well_roots(tilt)
+    # f(-x) - f(x) = -2 tilt x: for tilt > 0 the left well is lower, for tilt < 0 the right one
+    left_kind = "global minimum" if tilt >= 0 else "local minimum"
+    right_kind = "global minimum" if tilt <= 0 else "local minimum"
+    points = (CriticalPoint(left, 0.0, left_kind), CriticalPoint(middle, 0.0, "saddle"),
+              CriticalPoint(right, 0.0, right_kind))
+    if tilt > 0:
+        description = "Two valleys: the right one is a local minimum, the left one (lower) the global one."
+    elif tilt < 0:
+        description = "Two valleys: the left one is a local minimum, the right one (lower) the global one."
+    else:
+        description = "Two valleys of the same depth: both are global minima."
+    term = "" if tilt == 0 else f" {'-' if tilt < 0 else '+'} {abs(tilt):g} x"
+    return Surface("double_well", "Local and global minimum", f"f(x, y) = (x² - 1)²{term} + y²/2", f,
                    (-2.0, 2.2, -1.6, 1.6), (2.0, 1.2), points, log_contour=False, gd_lr=0.02, adaptive_lr=0.05,
-                   description="Two valleys: the right one is a local minimum, the left one (lower) the global one.",
-                   params={"tilt": tilt})
+                   description=description, params={"tilt": tilt})
 
 
 #: name -> factory(**params) -> Surface
@@ -246,7 +346,13 @@ def get(surface: str | Surface, **params) -> Surface:
     if surface not in SURFACES:
         raise ValueError(f"surface: one of {', '.join(SURFACES)}, got {surface!r}")
     if params:
-        return SURFACES[surface](**params)
+        factory = SURFACES[surface]
+        accepted = [name for name in inspect.signature(factory).parameters]
+        for name in params:
+            if name not in accepted:
+                raise ValueError(f"{name}: not a parameter of surface {surface}; "
+                                 f"allowed: {', '.join(accepted) or 'none'}")
+        return factory(**params)
     if surface not in _CACHE:
         _CACHE[surface] = SURFACES[surface]()
     return _CACHE[surface]

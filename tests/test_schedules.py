@@ -204,6 +204,79 @@ def test_plateau_cuts_equal_means_are_no_change():
     assert s.cuts == []
 
 
+def test_plateau_cuts_a_permutation_is_no_change_even_where_float_means_differ():
+    """np.mean([0.3, 0.2, 0.1]) < np.mean([0.1, 0.2, 0.3]) in float64 (last bit): the same values
+    in another order must not count as a rising loss or a falling accuracy."""
+    import numpy as np
+    before, after = [0.3, 0.2, 0.1], [0.1, 0.2, 0.3]
+    assert np.mean(after) > np.mean(before)  # the float means differ: the old comparison cut here
+    s = S.CosineWithPlateauCuts(0.1, 0.0, 40, period=3)
+    feed(s, metrics(before + after, [0.5] * 6))
+    assert s.cuts == []
+    s = S.CosineWithPlateauCuts(0.1, 0.0, 40, period=3, monitor="accuracy")
+    feed(s, metrics([1.0] * 6, after + before))  # accuracy "falls" in float: no cut either
+    assert s.cuts == []
+
+
+def test_plateau_cuts_no_change_for_any_permutation_found_by_search():
+    """Search random float64 periods for permutations whose np.mean differs from the original's;
+    none of them may cut. A value changed by one ulp still does."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    found = 0
+    for trial in range(400):
+        p = int(rng.integers(3, 9))
+        values = list(rng.uniform(0.0, 2.0, p) * 10.0 ** rng.integers(-3, 3))
+        permuted = [values[i] for i in rng.permutation(p)]
+        if np.mean(permuted) == np.mean(values):
+            continue
+        found += 1
+        hi, lo = (permuted, values) if np.mean(permuted) > np.mean(values) else (values, permuted)
+        s = S.CosineWithPlateauCuts(0.1, 0.0, 40, period=p)
+        feed(s, metrics(lo + hi, [0.5] * (2 * p)))  # loss "rises" in float, accuracy constant
+        assert s.cuts == [], (lo, hi)
+        s = S.CosineWithPlateauCuts(0.1, 0.0, 40, period=p, monitor="accuracy")
+        feed(s, metrics([1.0] * (2 * p), hi + lo))  # accuracy "falls" in float
+        assert s.cuts == [], (hi, lo)
+    assert found >= 20, "the search should find float means that differ"
+    # the comparison is still exact: one ulp more in one value is a rise
+    s = S.CosineWithPlateauCuts(0.1, 0.0, 40, period=3)
+    feed(s, metrics([0.3, 0.2, 0.1, 0.1, 0.2, math.nextafter(0.3, 1.0)], [0.5] * 6))
+    assert [c["epoch"] for c in s.cuts] == [5]
+
+
+def test_plateau_cuts_non_finite_metrics_compare_like_floats():
+    s = S.CosineWithPlateauCuts(0.1, 0.0, 40, period=2)
+    feed(s, metrics([1.0, 1.0, 1.0, math.inf], [0.5] * 4))  # loss rose to inf: a cut
+    assert [c["epoch"] for c in s.cuts] == [3] and "inf" in s.cuts[0]["reason"]
+    s = S.CosineWithPlateauCuts(0.1, 0.0, 40, period=2)
+    feed(s, metrics([1.0, 1.0, math.nan, 1.0, math.inf, -math.inf], [0.5] * 6))  # NaN: no comparison holds
+    assert s.cuts == []
+
+
+def test_plateau_cuts_memory_is_flat():
+    """Only the running sums of the current and previous period are kept (the old schedule kept
+    every loss and accuracy: about 100 bytes per epoch)."""
+    import tracemalloc
+    s = S.CosineWithPlateauCuts(0.1, 0.001, 1000, period=2, factor=0.5)
+    seq = metrics([1.0 + 0.01 * (e % 7) for e in range(35)], [0.9 - 0.01 * (e % 5) for e in range(35)])
+    tracemalloc.start()
+    try:
+        for e in range(2_000):
+            s.observe(e, seq[e % 35])
+        start = tracemalloc.get_traced_memory()[0]
+        for e in range(2_000, 30_000):
+            s.observe(e, seq[e % 35])
+        grown = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    assert grown < 4096, f"{grown} bytes more after 28 000 more epochs"
+    assert s.observed == 30_000
+    # the cuts stop once the rate is below a trillionth of the cosine: the record is bounded too
+    assert 0 < len(s.cuts) <= math.ceil(math.log(S.CosineWithPlateauCuts.MIN_SCALE) / math.log(0.5))
+    assert s.scale(30_000) >= S.CosineWithPlateauCuts.MIN_SCALE
+
+
 def test_plateau_cuts_compound_and_period_one():
     s = S.CosineWithPlateauCuts(0.1, 0.0, 10, period=1, factor=0.1)
     feed(s, metrics([1.0, 1.1, 1.2, 1.0], [0.5] * 4))

@@ -119,6 +119,117 @@ def test_quadratic_condition_number_is_the_hessian_ratio():
         surfaces.get("quadratic", condition=0.5)
 
 
+@pytest.mark.parametrize("tilt", [0.3, -0.3, 1e-9, -1e-9, 0.0, 1.0, -1.0, 1.5, -1.5, 1.539, -1.539])
+def test_double_well_labels_the_minima_by_their_value(tilt):
+    s = surfaces.get("double_well", tilt=tilt)
+    kinds = [c.kind for c in s.critical_points]
+    assert kinds.count("saddle") == 1 and len(s.minima) == 2
+    for c in s.critical_points:
+        assert abs(4 * c.x ** 3 - 4 * c.x + tilt) < 1e-9 and c.y == 0.0
+    (a, b) = s.minima
+    fa, fb = (float(s.value([c.x, c.y])) for c in (a, b))
+    if tilt == 0:
+        assert kinds == ["global minimum", "saddle", "global minimum"]
+    else:
+        lower, higher = (a, b) if fa < fb else (b, a)
+        assert lower.kind == "global minimum" and higher.kind == "local minimum", (tilt, fa, fb)
+        assert s.f_min == pytest.approx(min(fa, fb))
+    if tilt:
+        side = "left" if tilt > 0 else "right"
+        assert f"the {side} one (lower) the global one" in s.description
+        assert ("- " if tilt < 0 else "+ ") + f"{abs(tilt):g} x" in s.formula
+
+
+def test_double_well_negative_tilt_is_the_mirror_image():
+    """The issue's case: tilt -0.3 labelled the higher well 'global'."""
+    right = surfaces.get("double_well", tilt=-0.3)
+    left = surfaces.get("double_well", tilt=0.3)
+    glob = [c for c in right.minima if c.kind == "global minimum"]
+    assert len(glob) == 1 and glob[0].x > 0
+    assert float(right.value([glob[0].x, 0.0])) < float(right.value([-glob[0].x, 0.0]))
+    for c, d in zip(right.critical_points, reversed(left.critical_points)):
+        assert c.x == pytest.approx(-d.x, abs=1e-12) and c.kind == d.kind
+
+
+def test_double_well_tilt_bound_is_where_the_second_well_disappears():
+    bound = surfaces.DOUBLE_WELL_TILT
+    assert bound == pytest.approx(8 / (3 * math.sqrt(3)))
+    # at the bound 4x^3 - 4x + tilt has a double root (the saddle meets a minimum): its discriminant is 0
+    assert 16 * (64 - 27 * bound ** 2) == pytest.approx(0, abs=1e-9)
+    inside = np.nextafter(bound, 0)
+    assert np.isreal(np.roots([4, 0, -4, 0.99 * bound])).all()
+    assert not np.isreal(np.roots([4, 0, -4, 1.01 * bound])).all()
+    surfaces.get("double_well", tilt=inside)  # the largest allowed tilt still builds
+    for bad in (bound, -bound, 1.54, -1.6, 5.0, 1e308, -1e308, math.inf, -math.inf, math.nan):
+        with pytest.raises(ValueError, match=r"^tilt: must be a number in \(-1\.5396, 1\.5396\)"):
+            surfaces.get("double_well", tilt=bad)
+
+
+#: values a learner or a pasted file might hand to any surface parameter; none of them is valid
+HOSTILE = [math.nan, math.inf, -math.inf, 1e308, -1e308, 1e300, "1", "", None, True, False, [1.0], (1.0,), {},
+           1 + 2j, object(), np.float64(math.nan), np.array([1.0, 2.0])]
+
+
+def _parameters():
+    for name, factory in surfaces.SURFACES.items():
+        for param in inspect.signature(factory).parameters:
+            yield name, param
+
+
+@pytest.mark.parametrize("surface, param", list(_parameters()))
+def test_every_surface_parameter_refuses_hostile_values_with_a_value_error_naming_it(surface, param):
+    for value in HOSTILE:
+        with pytest.raises(ValueError) as info:
+            surfaces.get(surface, **{param: value})
+        assert str(info.value).startswith(f"{param}: "), (value, str(info.value))
+        assert "got" in str(info.value)
+
+
+def test_every_surface_parameter_default_is_accepted_and_builds_a_valid_surface():
+    for surface, param in _parameters():
+        default = inspect.signature(surfaces.SURFACES[surface]).parameters[param].default
+        s = surfaces.get(surface, **{param: default})
+        assert s.critical_points
+
+
+@pytest.mark.parametrize("surface", SURFACE_NAMES)
+def test_unknown_surface_parameter_is_a_value_error_naming_it(surface):
+    with pytest.raises(ValueError, match=r"^bogus: not a parameter of surface " + surface):
+        surfaces.get(surface, bogus=1.0)
+
+
+def test_surface_parameter_ranges():
+    with pytest.raises(ValueError, match="^a: "):
+        surfaces.get("rosenbrock", a=2.0)  # its minimum (2, 4) would be outside the view
+    with pytest.raises(ValueError, match="^b: "):
+        surfaces.get("rosenbrock", b=0.0)
+    s = surfaces.get("rosenbrock", a=-1.5, b=10.0)
+    assert (s.minima[0].x, s.minima[0].y) == (-1.5, 2.25) and "a = -1.5, b = 10" in s.formula
+    with pytest.raises(ValueError, match="^angle: "):
+        surfaces.get("quadratic", angle=1e6)
+    with pytest.raises(ValueError, match="^half_width: "):
+        surfaces.get("rastrigin", half_width=2.5)
+    with pytest.raises(ValueError, match="^half_width: "):
+        surfaces.get("rastrigin", half_width=10**9)  # would hang building 4e18 critical points
+    assert len(surfaces.get("rastrigin", half_width=1.0).critical_points) == 9
+
+
+def test_rastrigin_needs_a_large_enough_A_for_its_egg_box():
+    need = surfaces.rastrigin_min_A(3)
+    assert 0.85 < need < 0.9
+    with pytest.raises(ValueError, match=r"^A: with half_width=3 .* only for A > 0\.87"):
+        surfaces.get("rastrigin", A=0.8)
+    for A in (need * 1.02, 1.0, 100.0):
+        s = surfaces.get("rastrigin", A=A)
+        assert "A = " + f"{A:g}" in s.formula
+        assert len(s.minima) == 49
+        for c in s.critical_points:
+            assert np.abs(s.gradient([c.x, c.y]).numpy()).max() < 1e-8
+            assert abs(c.x - round(c.x)) < 0.5 and abs(c.y - round(c.y)) < 0.5
+        assert [c for c in s.critical_points if c.kind == "global minimum"] == [surfaces.CriticalPoint(0.0, 0.0,
+                                                                                 "global minimum")]
+
+
 def test_unknown_surface_names_allowed():
     with pytest.raises(ValueError, match="surface: one of"):
         surfaces.get("nope")
