@@ -38,3 +38,6 @@ MAX_SHARE_CHARS = 100_000
 MAX_SHARE_BYTES = 64 * 1024
 #: a run / race / sweep JSON file read back
 MAX_JSON_BYTES = 256 * 1024 * 1024
+#: numbers one race or sweep holds per buffer: models x parameters per model (the CLI checks it
+#: before any model is built; a race keeps several such buffers: weights, gradients, best, state)
+MAX_RACE_PARAMETERS = 2**25

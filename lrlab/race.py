@@ -509,22 +509,53 @@ def label_of(config: TrainConfig) -> str:
 
 # ------------------------------------------------------------------------------ sweep
 def parse_lrs(text: str) -> np.ndarray:
-    """``'1e-4:1:64'`` -> 64 log-spaced learning rates from 1e-4 to 1; ``'0.01,0.1'`` -> a list."""
+    """``'1e-4:1:64'`` -> 64 log-spaced learning rates from 1e-4 to 1; ``'0.01,0.1'`` -> a list.
+
+    At most :data:`lrlab.limits.MAX_LRS` values, each a finite number > 0; the count is checked
+    before any array is made. Raises ``ValueError('lrs: ...')``.
+    """
+    from . import limits
     text = str(text).strip()
-    try:
-        if ":" in text:
-            lo, hi, n = text.split(":")
-            lo, hi, n = float(lo), float(hi), int(n)
-            if not (0 < lo <= hi and n >= 1):
-                raise ValueError
-            return np.logspace(math.log10(lo), math.log10(hi), n)
-        values = np.array([float(t) for t in text.split(",") if t.strip()])
-        if len(values) == 0 or not (values > 0).all():
-            raise ValueError
-        return values
-    except ValueError:
-        raise ValueError(f"lrs: LOW:HIGH:N (log-spaced, 0 < LOW <= HIGH, N >= 1) or a comma list of "
-                         f"positive numbers, got {text!r}") from None
+    form = ("LOW:HIGH:N (N log-spaced values, 0 < LOW <= HIGH) or a comma list of positive numbers, "
+            "e.g. 1e-4:1:64 or 0.01,0.1")
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"lrs: expected {form}, got {text[:80]!r}")
+        try:
+            lo, hi = float(parts[0]), float(parts[1])
+            n = float(parts[2])
+        except ValueError:
+            raise ValueError(f"lrs: expected {form}, got {text[:80]!r}") from None
+        if not (math.isfinite(n) and n == int(n) and n >= 1):
+            raise ValueError(f"lrs: N must be a whole number >= 1, got {parts[2].strip()[:40]!r}")
+        n = int(n)
+        if n > limits.MAX_LRS:
+            raise ValueError(f"lrs: at most {limits.MAX_LRS} learning rates in one sweep, got N={n}; "
+                             f"use fewer points, e.g. {parts[0].strip()[:20]}:{parts[1].strip()[:20]}:64")
+        for name, v in (("LOW", lo), ("HIGH", hi)):
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"lrs: {name} must be a finite number > 0, got {v!r}")
+        if lo > hi:
+            raise ValueError(f"lrs: LOW must be <= HIGH, got LOW={lo:g} and HIGH={hi:g}")
+        return np.logspace(math.log10(lo), math.log10(hi), n)
+    if text.count(",") >= limits.MAX_LRS:
+        raise ValueError(f"lrs: at most {limits.MAX_LRS} learning rates in one sweep, "
+                         f"got a list of {text.count(',') + 1}")
+    values = []
+    for t in text.split(","):
+        if not t.strip():
+            continue
+        try:
+            v = float(t)
+        except ValueError:
+            raise ValueError(f"lrs: {t.strip()[:40]!r} is not a number; expected {form}") from None
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"lrs: every learning rate must be a finite number > 0, got {t.strip()[:40]!r}")
+        values.append(v)
+    if not values:
+        raise ValueError(f"lrs: expected {form}, got {text[:80]!r}")
+    return np.array(values, dtype=float)
 
 
 @dataclass
@@ -568,10 +599,11 @@ class SweepResult:
                 "rows": [{k: (_num(v) if isinstance(v, float) else v) for k, v in r.items()} for r in self.rows()]}
 
     def to_json(self, path: str | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        """The sweep table as strict JSON (non-finite numbers as strings, :mod:`lrlab.safeio`), written atomically."""
+        from . import safeio
+        text = safeio.dumps(self.to_dict(), indent=1)
         if path is not None:
-            with open(path, "w") as fh:
-                fh.write(text)
+            safeio.write_text(path, text)
         return text
 
 

@@ -4,6 +4,9 @@ discovered automatically, so adding a command never touches this file.
 
 Bad input (any ``ValueError`` raised while validating or running) prints one line
 ``lrlab: error: <field>: <what is allowed>`` and exits with status 2, never a traceback.
+Outputs are checked before any work (:func:`lrlab.cli._config.check_outputs`); a file
+system error that still happens while writing (the disk filled up) is one line too,
+``lrlab: error: <file>: <reason>``, with status 1.
 """
 from __future__ import annotations
 
@@ -49,6 +52,10 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"lrlab: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # outputs are checked first; this is a failure while writing (disk full...)
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"lrlab: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("lrlab: interrupted", file=sys.stderr)
         return 130

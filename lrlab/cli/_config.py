@@ -1,7 +1,16 @@
-"""Turning command-line flags into a TrainConfig: one flag per TrainConfig field."""
+"""Turning command-line flags into a TrainConfig: one flag per TrainConfig field.
+
+Also what every training command shares: ``--threads`` (:func:`add_threads_argument`,
+:func:`engine_threads`), the output checks done before any training starts
+(:func:`check_outputs`) and the per-optimizer / per-schedule options of a race or sweep
+(:func:`check_options`).
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import os
 from dataclasses import MISSING, fields
 
 from ..train import TrainConfig
@@ -25,29 +34,56 @@ def _number(text: str):
     return text
 
 
-def key_values(items) -> dict:
+def key_values(items, what: str = "opt") -> dict:
     out = {}
     for item in items or ():
         if "=" not in item:
-            raise ValueError(f"expected KEY=VALUE, got {item!r}")
+            raise ValueError(f"{what}: expected KEY=VALUE, got {item!r}")
         key, value = item.split("=", 1)
-        out[key.strip()] = _number(value.strip())
+        key = key.strip()
+        if not key:
+            raise ValueError(f"{what}: expected KEY=VALUE, got {item!r}")
+        if what == "opt" and key == "lr":
+            raise ValueError("opt: give the learning rate with --lr, not --opt lr=...")
+        out[key] = _number(value.strip())
     return out
+
+
+def whole(text: str) -> int:
+    """An argparse type: a whole number, also written like ``1e3`` (so ``--epochs 1e8`` reaches the
+    range check that names the flag instead of failing as 'invalid int value')."""
+    text = str(text).strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value != int(value):
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    return int(value)
 
 
 def int_list(text: str) -> tuple[int, ...]:
     try:
-        return tuple(int(t) for t in text.split(",") if t.strip()) if text.strip() else ()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 16,16, got {text!r}")
+        return tuple(whole(t) for t in text.split(",") if t.strip()) if text.strip() else ()
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 16,16, got {text!r}") from None
 
 
 def optional_int(text: str):
-    return None if text.lower() in ("none", "0", "full") else int(text)
+    return None if text.strip().lower() in ("none", "0", "full") else whole(text)
 
 
 def optional_float(text: str):
-    return None if text.lower() == "none" else float(text)
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
 
 
 SPECIAL = {
@@ -73,7 +109,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             continue
         default = f.default if f.default is not MISSING else f.default_factory()
         kw = dict(SPECIAL.get(f.name, {}))
-        kw.setdefault("type", type(default) if default is not None and not isinstance(default, tuple) else str)
+        kind = type(default) if default is not None and not isinstance(default, tuple) else str
+        kw.setdefault("type", whole if kind is int else kind)
         kw.setdefault("help", "")
         kw["help"] = (kw["help"] + f" (default: {default})").strip()
         flags = [f"--{f.name.replace('_', '-')}"] + ALIASES.get(f.name, [])
@@ -95,7 +132,7 @@ def config_from_args(args, base: TrainConfig | None = None, validate: bool = Tru
     base = base or TrainConfig()
     changes = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
                if f.name not in SKIP and getattr(args, f.name, None) is not None}
-    opt = key_values(args.opt)
+    opt = key_values(args.opt, "opt")
     if args.momentum is not None:
         opt["momentum"] = args.momentum
     if args.beta1 is not None or args.beta2 is not None:
@@ -105,8 +142,180 @@ def config_from_args(args, base: TrainConfig | None = None, validate: bool = Tru
     if args.weight_decay is not None:
         opt["weight_decay"] = args.weight_decay
     changes["optimizer_params"] = {**base.optimizer_params, **opt}
-    changes["schedule_params"] = {**base.schedule_params, **key_values(args.sched)}
+    changes["schedule_params"] = {**base.schedule_params, **key_values(args.sched, "sched")}
     config = base.replace(**changes)
     if validate:
         config.validate()
     return config
+
+
+# ------------------------------------------------------------------------------ threads
+def threads_count(text: str) -> int:
+    """An argparse type for ``--threads``: a whole number in [1, 1024]."""
+    n = whole(text)
+    if not 1 <= n <= 1024:
+        raise argparse.ArgumentTypeError(f"expected a whole number of threads in [1, 1024], got {text!r}")
+    return n
+
+
+def add_threads_argument(parser) -> None:
+    parser.add_argument("--threads", type=threads_count, default=None, metavar="N",
+                        help="torch intra-op threads while training (default: chosen from the work — 1 for "
+                             "small networks; also LRLAB_THREADS, see lrlab.threads)")
+
+
+def work_of(config) -> tuple[int, int]:
+    """(rows per optimizer step, parameters per model) of ``config``: what the thread count is chosen from."""
+    from .. import data as data_mod
+    from ..train import features_of
+    try:
+        n_test = int(round(config.n_samples * config.test_fraction))
+        rows = config.batch_size or max(1, config.n_samples - n_test)
+        regression = config.dataset in data_mod.REGRESSION or config.loss == "mse"
+        sizes = [len(features_of(config)), *config.hidden, 1 if regression else max(2, int(config.classes))]
+        return int(rows), sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    except (TypeError, ValueError, OverflowError):  # the config was validated; this is only an estimate
+        return 1, 1
+
+
+@contextlib.contextmanager
+def engine_threads(args, config, models: int = 1):
+    """Train inside this block with ``--threads`` (if given) or the count :mod:`lrlab.threads` chooses
+    from the work; ``--threads`` is also the process override, so the engine's own choice follows it."""
+    from .. import threads
+    rows, n_params = work_of(config)
+    given = getattr(args, "threads", None)
+    n = threads.resolve(given, rows, n_params, models)
+    previous = getattr(threads, "_override", None)
+    if given is not None:
+        threads.set_override(given)
+    try:
+        with threads.engine_threads(n):
+            yield n
+    finally:
+        if given is not None:
+            threads.set_override(previous)
+
+
+# ------------------------------------------------------------------------------ outputs
+def check_name(path, what: str) -> None:
+    """A name the file system can hold: text, no NUL, each part and the whole within its limits."""
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).strip():
+        raise ValueError(f"{what}: expected a file name, got {path!r}")
+    path = os.fspath(path)
+    if "\0" in path:
+        raise ValueError(f"{what}: a file name cannot contain a NUL character")
+    try:
+        folder = os.path.dirname(os.path.abspath(os.path.expanduser(path)))
+        while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+            folder = os.path.dirname(folder)
+        name_max, path_max = os.pathconf(folder, "PC_NAME_MAX"), os.pathconf(folder, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max, path_max = 255, 4096
+    longest = max((len(os.fsencode(part)) for part in path.split(os.sep)), default=0)
+    if longest > name_max or len(os.fsencode(path)) >= path_max:
+        raise ValueError(f"{what}: the name {path[:40]!r}... is too long for this file system "
+                         f"(at most {name_max} bytes per name, {path_max} in all); give a shorter name")
+
+
+def check_outputs(files=(), folders=(), inputs=()) -> None:
+    """Before any work: every ``(what, path)`` in ``files`` can be written as a file and every
+    ``(what, path, names)`` in ``folders`` as a folder holding ``names``; none is one of ``inputs``
+    (the files the command reads), no two outputs are the same file and no output file is
+    where another output needs a folder. ``None`` paths are skipped. Missing parent folders
+    are created; anything else is a ``ValueError('what: ...')``."""
+    from .. import safeio
+    inputs = [os.fspath(p) for p in inputs if p is not None]
+    files = [(what, path) for what, path in files if path is not None]
+    folders = [(what, path, names) for what, path, names in folders if path is not None]
+
+    for what, path in files + [(w, p) for w, p, _ in folders]:
+        check_name(path, what)
+
+    def real(path):
+        return os.path.realpath(os.path.expanduser(os.fspath(path)))
+
+    # compare the paths first: the checks below create folders, which must not take a file's place
+    targets = [(what, path, real(path)) for what, path in files]
+    targets += [(what, os.path.join(path, name), real(os.path.join(path, name)))
+                for what, path, names in folders for name in names]
+    for i, (what, path, key) in enumerate(targets):
+        for other, other_path, other_key in targets[:i]:
+            if key == other_key:
+                raise ValueError(f"{what}: {path!r} is also the --{other} output; give each output its own name")
+    for what, path, key in targets:
+        for other, other_path, other_key in targets:
+            if other_key.startswith(key + os.sep):
+                raise ValueError(f"{what}: {path!r} is where the --{other} output {other_path!r} needs a folder; "
+                                 f"give each output its own name")
+    for what, path in files:
+        safeio.check_output_file(path, what, inputs)
+    for what, path, names in folders:
+        safeio.check_output_folder(path, what)
+        for name in names:
+            safeio.check_output_file(os.path.join(os.path.expanduser(path), name), what, inputs)
+
+
+def write_png(fig, path: str) -> None:
+    """``fig`` as a PNG at ``path``, written atomically (a failed write leaves no half file)."""
+    from .. import safeio
+    from ..plots import fig_to_png
+    safeio.write_bytes(path, fig_to_png(fig, dpi=100))
+
+
+# ------------------------------------------------------------------------------ races and sweeps
+def check_options(config, optimizers, schedule_names=None) -> None:
+    """Every optimizer option (``--momentum``, ``--opt K=V``...) must be taken by at least one of
+    ``optimizers`` and every schedule parameter by one of ``schedule_names`` (default: the config's
+    schedule); each goes only to those that take it (:func:`lrlab.cli.race.race_configs`)."""
+    from .. import optim, schedules
+    for key in config.optimizer_params:
+        if not any(key in optim.get(o).defaults for o in optimizers):
+            takers = [n for n, spec in optim.OPTIMIZERS.items() if key in spec.defaults]
+            if not takers:
+                known = sorted({k for spec in optim.OPTIMIZERS.values() for k in spec.defaults} - {"lr"})
+                raise ValueError(f"opt: {key!r} is not a hyper-parameter of any optimizer; known: {', '.join(known)}")
+            raise ValueError(f"{key}: not a hyper-parameter of {', '.join(dict.fromkeys(optimizers))} "
+                             f"(it belongs to {', '.join(takers)})")
+    schedule_names = [config.schedule] if schedule_names is None else schedule_names
+    for s in schedule_names:
+        if s not in schedules.SCHEDULES:
+            raise ValueError(f"schedule: unknown schedule {s!r}; allowed: {', '.join(schedules.SCHEDULES)}")
+    for key in config.schedule_params:
+        if not any(key in schedules.SCHEDULES[s].defaults for s in schedule_names):
+            takers = [n for n, spec in schedules.SCHEDULES.items() if key in spec.defaults]
+            if not takers:
+                known = sorted({k for spec in schedules.SCHEDULES.values() for k in spec.defaults})
+                raise ValueError(f"sched: {key!r} is not a parameter of any schedule; known: {', '.join(known)}")
+            raise ValueError(f"{key}: not a parameter of {', '.join(dict.fromkeys(schedule_names))} "
+                             f"(it belongs to {', '.join(takers)})")
+
+
+def check_models(n_models: int, what: str) -> None:
+    """A race or sweep trains at most :data:`lrlab.limits.MAX_MODELS` models."""
+    from .. import limits
+    if n_models > limits.MAX_MODELS:
+        raise ValueError(f"{what}: {n_models} models (optimizers x schedules x learning rates) is more than the "
+                         f"{limits.MAX_MODELS} lrlab trains together; use fewer learning rates or optimizers")
+
+
+def validate_all(configs) -> None:
+    """Validate every contender (each distinct config once), before any data or model is built."""
+    seen = set()
+    for c in configs:
+        key = repr(c)
+        if key not in seen:
+            seen.add(key)
+            c.validate()
+
+
+def check_race_size(configs, what: str) -> None:
+    """``len(configs)`` models x their parameters fit :data:`lrlab.limits.MAX_RACE_PARAMETERS`."""
+    from .. import limits
+    check_models(len(configs), what)
+    _, n_params = work_of(configs[0])
+    total = len(configs) * n_params
+    if total > limits.MAX_RACE_PARAMETERS:
+        raise ValueError(f"{what}: {len(configs)} models x {n_params} parameters = {total:,} numbers, more than the "
+                         f"{limits.MAX_RACE_PARAMETERS:,} lrlab holds in one race; use fewer learning rates or "
+                         f"optimizers, or a smaller network (--hidden)")

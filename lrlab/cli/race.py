@@ -1,4 +1,10 @@
-"""``lrlab race``: train several optimizers x schedules side by side (one batched program)."""
+"""``lrlab race``: train several optimizers x schedules side by side (one batched program).
+
+Each optimizer option (``--momentum``, ``--beta1``, ``--opt K=V``...) goes to the listed
+optimizers that take it and each ``--sched K=V`` to the listed schedules that have it;
+only an option that none of them takes is refused. Sizes (learning rates, models,
+parameters) and the outputs are checked before anything is trained.
+"""
 from __future__ import annotations
 
 import sys
@@ -7,7 +13,7 @@ HELP = "race optimizers x schedules on the same data from the same initial weigh
 
 
 def add_arguments(parser) -> None:
-    from ._config import add_config_arguments
+    from ._config import add_config_arguments, add_threads_argument
     parser.add_argument("--optimizers", default="sgd,momentum,adam", metavar="NAMES",
                         help="comma-separated optimizers (default: sgd,momentum,adam)")
     parser.add_argument("--schedules", default="constant", metavar="NAMES",
@@ -18,9 +24,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", metavar="FILE", help="write every run (config, history, weights) as JSON")
     parser.add_argument("--png", metavar="FILE", help="draw the overlaid curves and decision boundaries")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_threads_argument(parser)
 
 
 def names(text: str, registry: dict, what: str) -> list[str]:
+    from .. import limits
+    if text.count(",") >= limits.MAX_MODELS:
+        raise ValueError(f"{what}: more than {limits.MAX_MODELS} names")
     out = [t.strip() for t in text.split(",") if t.strip()]
     if not out:
         raise ValueError(f"{what}: at least one name; allowed: {', '.join(registry)}, got {text!r}")
@@ -50,15 +60,21 @@ def race_configs(base, optimizers, schedule_names, lrs=None):
 def run(args) -> int:
     from tqdm.auto import tqdm
 
-    from .. import optim, schedules
+    from .. import optim, safeio, schedules
     from ..race import Race, label_of, parse_lrs, ranking
-    from ._config import config_from_args
+    from ._config import (check_models, check_options, check_outputs, check_race_size, config_from_args,
+                          engine_threads, validate_all, write_png)
 
-    base = config_from_args(args)
-    configs = race_configs(base, names(args.optimizers, optim.OPTIMIZERS, "optimizers"),
-                           names(args.schedules, schedules.SCHEDULES, "schedules"),
-                           parse_lrs(args.lrs) if args.lrs else None)
-    r = Race(configs)
+    base = config_from_args(args, validate=False)  # each contender is validated with its own options
+    optimizers = names(args.optimizers, optim.OPTIMIZERS, "optimizers")
+    schedule_names = names(args.schedules, schedules.SCHEDULES, "schedules")
+    lrs = parse_lrs(args.lrs) if args.lrs else None
+    check_models(len(optimizers) * len(schedule_names) * (1 if lrs is None else len(lrs)), "race")
+    check_options(base, optimizers, schedule_names)
+    configs = race_configs(base, optimizers, schedule_names, lrs)
+    validate_all(configs)
+    check_race_size(configs, "race")
+    check_outputs(files=[("json", args.json), ("png", args.png)], inputs=[base.csv_path])
     bar = tqdm(total=max(c.max_epochs for c in configs), unit="epoch", disable=args.quiet or None,
                file=sys.stderr, dynamic_ncols=True, leave=False)
 
@@ -67,7 +83,9 @@ def run(args) -> int:
         bar.set_postfix(running=sum(race.active), refresh=False)
 
     try:
-        runs = r.run(on_epoch)
+        with engine_threads(args, configs[0], models=len(configs)):
+            r = Race(configs)
+            runs = r.run(on_epoch)
     finally:
         bar.close()
     labels = [label_of(c) for c in configs]
@@ -78,14 +96,12 @@ def run(args) -> int:
         epoch = "-" if row["best_epoch"] is None else row["best_epoch"] + 1
         print(f"{row['rank']:>3}  {row['label']:<{width}}  {row['test_loss']:>14.4f}  "
               f"{100 * row['test_acc']:>12.1f}%  {epoch:>10}  {row['stop_reason']}")
-    if args.json:
-        import json
-        with open(args.json, "w") as fh:
-            json.dump({"lrlab": 1, "race": [run.to_dict() for run in runs]}, fh, indent=1, allow_nan=False,
-                      default=float)
+    if args.json:  # strict JSON: a diverged contender's inf/NaN are written as strings that read back
+        safeio.write_text(args.json, safeio.dumps({"lrlab": 1, "labels": labels,
+                                                   "race": [run.to_dict() for run in runs]}, indent=1))
         print(f"wrote {args.json}")
     if args.png:
-        from ..plots.race import save_race_png
-        save_race_png(runs, args.png, labels)
+        from ..plots.race import race_figure
+        write_png(race_figure(runs, labels), args.png)
         print(f"wrote {args.png}")
     return 0

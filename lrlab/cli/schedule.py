@@ -7,7 +7,9 @@
 Each parameter flag goes to every named schedule that has that parameter (``--min-lr`` to
 cosine and cosine_plateau_cuts alike); a flag none of them has is an error. Reactive
 schedules are fed a synthetic loss curve, or the metrics of a run saved by
-``lrlab train --json``.
+``lrlab train --json`` (read through :meth:`lrlab.train.Run.from_json`, which checks it).
+At most :data:`lrlab.limits.MAX_SCHEDULE_EPOCHS` epochs are drawn; ``--png`` is checked
+before anything is computed and written atomically.
 """
 from __future__ import annotations
 
@@ -26,32 +28,53 @@ def _params():
 
 def _int_list(text: str) -> tuple[int, ...]:
     import argparse
+
+    from ._config import whole
     try:
-        return tuple(int(t) for t in text.split(",") if t.strip())
+        return tuple(whole(t) for t in text.split(",") if t.strip())
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated epochs like 30,60, got {text!r}") from None
+
+
+def _float(text: str) -> float:
+    import argparse
+    try:
+        return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated epochs like 30,60, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
 def add_arguments(parser) -> None:
     from ..schedules import SCHEDULES
+    from ._config import whole
     parser.add_argument("names", nargs="+", metavar="SCHEDULE", choices=list(SCHEDULES),
                         help="one or more of: " + ", ".join(SCHEDULES))
-    parser.add_argument("--lr", type=float, help="the configured learning rate (default: --max-lr, else 0.1)")
-    parser.add_argument("--epochs", type=int,
+    parser.add_argument("--lr", type=_float, help="the configured learning rate (default: --max-lr, else 0.1)")
+    parser.add_argument("--epochs", type=whole,
                         help="epochs to draw (default: --T-max / --total-steps / --total-iters if given, else 100)")
     parser.add_argument("--png", metavar="FILE", help="draw the curves (and the cuts of reactive schedules)")
     parser.add_argument("--log", action="store_true", help="logarithmic learning-rate axis")
     parser.add_argument("--run", metavar="FILE.json", help="feed reactive schedules this recorded run's metrics")
     g = parser.add_argument_group("schedule parameters (each goes to the named schedules that have it)")
-    types = {"lr": float, "float": float, "epochs": int, "int": int, "milestones": _int_list, "choice": str}
+    types = {"lr": _float, "float": _float, "epochs": whole, "int": whole, "milestones": _int_list, "choice": str}
     for param, kind in _params().items():
         g.add_argument(f"--{param.replace('_', '-')}", dest=f"p_{param}", type=types[kind], default=None,
-                       metavar="EPOCHS" if kind == "milestones" else None)
+                       metavar="EPOCHS" if kind == "milestones" else param.upper())
+
+
+def _check_epochs(epochs, where: str) -> int:
+    from .. import limits
+    if not 1 <= epochs <= limits.MAX_SCHEDULE_EPOCHS:
+        hint = "; give a smaller --epochs" if epochs > limits.MAX_SCHEDULE_EPOCHS else ""
+        raise ValueError(f"epochs: a schedule is drawn for 1 to {limits.MAX_SCHEDULE_EPOCHS} epochs, got {epochs} "
+                         f"({where}){hint}")
+    return epochs
 
 
 def run(args) -> int:
     from ..schedules import SCHEDULES, metrics_of_run, synthetic_metrics
     from ..plots.schedules import schedules_figure, schedule_curve
+    from ._config import check_outputs, write_png
 
     given = {k[2:]: v for k, v in vars(args).items() if k.startswith("p_") and v is not None}
     names = list(dict.fromkeys(args.names))
@@ -59,7 +82,13 @@ def run(args) -> int:
         if not any(param in SCHEDULES[n].defaults for n in names):
             raise ValueError(f"{param}: not a parameter of {', '.join(names)}")
     lr = args.lr if args.lr is not None else given.get("max_lr", 0.1)
-    epochs = args.epochs or next((given[k] for k in ("T_max", "total_steps", "total_iters") if k in given), 100)
+    if args.epochs is not None:
+        epochs = _check_epochs(args.epochs, "--epochs")
+    else:
+        key = next((k for k in ("T_max", "total_steps", "total_iters") if k in given), None)
+        epochs = 100 if key is None else _check_epochs(given[key], f"from --{key.replace('_', '-')}; "
+                                                                   f"--epochs sets how many are drawn")
+
     def takes(name, param, value):  # a choice goes only where it is one of the choices (--monitor)
         spec = SCHEDULES[name]
         if param not in spec.defaults:
@@ -68,11 +97,12 @@ def run(args) -> int:
             not any(value in SCHEDULES[n].choices.get(param, ()) for n in names)
 
     entries = [(n, {k: v for k, v in given.items() if takes(n, k, v)}) for n in names]
+    check_outputs(files=[("png", args.png)], inputs=[args.run])
     if args.run:
         from ..train import Run
         metrics, source = metrics_of_run(Run.from_json(args.run)), "recorded run"
         if args.epochs is None:
-            epochs = len(metrics)
+            epochs = _check_epochs(len(metrics), f"the epochs of the run {args.run!r}")
     else:
         metrics, source = synthetic_metrics(epochs), "synthetic"
     curves = [schedule_curve(n, lr, epochs, metrics=metrics, **p) for n, p in entries]  # validates
@@ -88,6 +118,6 @@ def run(args) -> int:
                 print(f"    after epoch {cut['epoch']}: {cut['old_lr']:.4g} -> {cut['new_lr']:.4g} ({cut['reason']})")
     if args.png:
         fig, _ = schedules_figure(entries, lr, epochs, metrics, source, args.log)
-        fig.savefig(args.png, dpi=100)
+        write_png(fig, args.png)
         print(f"wrote {args.png}")
     return 0

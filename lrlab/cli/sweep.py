@@ -1,4 +1,10 @@
-"""``lrlab sweep``: every (optimizer, learning rate) pair trained as one batched race."""
+"""``lrlab sweep``: every (optimizer, learning rate) pair trained as one batched race.
+
+Each optimizer option goes to the listed optimizers (and the ``--range-test`` optimizer)
+that take it; only an option none of them takes is refused. The learning rates
+(:func:`lrlab.race.parse_lrs`), the number of models and the outputs are checked before
+anything is trained.
+"""
 from __future__ import annotations
 
 import sys
@@ -7,7 +13,7 @@ HELP = "sweep learning rates for several optimizers at once; optional LR range t
 
 
 def add_arguments(parser) -> None:
-    from ._config import add_config_arguments
+    from ._config import add_config_arguments, add_threads_argument
     parser.add_argument("--optimizers", default="sgd,adam,rmsprop,adagrad", metavar="NAMES",
                         help="comma-separated optimizers (default: sgd,adam,rmsprop,adagrad)")
     parser.add_argument("--lrs", default="1e-4:1:64", metavar="LRS",
@@ -22,21 +28,33 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", metavar="FILE", help="write the sweep table (and range test) as JSON")
     parser.add_argument("--png", metavar="FILE", help="draw the metric against the learning rate")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_threads_argument(parser)
 
 
 def run(args) -> int:
     from tqdm.auto import tqdm
 
-    from .. import optim
+    from .. import optim, safeio
     from ..race import lr_range_test, parse_lrs, sweep, sweep_configs
-    from ._config import config_from_args
+    from ._config import (check_models, check_options, check_outputs, check_race_size, config_from_args,
+                          engine_threads, validate_all, write_png)
     from .race import names
 
-    base = config_from_args(args)
+    base = config_from_args(args, validate=False)  # each (optimizer, lr) is validated with its own options
     optimizers = names(args.optimizers, optim.OPTIMIZERS, "optimizers")
     lrs = parse_lrs(args.lrs)
+    check_models(len(optimizers) * len(lrs), "sweep")
+    check_options(base, optimizers + ([base.optimizer] if args.range_test else []))
     params = {o: {k: v for k, v in base.optimizer_params.items() if k in optim.get(o).defaults} for o in optimizers}
-    sweep_configs(optimizers, lrs, base, params)  # validate before the bar appears
+    configs = sweep_configs(optimizers, lrs, base, params)
+    validate_all(configs)
+    test_config = None
+    if args.range_test:
+        test_config = base.replace(optimizer_params={k: v for k, v in base.optimizer_params.items()
+                                                     if k in optim.get(base.optimizer).defaults})
+        test_config.validate()
+    check_race_size(configs, "sweep")
+    check_outputs(files=[("json", args.json), ("png", args.png)], inputs=[base.csv_path])
     bar = tqdm(total=base.max_epochs, unit="epoch", disable=args.quiet or None, file=sys.stderr,
                dynamic_ncols=True, leave=False)
 
@@ -45,7 +63,8 @@ def run(args) -> int:
         bar.set_postfix(running=sum(race.active), refresh=False)
 
     try:
-        result = sweep(optimizers, lrs, config=base, optimizer_params=params, on_epoch=on_epoch)
+        with engine_threads(args, base, models=len(configs)):
+            result = sweep(optimizers, lrs, config=base, optimizer_params=params, on_epoch=on_epoch)
     finally:
         bar.close()
     print(f"sweep of {len(optimizers)} optimizers x {len(lrs)} learning rates = {len(result.runs)} runs "
@@ -65,18 +84,18 @@ def run(args) -> int:
                   + ("  diverged" if row["diverged"] else ""))
     test = None
     if args.range_test:
-        test = lr_range_test(base)
-        print(f"LR range test ({base.optimizer}): suggested lr {test.suggested_lr:.3g} — rule: {test.rule}")
-    if args.json:
-        import json
+        with engine_threads(args, test_config):
+            test = lr_range_test(test_config)
+        suggested = "none (too few usable steps)" if test.suggested_lr is None else f"{test.suggested_lr:.3g}"
+        print(f"LR range test ({base.optimizer}): suggested lr {suggested} — rule: {test.rule}")
+    if args.json:  # strict JSON: diverged runs' inf/NaN are written as strings that read back
         d = result.to_dict()
         if test is not None:
             d["range_test"] = test.to_dict()
-        with open(args.json, "w") as fh:
-            json.dump(d, fh, indent=1, allow_nan=False)
+        safeio.write_text(args.json, safeio.dumps(d, indent=1))
         print(f"wrote {args.json}")
     if args.png:
-        from ..plots.race import save_sweep_png
-        save_sweep_png(result, args.png, test, args.metric)
+        from ..plots.race import sweep_figure
+        write_png(sweep_figure(result, test, args.metric), args.png)
         print(f"wrote {args.png}")
     return 0

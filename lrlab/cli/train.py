@@ -7,7 +7,10 @@ data decides (loss for regression, input columns, row count; :func:`lrlab.csvdat
 
 Outputs: the one-line summary; ``--json FILE`` (the run), ``--png FILE`` (its plots),
 ``--export DIR`` (``model.json`` weights + ``model.py`` torch snippet, :mod:`lrlab.export`),
-``--share`` (the share string that reproduces the run).
+``--share`` (the share string that reproduces the run). Every output is checked before
+training starts (missing folders are created; a folder given as a file, a device, an
+unwritable place or the input CSV are refused with one line), and each file is written
+atomically — a diverged run included (strict JSON, see :mod:`lrlab.safeio`).
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ HELP = "train a network on a toy dataset (or your CSV) and print a one-line summ
 
 
 def add_arguments(parser) -> None:
-    from ._config import add_config_arguments
+    from ._config import add_config_arguments, add_threads_argument
     add_config_arguments(parser)
     g = parser.add_argument_group("starting points and outputs")
     g.add_argument("--preset", metavar="NAME",
@@ -30,6 +33,7 @@ def add_arguments(parser) -> None:
                                                         "snippet that rebuilds the network (model.py) into DIR")
     parser.add_argument("--share", action="store_true", help="print the share string that reproduces this run")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_threads_argument(parser)
 
 
 def build_config(args):
@@ -48,6 +52,8 @@ def build_config(args):
     if config.csv_path is not None:
         from .. import csvdata
         from ..train import torch_dtype
+        if config.dtype not in ("float32", "float64"):  # checked by validate(), which needs the CSV's rows first
+            raise ValueError(f"dtype: must be 'float32' or 'float64', got {config.dtype!r}")
         dataset = csvdata.load_csv(config.csv_path, test_fraction=config.test_fraction,
                                    seed=config.seed if config.data_seed is None else config.data_seed,
                                    device="cpu", dtype=torch_dtype(config.dtype))
@@ -65,8 +71,11 @@ def run(args) -> int:
     from tqdm.auto import tqdm
 
     from ..train import train
+    from ._config import check_outputs, engine_threads, write_png
 
     config = build_config(args)
+    check_outputs(files=[("json", args.json), ("png", args.png)],
+                  folders=[("export", args.export, ("model.json", "model.py"))], inputs=[config.csv_path])
     bar = tqdm(total=config.max_epochs, unit="epoch", disable=args.quiet or None, file=sys.stderr,
                dynamic_ncols=True, leave=False)
 
@@ -77,7 +86,8 @@ def run(args) -> int:
                             lr=f"{record['lr']:.2g}", refresh=False)
 
     try:
-        result = train(config, on_epoch=on_epoch)
+        with engine_threads(args, config):
+            result = train(config, on_epoch=on_epoch)
     finally:
         bar.close()
     print(result.summary())
@@ -85,8 +95,11 @@ def run(args) -> int:
         result.to_json(args.json)
         print(f"wrote {args.json}")
     if args.png:
-        from ..plots import save_run_png
-        save_run_png(result, args.png)
+        from ..plots import new_figure
+        from ..plots.training import draw_run
+        fig = new_figure(15, 4.2)
+        draw_run(fig, result)
+        write_png(fig, args.png)
         print(f"wrote {args.png}")
     if args.export:
         from ..export import export_run

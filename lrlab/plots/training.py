@@ -26,7 +26,9 @@ def draw_accuracy(ax, history, regression: bool = False) -> None:
     ax.set_xlabel("epoch")
     ax.set_ylabel("R²" if regression else "accuracy")
     ax.set_title("R² (fit)" if regression else "Accuracy")
-    ax.set_ylim(0 if not regression else min(0, np.nanmin(history["test_acc"], initial=0)), 1.02)
+    acc = np.asarray(history["test_acc"], dtype=float)
+    finite = acc[np.isfinite(acc)]  # a diverged fit's R² can be -inf or NaN
+    ax.set_ylim(0 if not regression else min(0, finite.min(initial=0)), 1.02)
     ax.legend(loc="lower right")
 
 
