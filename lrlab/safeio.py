@@ -121,6 +121,8 @@ def check_output_file(path, what: str, inputs=()) -> str:
     path = os.path.expanduser(os.fspath(path))
     if "\0" in path:
         raise ValueError(f"{what}: a file name cannot contain a NUL character")
+    if len(os.path.basename(path).encode("utf-8", "surrogateescape")) > 255:
+        raise ValueError(f"{what}: the file name is longer than 255 bytes; choose a shorter one")
     for source in inputs:
         if source is not None and _same_file(path, os.fspath(source)):
             raise ValueError(f"{what}: {path!r} is the input file; writing there would destroy your data — "
@@ -153,12 +155,26 @@ def check_output_folder(path, what: str, files=()) -> str:
     return path
 
 
-def _write(path: str, data: bytes) -> None:
+def _umask() -> int:
+    """The process umask, read without changing it (``os.umask`` would, for every thread at once)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _write(path: str, data: bytes, private: bool = False) -> None:
     path = os.fspath(path)
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".lrlab-", suffix=".part", dir=folder)
     try:
+        # mkstemp makes 0600 files; a result is an ordinary file (the umask decides), unless private
+        os.fchmod(fd, 0o600 if private else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         if os.path.islink(path):  # replace the link itself, never write through it
@@ -178,9 +194,9 @@ def write_text(path, text: str) -> str:
     return os.fspath(path)
 
 
-def write_bytes(path, data: bytes) -> str:
-    """Write ``data`` to ``path`` atomically; returns the path."""
-    _write(path, bytes(data))
+def write_bytes(path, data: bytes, private: bool = False) -> str:
+    """Write ``data`` to ``path`` atomically (``private``: readable by this user only); returns the path."""
+    _write(path, bytes(data), private)
     return os.fspath(path)
 
 

@@ -392,3 +392,13 @@ def test_threads_flag_applies_and_restores(capsys, monkeypatch):
     assert main(["train", "--quiet", "--epochs", "2"]) == 0  # default: chosen from the work (a small net: 1)
     assert seen[-1][0] == 1
     capsys.readouterr()
+
+
+def test_share_of_a_csv_run_is_refused_before_training(tmp_path, capsys):
+    from lrlab.cli import main
+    data = tmp_path / "d.csv"
+    data.write_text("x1,x2,label\n" + "\n".join(f"{i % 5},{i % 3},{i % 2}" for i in range(40)) + "\n")
+    code = main(["train", "--csv", str(data), "--epochs", "2", "--share", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "csv_path: a share string cannot carry a file" in err
+    assert "finished" not in out and "epoch" not in out  # nothing trained

@@ -131,3 +131,19 @@ def test_a_fifo_never_blocks(tmp_path):
     t.join(5)
     assert not t.is_alive(), "reading a FIFO blocked"
     assert "not a regular file" in str(result[0].value)
+
+
+def test_results_get_the_usual_permissions_uploads_stay_private(tmp_path):
+    old = os.umask(0o022)
+    try:
+        safeio.write_text(str(tmp_path / "r.json"), "{}")
+        safeio.write_bytes(str(tmp_path / "u.csv"), b"x", private=True)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "u.csv").stat().st_mode & 0o777 == 0o600
+
+
+def test_overlong_names_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="^json: the file name is longer than 255 bytes"):
+        safeio.check_output_file(str(tmp_path / ("a" * 300 + ".json")), "json")

@@ -76,6 +76,10 @@ def run(args) -> int:
     config = build_config(args)
     check_outputs(files=[("json", args.json), ("png", args.png)],
                   folders=[("export", args.export, ("model.json", "model.py"))], inputs=[config.csv_path])
+    share_string = None
+    if args.share:  # before training: a config that cannot be shared (a CSV path) is refused now, not after
+        from ..share import encode
+        share_string = encode(config)
     bar = tqdm(total=config.max_epochs, unit="epoch", disable=args.quiet or None, file=sys.stderr,
                dynamic_ncols=True, leave=False)
 
@@ -105,7 +109,6 @@ def run(args) -> int:
         from ..export import export_run
         paths = export_run(result, args.export)
         print(f"wrote {paths['json']} and {paths['py']}")
-    if args.share:
-        from ..share import encode
-        print(f"share: {encode(config)}")
+    if share_string is not None:
+        print(f"share: {share_string}")
     return 0

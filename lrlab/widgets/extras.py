@@ -146,7 +146,7 @@ class CsvUpload(W.VBox):
         folder = os.fspath(self.folder)
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, hashlib.sha256(raw).hexdigest()[:16] + ".csv")
-        return safeio.write_bytes(path, raw)
+        return safeio.write_bytes(path, raw, private=True)
 
     def _fail(self, message: str) -> bool:
         self.dataset, self.path, self.error = None, None, message
