@@ -27,3 +27,15 @@ def test_every_comparison_row_names_tests_that_exist():
         for module, name in refs:
             source = (ROOT / "tests" / f"{module}.py").read_text()
             assert re.search(rf"^\s*(async )?def {name}\(", source, re.M), f"{module}.py has no {name}"
+
+
+def test_reliability_limits_table_equals_lrlab_limits():
+    from lrlab import limits
+    table = README.split("**Size limits**", 1)[1].split("\n\n", 2)[1]
+    rows = re.findall(r"^\| `(MAX_\w+)` \| (\d+) \|", table, re.M)
+    assert len(rows) >= 15
+    for name, value in rows:
+        assert getattr(limits, name) == int(value), f"README says {name} = {value}, lrlab.limits says otherwise"
+    documented = {name for name, _ in rows}
+    missing = [n for n in dir(limits) if n.startswith("MAX_") and n not in documented and n != "MAX_SEED"]
+    assert not missing, f"limits not in the README table: {missing}"
