@@ -445,12 +445,22 @@ class Race:
             self._stop(i, reason)
         return self.runs
 
+    def threads(self) -> int:
+        """The intra-op thread count for this race (:func:`lrlab.threads.resolve`): one step's work is
+        the rows of one pass (training and test rows on full batch) x parameters x ``K`` models."""
+        from . import threads
+        rows = self._X_all.shape[0] if self.full_batch else min(self.batch_size, self.n_train)
+        return threads.resolve(None, rows, self.params.shape[1], self.K)
+
     def run(self, on_epoch: Callable[[list, "Race"], Any] | None = None,
             should_stop: Callable[[], bool] | None = None) -> list[Run]:
-        while not self.done:
-            records = self.epoch(should_stop)
-            if records is not None and on_epoch is not None:
-                on_epoch(records, self)
+        """Train to the end with :meth:`threads` intra-op threads (torch's setting restored afterwards)."""
+        from . import threads
+        with threads.engine_threads(self.threads()):
+            while not self.done:
+                records = self.epoch(should_stop)
+                if records is not None and on_epoch is not None:
+                    on_epoch(records, self)
         return self.runs
 
 
@@ -736,6 +746,15 @@ def lr_range_test(config: TrainConfig | None = None, start_lr: float = 1e-7, end
         raise ValueError(f"start_lr: must be > 0 and < end_lr={end_lr!r}, got {start_lr!r}")
     config = config.replace(lr=float(start_lr))
     r = Race([config], dataset=dataset)
+    from . import threads
+    with threads.engine_threads(r.threads()):
+        lrs, losses, diverged_lr = _range_test_steps(r, start_lr, end_lr, num_steps)
+    smoothed = smooth_losses(losses)
+    return RangeTest(config, lrs, np.array(losses, dtype=float), smoothed, suggest_lr(lrs, smoothed), diverged_lr)
+
+
+def _range_test_steps(r: Race, start_lr: float, end_lr: float, num_steps: int):
+    """The range test's loop: one step per learning rate until the end or the loss explodes."""
     lrs = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))
     losses, batches = [], iter(())
     best = math.inf
@@ -758,9 +777,7 @@ def lr_range_test(config: TrainConfig | None = None, start_lr: float = 1e-7, end
             diverged_lr = float(lr)
             break
         best = min(best, smoothed)
-    lrs = lrs[: len(losses)]
-    smoothed = smooth_losses(losses)
-    return RangeTest(config, lrs, np.array(losses, dtype=float), smoothed, suggest_lr(lrs, smoothed), diverged_lr)
+    return lrs[: len(losses)], losses, diverged_lr
 
 
 # ``lrlab.race`` is both this module and (lazily, in lrlab/__init__.py) the function :func:`race`.

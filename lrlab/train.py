@@ -755,10 +755,17 @@ def train(config: TrainConfig, on_epoch: Callable[[dict, Run], Any] | None = Non
 
     ``on_epoch(record, run)`` is called after every epoch; ``should_stop()`` is polled
     before every mini-batch (so it is seen within one step, far under 50 ms here).
+
+    The loop runs with the intra-op thread count that :mod:`lrlab.threads` chooses from one
+    step's work (mini-batch rows x parameters; 1 for small networks), unless overridden with
+    ``lrlab.threads.set_override`` or ``LRLAB_THREADS``; torch's own setting is restored afterwards.
     """
+    from . import threads
     trainer = Trainer(config, dataset)
-    while not trainer.done:
-        record = trainer.epoch(should_stop)
-        if record is not None and on_epoch is not None:
-            on_epoch(record, trainer.run)
+    rows_per_step = min(trainer.batch_size, trainer.n_train)
+    with threads.engine_threads(threads.resolve(None, rows_per_step, trainer.params.numel(), 1)):
+        while not trainer.done:
+            record = trainer.epoch(should_stop)
+            if record is not None and on_epoch is not None:
+                on_epoch(record, trainer.run)
     return trainer.run
