@@ -115,7 +115,7 @@ def rows(quick: bool):
     busy = "" if others is None else f"; other processes used {others:.0%} of the CPUs meanwhile"
     yield Row(f"load: engine without the added load, {c} vs {d} threads", m["quiet_chosen"], m["quiet_default"],
               "epochs/s", target=0.9 if c != d else None, note=f"about equal on a quiet machine{busy}")
-    yield Row(f"load: engine with {c} thread(s), under load vs quiet", m["load_chosen"], m["quiet_chosen"],
+    yield Row(f"load: engine with {c} thread(s), under load vs without", m["load_chosen"], m["quiet_chosen"],
               "epochs/s", note="the slowdown the load causes at the chosen count")
 
 
