@@ -1,4 +1,6 @@
 """RacePanel and SweepPanel, headless: construct, set values, click, check state and image bytes."""
+import threading
+
 import pytest
 
 from lrlab import optim, schedules
@@ -52,7 +54,9 @@ def test_race_panel_background_thread_and_stop():
     panel.stop()
     assert not thread.is_alive()
     assert panel.runs and panel.runs[0].stop_reason == "stopped_by_user"
-    assert panel.image.value[:4] == PNG
+    assert panel.wait(60)  # the final picture is drawn just after Stop returns
+    assert panel.image.value[:4] == PNG and "stopped by you" in panel.status.value
+    assert not [t for t in threading.enumerate() if t.name.startswith("lrlab-")]
 
 
 @pytest.mark.parametrize("optimizer", list(optim.OPTIMIZERS))

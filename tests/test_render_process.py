@@ -82,6 +82,7 @@ def test_live_frames_come_from_one_shared_renderer(renderer):
     finally:
         for p in panels:
             p.stop()
+    assert all(p.wait(60) for p in panels)  # the final frames are drawn just after Stop returns
     assert not _threads() and not any(p.is_running for p in panels)
     for p in panels:
         p.close()
@@ -121,7 +122,8 @@ def test_stop_abandons_a_frame_in_flight(renderer):
     th.join(5)
     assert time.perf_counter() - t < 0.5 and out["png"] is None  # the wait ended at once
     # the next frame waits out the abandoned one, drops its reply, and gets its own picture
-    png = renderer.render(key, blob, frame)
+    # (a timeout longer than the slow frame: with the default 2 s it would be drawn in-process)
+    png = renderer.render(key, blob, frame, timeout=10)
     assert png[:4] == b"\x89PNG" and renderer.alive()
     renderer.forget(key)
     panel.close()
@@ -133,7 +135,7 @@ def test_stop_during_a_live_run_is_prompt(renderer):
     assert _wait(lambda: p.frames_remote >= 3)
     p.stop()
     assert p.last_stop_latency < 2  # generous: the precise figure is `lrlab bench --only panel`
-    assert not _threads()
+    assert p.wait(60) and not _threads()
     p.close()
 
 
@@ -170,6 +172,7 @@ def test_without_a_process_the_panel_draws_in_its_own_thread(fresh, monkeypatch)
         assert p.image.value != first
     finally:
         p.stop()
+        p.wait(60)
     assert not _threads() and not _renderers()
     assert "stopped by you" in p.status.value
     p.close()

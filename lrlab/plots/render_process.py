@@ -54,8 +54,14 @@ NICE = 0
 #: On an idle machine this changes nothing. (Interrupts and terminal signals do not reach it;
 #: it ends when the kernel's end of the pipe closes, or at exit.)
 OWN_SESSION = True
-#: A renderer that does not answer a frame within this many seconds is considered hung.
-REPLY_TIMEOUT_S = 15.0
+#: A frame the renderer has not answered within this many seconds is drawn in the panel's own
+#: process instead (a frame takes 30-200 ms there); the renderer is left alone (it may only be slow)
+#: and its late reply is dropped. While that reply is outstanding, frames are drawn in-process
+#: at once, without waiting again: a frozen renderer costs one frame's wait, not every frame's.
+REPLY_TIMEOUT_S = 2.0
+#: A renderer that has not answered for this many seconds is hung: it is killed (SIGKILL: a
+#: stopped process ignores SIGTERM) and a new one is started for the next frame.
+HANG_TIMEOUT_S = 15.0
 
 _UNKNOWN = "unknown figure"
 
@@ -225,7 +231,7 @@ class Renderer:
         self._wake_r, self._wake_w = ctx.Pipe(duplex=False)
         self._lock = threading.Lock()
         self._ready = False
-        self._waiting: set[int] = set()  # frames sent whose reply has not been read
+        self._waiting: dict[int, float] = {}  # frames sent whose reply has not been read -> when sent
         self._open: set = set()  # keys the process holds
         self._closing: list = []
         self._seq = 0
@@ -259,7 +265,7 @@ class Renderer:
             self._lock.release()
         return self._ready
 
-    def _die(self, why: str) -> None:
+    def _die(self, why: str, kill: bool = False) -> None:
         if self.dead is None:
             self.dead = why
         try:
@@ -267,7 +273,10 @@ class Renderer:
         except OSError:
             pass
         if self.process.is_alive():
-            self.process.terminate()
+            if kill:  # hung, maybe stopped (SIGSTOP): only SIGKILL ends it now
+                self.process.kill()
+            else:
+                self.process.terminate()
 
     def _read(self):
         """One message from the process (lock held)."""
@@ -275,7 +284,7 @@ class Renderer:
         if msg[0] == "hello":
             self._ready = True
             return None
-        self._waiting.discard(msg[0])
+        self._waiting.pop(msg[0], None)
         return msg
 
     def wake(self) -> None:
@@ -285,10 +294,22 @@ class Renderer:
         except (OSError, ValueError):
             pass
 
-    def _next(self, deadline: float, abandon: Optional[Callable[[], bool]]):
+    def _overdue(self) -> float:
+        """Seconds the oldest outstanding frame has waited for its reply (0 if none)."""
+        return time.monotonic() - min(self._waiting.values()) if self._waiting else 0.0
+
+    def _give_up(self, timeout: float) -> None:
+        """No reply in time: a hung renderer is killed; a slow one is left to answer later."""
+        if self._overdue() >= HANG_TIMEOUT_S:
+            self._die(f"the renderer did not answer for {HANG_TIMEOUT_S:g} s (hung): killed", kill=True)
+            raise RenderError(self.dead)
+        raise RenderError(f"the renderer did not answer within {timeout:g} s")
+
+    def _next(self, deadline: float, abandon: Optional[Callable[[], bool]], timeout: float = REPLY_TIMEOUT_S):
         """The next reply, or None if ``abandon()`` became true first (lock held).
 
         Blocks in one ``wait`` on the pipe and the wake-up pipe (GIL released, no polling).
+        Past ``deadline``: :class:`RenderError` (see :meth:`_give_up`).
         """
         from multiprocessing.connection import wait
         while True:
@@ -296,8 +317,7 @@ class Renderer:
                 return None
             left = deadline - time.monotonic()
             if left <= 0:
-                self._die(f"the renderer did not answer within {REPLY_TIMEOUT_S:g} s")
-                raise RenderError(self.dead)
+                self._give_up(timeout)
             ready = wait([self._conn, self._wake_r], timeout=left)
             if self._wake_r in ready:
                 while self._wake_r.poll():
@@ -332,8 +352,12 @@ class Renderer:
                 self._read()
             if not self._ready:
                 raise RenderError("the renderer is still starting")
+            while self._waiting and self._conn.poll(0):  # late replies that have come: dropped
+                self._read()
+            if self._waiting and self._overdue() >= timeout:  # still not answered: draw elsewhere now
+                self._give_up(timeout)
             while self._waiting:  # replies to abandoned frames: read and drop, so the process is idle
-                if self._next(deadline, abandon) is None:
+                if self._next(deadline, abandon, timeout) is None:
                     return None
             while self._closing:
                 k = self._closing.pop()
@@ -347,9 +371,9 @@ class Renderer:
                 self._seq += 1
                 seq = self._seq
                 self._conn.send(("frame", seq, key, frame))
-                self._waiting.add(seq)
+                self._waiting[seq] = time.monotonic()
                 while True:
-                    msg = self._next(deadline, abandon)
+                    msg = self._next(deadline, abandon, timeout)
                     if msg is None:
                         return None
                     if msg[0] == seq:
@@ -383,6 +407,9 @@ class Renderer:
         self.process.join(timeout)
         if self.process.is_alive():
             self.process.terminate()
+            self.process.join(1.0)
+        if self.process.is_alive():  # stopped (SIGSTOP) or stuck: SIGTERM is not enough
+            self.process.kill()
             self.process.join(1.0)
         if self.dead is None:
             self.dead = "closed"

@@ -20,12 +20,15 @@ from .. import backprop, data
 from ..nets import ACTIVATIONS, LOSSES, MLP
 from ..plots import fig_to_png, new_figure
 from ..plots import backprop as draw
+from .pickers import check_number
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 #: the networks on offer: 2 inputs, 2 outputs (two classes)
 ARCHITECTURES = ("2-2-2", "2-3-2", "2-4-2", "2-8-2", "2-3-3-2", "2-4-4-2", "2-8-8-2")
 DATASETS = ("xor", "moons", "circles", "blobs")
 N_POINTS, NEW_FRACTION = 60, 1 / 3
+#: the sliders' ranges (exponents of 10 for the log sliders)
+LR_EXP, ITERATIONS, TOLERANCE_EXP, SEEDS = (-3, 0.5), (50, 5000), (-9, -2), (0, 20)
 
 
 def parse_architecture(text: str) -> tuple[int, ...]:
@@ -52,6 +55,13 @@ class BackpropExplorer(W.VBox):
             raise ValueError(f"loss: one of {', '.join(LOSSES)}, got {loss!r}")
         if dataset not in DATASETS:
             raise ValueError(f"dataset: one of {', '.join(DATASETS)}, got {dataset!r}")
+        # the sliders' ranges: a value outside one would be clamped silently, so it is refused here
+        n_train = N_POINTS - round(N_POINTS * NEW_FRACTION)
+        check_number("sample", sample, 0, n_train - 1, integer=True)
+        check_number("lr", lr, 10.0 ** LR_EXP[0], 10.0 ** LR_EXP[1])
+        check_number("max_iterations", max_iterations, *ITERATIONS, integer=True)
+        check_number("tolerance", tolerance, 10.0 ** TOLERANCE_EXP[0], 10.0 ** TOLERANCE_EXP[1])
+        check_number("seed", seed, *SEEDS, integer=True)
         style = {"description_width": "initial"}
         self.architecture = W.Dropdown(options=ARCHITECTURES, value=architecture, description="network",
                                        layout=W.Layout(width="170px"))
@@ -62,14 +72,15 @@ class BackpropExplorer(W.VBox):
         n_train = N_POINTS - round(N_POINTS * NEW_FRACTION)
         self.sample = W.IntSlider(value=sample, min=0, max=n_train - 1, description="sample",
                                   continuous_update=False, style=style)
-        self.lr = W.FloatLogSlider(value=lr, base=10, min=-3, max=0.5, step=0.05, description="learning rate η",
+        self.lr = W.FloatLogSlider(value=lr, base=10, min=LR_EXP[0], max=LR_EXP[1], step=0.05, description="learning rate η",
                                    readout_format=".3f", continuous_update=False, style=style)
-        self.max_iterations = W.IntSlider(value=max_iterations, min=50, max=5000, step=50,
+        self.max_iterations = W.IntSlider(value=max_iterations, min=ITERATIONS[0], max=ITERATIONS[1], step=50,
                                           description="iteration budget", continuous_update=False, style=style)
-        self.tolerance = W.FloatLogSlider(value=tolerance, base=10, min=-9, max=-2, step=0.5,
+        self.tolerance = W.FloatLogSlider(value=tolerance, base=10, min=TOLERANCE_EXP[0], max=TOLERANCE_EXP[1], step=0.5,
                                           description="stop when |ΔL| <", readout_format=".0e",
                                           continuous_update=False, style=style)
-        self.seed = W.IntSlider(value=seed, min=0, max=20, description="seed", continuous_update=False, style=style)
+        self.seed = W.IntSlider(value=seed, min=SEEDS[0], max=SEEDS[1], description="seed", continuous_update=False,
+                                style=style)
 
         self.forward_button = W.Button(description="Forward", icon="arrow-right", tooltip="next layer of the forward pass")
         self.loss_button = W.Button(description="Loss", icon="bullseye", tooltip="the loss at the output")

@@ -11,18 +11,26 @@ Controls are bounded by the registries' ranges (``lrlab.optim.OPTIMIZERS[name].r
 options, so a value outside the allowed range cannot be set. The option lists are read
 from the registries when a picker is built, so new optimizers and schedules appear by
 themselves. No maths here.
+
+A config is never changed on its way in: ``set_config(c)`` (and a picker built from ``c``)
+gives ``config_changes()`` equal to ``c``'s fields for every config the engine accepts. A
+slider's range is a convenient default, widened (within the engine's bounds,
+:mod:`lrlab.limits`) to hold a value it is given (a shared config's 256 units, seed
+3000000000, 10000 samples); a hyper-parameter a slider cannot show exactly (0 on a log
+scale, a third milestone) is kept as given until the control is moved.
 """
 from __future__ import annotations
 
 import contextlib
 import html
 import math
+import numbers
 from typing import Any, Callable
 
 import ipywidgets as widgets
 
 from .. import data as data_mod
-from .. import nets, optim, schedules
+from .. import limits, nets, optim, schedules
 from ..train import TrainConfig
 
 LABEL = {"description_width": "120px"}
@@ -43,6 +51,38 @@ def _label(name: str) -> str:
 
 def _code(text: str) -> str:
     return f"<code style='white-space:pre-wrap'>{html.escape(text)}</code>"
+
+
+def check_number(name: str, value, lo: float | None = None, hi: float | None = None, *, integer: bool = False,
+                 lo_open: bool = False, hi_open: bool = False, optional: bool = False):
+    """``value`` if it is a finite number (an integer if ``integer``) in the range, else
+    ``ValueError('name: ...')``. For widget constructors' arguments: checked before anything is built."""
+    if value is None and optional:
+        return None
+    ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
+    if isinstance(value, bool) or not ok_type or not math.isfinite(value):
+        kind = "an integer" if integer else "a finite number"
+        raise ValueError(f"{name}: must be {kind}, got {value!r}"[:200])
+    below = lo is not None and (value <= lo if lo_open else value < lo)
+    above = hi is not None and (value >= hi if hi_open else value > hi)
+    if below or above:
+        left = "any" if lo is None else f"{'(' if lo_open else '['}{lo:g}"
+        right = "any" if hi is None else f"{hi:g}{')' if hi_open else ']'}"
+        raise ValueError(f"{name}: must be in {left}, {right}, got {value!r}"[:200])
+    return value
+
+
+def _fit(control, value, lo, hi) -> None:
+    """Set a slider / bounded box to ``value``: its range is ``[lo, hi]``, widened to hold ``value``.
+
+    The engine checks ``value`` (``TrainConfig.validate``); the control only has to show it."""
+    new_min, new_max = min(lo, value), max(hi, value)
+    if new_max > control.max:  # widen first, so that no step clamps the value
+        control.max = new_max
+    if new_min < control.min:
+        control.min = new_min
+    control.value = value
+    control.max, control.min = new_max, new_min  # then the final range (it holds the value)
 
 
 class _Picker(widgets.VBox):
@@ -169,7 +209,7 @@ class ParamControl(widgets.HBox):
                                               style=LABEL, layout=wide(), readout_format=".4g",
                                               continuous_update=False) for v, n in zip(values, names)]
         self.auto = None
-        self._exact = None  # (a value the slider cannot show, e.g. 0 on a log slider; what it shows instead)
+        self._exact = None  # (a value the control cannot show, e.g. 0 on a log slider; its parts' values then)
         children = list(self.parts)
         if self.optional or self.zero:
             self.auto = widgets.Checkbox(value=True, description="zero" if self.zero else "auto", indent=False,
@@ -205,8 +245,15 @@ class ParamControl(widgets.HBox):
     def value(self):
         if self.auto is not None and self.auto.value:
             return 0.0 if self.zero else None
-        if self._exact is not None and self.parts[0].value == self._exact[1]:
+        if self._exact is not None and self._state() == self._exact[1]:
             return self._exact[0]  # set from a config, untouched since
+        return self._shown()
+
+    def _state(self) -> tuple:
+        return tuple(p.value for p in self.parts)
+
+    def _shown(self):
+        """The value the control shows (``value`` without an exact value kept from a config)."""
         if self.kind == "pair":
             return tuple(float(p.value) for p in self.parts)
         if self.kind == "milestones":
@@ -278,9 +325,10 @@ def _set_control(ctrl: ParamControl, value) -> None:
         ctrl.parts[0].value = (v[0], v[-1])
     else:
         ctrl.parts[0].value = value
-        shown = ctrl.parts[0].value
-        # a valid value the slider cannot show (0 on a log slider): kept until the slider is moved
-        ctrl._exact = (value, shown) if shown != value and ctrl.kind in ("float", "lr", "int", "epochs") else None
+    # a valid value the control cannot show (0 on a log slider, beta2 = 0.9999 on a slider that
+    # stops at 0.999, a third milestone): kept as given until the control is moved
+    if not _same(ctrl._shown(), value):
+        ctrl._exact = (value, ctrl._state())
 
 
 # ------------------------------------------------------------------------ dataset
@@ -313,7 +361,7 @@ class DatasetPicker(_Picker):
                                                  continuous_update=False)
         self.classes = widgets.IntSlider(value=c.classes, min=2, max=8, description="classes", style=LABEL,
                                          layout=wide(), continuous_update=False)
-        self.seed = widgets.BoundedIntText(value=c.seed, min=0, max=2**31 - 1, description="seed", style=LABEL,
+        self.seed = widgets.BoundedIntText(value=c.seed, min=0, max=limits.MAX_SEED, description="seed", style=LABEL,
                                            layout=widgets.Layout(width="240px"))
         self.data_seed = c.data_seed
         self.regenerate_button = widgets.Button(description="Regenerate data", icon="refresh",
@@ -347,6 +395,8 @@ class DatasetPicker(_Picker):
         self._watch(self.dataset, self.noise, self.n_samples, self.test_fraction, self.classes, self.seed,
                     *self.feature_boxes.values())
         self.seed.observe(lambda _: self._note(), names="value")
+        with self.muted():
+            self._set(c)  # the sliders' ranges widened to hold c's values
 
     # -- what the controls allow
     @property
@@ -422,11 +472,14 @@ class DatasetPicker(_Picker):
         self._changed()
 
     # -- config
+    #: the sliders' ranges; a config's value outside them widens them (within the engine's bounds)
+    NOISE, SAMPLES, TEST_FRACTION = (0.0, 1.0), (32, 4096), (0.05, 0.5)
+
     def _set(self, c: TrainConfig) -> None:
         self.csv_path = None
         self._csv_fields = {}
-        self.noise.value = c.noise
-        self.test_fraction.value = c.test_fraction
+        _fit(self.noise, c.noise, *self.NOISE)
+        _fit(self.test_fraction, c.test_fraction, *self.TEST_FRACTION)
         self.seed.value = c.seed
         self.data_seed = c.data_seed
         if c.csv_path is not None:
@@ -436,7 +489,7 @@ class DatasetPicker(_Picker):
             self.csv_note.value = ""
             self.builtin_button.layout.display = "none"
             self.dataset.value = c.dataset
-            self.n_samples.value = c.n_samples
+            _fit(self.n_samples, c.n_samples, *self.SAMPLES)
             self.classes.value = c.classes
         self._set_features(c.features, c.dataset)
         self._dataset_changed()
@@ -467,24 +520,27 @@ class DatasetPicker(_Picker):
 
 # ------------------------------------------------------------------------ network
 class NetworkPicker(_Picker):
-    """Hidden layers (up to 6) and their widths (up to 128 units), activation, loss."""
+    """Hidden layers (up to 6) and their widths (up to 128 units), activation, loss.
+
+    A config with more (up to :data:`lrlab.limits.MAX_DEPTH`) or wider (up to
+    :data:`lrlab.limits.MAX_WIDTH`) layers widens the sliders to show it exactly."""
 
     MAX_LAYERS = 6
     MAX_WIDTH = 128
 
     def __init__(self, config: TrainConfig | None = None, **fields):
         c = _base(config, fields)
-        hidden = tuple(c.hidden)[: self.MAX_LAYERS]
-        self.layers = widgets.IntSlider(value=len(hidden), min=0, max=self.MAX_LAYERS, description="hidden layers",
+        self.layers = widgets.IntSlider(value=0, min=0, max=self.MAX_LAYERS, description="hidden layers",
                                         style=LABEL, layout=wide())
-        self.widths = [widgets.IntSlider(value=min(hidden[i], self.MAX_WIDTH) if i < len(hidden) else 8,
-                                         min=1, max=self.MAX_WIDTH, description=f"width {i + 1}", style=LABEL,
-                                         layout=wide(), continuous_update=False) for i in range(self.MAX_LAYERS)]
+        self.widths = [widgets.IntSlider(value=8, min=1, max=self.MAX_WIDTH, description=f"width {i + 1}",
+                                         style=LABEL, layout=wide(), continuous_update=False)
+                       for i in range(limits.MAX_DEPTH)]
         self.activation = widgets.Dropdown(options=list(nets.ACTIVATIONS), value=c.activation,
                                            description="activation", style=LABEL, layout=wide())
         self.loss = widgets.Dropdown(options=list(nets.LOSSES), value=c.loss, description="loss", style=LABEL,
                                      layout=wide())
         self.layers.observe(self._layers_changed, names="value")
+        self._set(c)
         self._layers_changed()
         super().__init__([self.layers, *self.widths, self.activation, self.loss])
         self._watch(self.layers, *self.widths, self.activation, self.loss)
@@ -494,10 +550,10 @@ class NetworkPicker(_Picker):
             w.layout.display = "" if i < self.layers.value else "none"
 
     def _set(self, c: TrainConfig) -> None:
-        hidden = tuple(c.hidden)[: self.MAX_LAYERS]
-        self.layers.value = len(hidden)
+        hidden = tuple(c.hidden)[: len(self.widths)]
         for w, width in zip(self.widths, hidden):
-            w.value = width
+            _fit(w, width, 1, self.MAX_WIDTH)
+        _fit(self.layers, len(hidden), 0, self.MAX_LAYERS)
         self.activation.value = c.activation
         self.loss.value = c.loss
 
@@ -540,6 +596,7 @@ class OptimizerPicker(_Picker):
         self.reg_rate.parts[0].description = "reg. rate"
         _set_control(self.reg_rate, c.reg_rate)
         self.regularization.observe(self._regularization_changed, names="value")
+        self._set_lr(c.lr)
         super().__init__([self.optimizer, self.lr, self.params_box, self.regularization, self.reg_rate, self.info])
         self._watch(self.optimizer, self.lr, self.regularization)
         self.reg_rate.observe_value(self._changed)
@@ -565,10 +622,22 @@ class OptimizerPicker(_Picker):
         if "lr" in spec.defaults:
             self.lr.value = spec.defaults["lr"]
 
+    def _set_lr(self, lr: float) -> None:
+        """The lr slider at ``lr``; its range (exponents) widened to hold it (the engine allows (0, 100])."""
+        hi = min(LR_MAX_EXP, math.log10(optim.OPTIMIZERS[self.optimizer.value].ranges.get("lr", optim.LR_RANGE)[1]))
+        exp = math.log10(lr) if isinstance(lr, (int, float)) and 0 < lr < math.inf else LR_MIN_EXP
+        lo_e, hi_e = min(LR_MIN_EXP, math.floor(exp)), max(hi, exp + 1e-9)  # exponents; 10 ** hi_e >= lr
+        if hi_e > self.lr.max:
+            self.lr.max = hi_e
+        if lo_e < self.lr.min:
+            self.lr.min = lo_e
+        self.lr.value = lr
+        self.lr.max, self.lr.min = hi_e, lo_e
+
     def _set(self, c: TrainConfig) -> None:
         self.optimizer.value = c.optimizer  # (re)builds the controls if it changed
         self._build(c.optimizer, c.optimizer_params)
-        self.lr.value = c.lr
+        self._set_lr(c.lr)
         self.regularization.value = c.regularization
         _set_control(self.reg_rate, c.reg_rate)
 
@@ -678,7 +747,7 @@ class StopPicker(_Picker):
 
     def __init__(self, config: TrainConfig | None = None, **fields):
         c = _base(config, fields)
-        self.max_epochs = widgets.BoundedIntText(value=c.max_epochs, min=1, max=100_000, description="max epochs",
+        self.max_epochs = widgets.BoundedIntText(value=c.max_epochs, min=1, max=limits.MAX_EPOCHS, description="max epochs",
                                                  style=LABEL, layout=widgets.Layout(width="240px"))
         self.use_target = widgets.Checkbox(value=c.target_accuracy is not None, description="stop at accuracy",
                                            indent=False, layout=widgets.Layout(width="140px"))
@@ -698,15 +767,20 @@ class StopPicker(_Picker):
         super().__init__([self.max_epochs, widgets.HBox([self.use_target, self.target]),
                           widgets.HBox([self.use_patience, self.patience]), self.select_best])
         self._watch(self.max_epochs, self.use_target, self.target, self.use_patience, self.patience, self.select_best)
+        with self.muted():
+            self._set(c)  # the sliders' ranges widened to hold c's values
+
+    #: the sliders' ranges; a config's value outside them widens them (within the engine's bounds)
+    TARGET, PATIENCE = (0.5, 1.0), (1, 1000)
 
     def _set(self, c: TrainConfig) -> None:
         self.max_epochs.value = c.max_epochs
         self.use_target.value = c.target_accuracy is not None
         if c.target_accuracy is not None:
-            self.target.value = c.target_accuracy
+            _fit(self.target, c.target_accuracy, *self.TARGET)
         self.use_patience.value = c.patience is not None
         if c.patience is not None:
-            self.patience.value = c.patience
+            _fit(self.patience, c.patience, *self.PATIENCE)
         self.select_best.value = c.select_best
 
     def config_changes(self) -> dict:

@@ -3,7 +3,9 @@
 No maths here: the panels call :mod:`lrlab.race` and draw with :mod:`lrlab.plots.race`.
 Controls are built from the registries (``lrlab.optim.OPTIMIZERS``, ``lrlab.schedules.SCHEDULES``)
 and bounded. ``run(epochs)`` is synchronous (tests, notebooks); ``start()`` trains in a
-background thread, redrawing at most ``fps`` times a second, and ``stop()`` ends it.
+background thread, redrawing at most ``fps`` times a second (in a second thread), and
+``stop()`` ends it at once (the final picture is drawn just after). The constructors'
+arguments are checked before anything is built (``ValueError`` naming the argument).
 """
 from __future__ import annotations
 
@@ -14,13 +16,17 @@ import time
 
 import ipywidgets as W
 
-from .. import optim, schedules
+from .. import limits, optim, schedules
+from .. import threads as threads_mod
 from ..plots import fig_to_png
 from ..plots.race import color_of, race_figure, sweep_figure
 from ..race import Race, label_of, lr_range_test, parse_lrs, ranking, sweep
 from ..train import TrainConfig
+from .pickers import check_number
 
 MAX_CONTENDERS = 16
+#: redraws per second a panel may ask for at most
+MAX_FPS = 120.0
 LR_LOG10 = (-5.0, 2.0)  # lr sliders span 1e-5 .. 100 (optim.LR_RANGE's upper bound)
 
 
@@ -57,20 +63,48 @@ def ranking_html(rows: list[dict]) -> str:
 class RacePanel(W.VBox):
     """Contenders (optimizer, lr, schedule) trained side by side from the same initial weights.
 
+    ``config``: the base config (a :class:`~lrlab.train.TrainConfig`); ``contenders``: dicts of
+    :meth:`add_contender`'s arguments or TrainConfigs; ``fps``: redraws per second at most while
+    racing, in (0, 120]; ``threads``: intra-op threads while racing (default: chosen from the
+    work, :mod:`lrlab.threads`). Each is checked here (``ValueError`` naming the argument).
+
+    Threads: ``start()`` races in a background thread (``lrlab-race``) that only trains; at
+    most ``fps`` times a second it hands a copy of the runs to a drawer thread
+    (``lrlab-race-drawer``). ``stop()`` raises the flag and joins the racing thread (it ends
+    within one step) and returns at once; the final picture is drawn just after by the drawer
+    (``wait()`` returns once it is on show).
+
     >>> panel = RacePanel(TrainConfig(max_epochs=20))
     >>> panel.add_contender("sgd", 0.3); panel.add_contender("adam", 0.01, "cosine")
     >>> runs = panel.run(epochs=10)
     """
 
-    def __init__(self, config: TrainConfig | None = None, contenders=None, fps: float = 5.0):
+    def __init__(self, config: TrainConfig | None = None, contenders=None, fps: float = 5.0,
+                 threads: int | None = None):
+        check_number("fps", fps, 0.0, MAX_FPS, lo_open=True)
+        check_number("threads", threads, 1, 1024, integer=True, optional=True)
+        if config is not None and not isinstance(config, TrainConfig):
+            raise ValueError(f"config: must be a TrainConfig, got {type(config).__name__}")
+        if contenders is not None and not isinstance(contenders, (list, tuple)):
+            raise ValueError(f"contenders: must be a list of dicts or TrainConfigs, got {type(contenders).__name__}")
         self.base = config or TrainConfig(max_epochs=100)
         self.base.validate()
-        self.fps = fps
+        self.fps = float(fps)
+        self.threads = threads
         self.contenders: list[TrainConfig] = []
         self.race: Race | None = None
         self.runs = []
-        self._thread = None
-        self._stop_flag = False
+        self._labels: list[str] = []
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None  # the racing thread
+        self._drawer: threading.Thread | None = None
+        self._stop_flag = threading.Event()
+        self._frame_ready = threading.Condition()
+        self._pending = None
+        self._drawer_busy = False
+        self._drawer_quit = False
+        self.frames_drawn = 0
+        self.last_stop_call: float | None = None
         self.optimizer = W.Dropdown(options=list(optim.OPTIMIZERS), value="adam", description="optimizer")
         self.lr = W.FloatLogSlider(value=0.01, base=10, min=LR_LOG10[0], max=LR_LOG10[1], step=0.25,
                                    description="lr", readout_format=".2g")
@@ -78,7 +112,9 @@ class RacePanel(W.VBox):
         self.add_button = W.Button(description="Add contender", icon="plus")
         self.list = W.Select(options=[], rows=6, description="contenders")
         self.remove_button = W.Button(description="Remove", icon="minus")
-        self.epochs = W.IntSlider(value=self.base.max_epochs, min=1, max=2000, description="epochs")
+        # the epoch budget: the base config's, shown exactly (the slider's range widens to hold it)
+        self.epochs = W.IntSlider(value=self.base.max_epochs, min=1, max=max(2000, self.base.max_epochs),
+                                  description="epochs")
         self.run_button = W.Button(description="Race", button_style="success", icon="play")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop")
         self.status = _status()
@@ -93,14 +129,24 @@ class RacePanel(W.VBox):
         chosen = W.VBox([self.list, self.remove_button])
         controls = W.HBox([picker, chosen, W.VBox([self.epochs, W.HBox([self.run_button, self.stop_button])])])
         super().__init__([controls, self.status, self.image, self.table])
-        for c in contenders or ():
-            self.add_contender(**c) if isinstance(c, dict) else self._add_config(c)
+        for i, c in enumerate(contenders or ()):
+            try:
+                if isinstance(c, dict):
+                    self.add_contender(**c)
+                elif isinstance(c, TrainConfig):
+                    self._add_config(c)
+                else:
+                    raise ValueError(f"must be a dict or a TrainConfig, got {type(c).__name__}")
+            except (TypeError, ValueError) as exc:  # which contender, and the field (or the key) at fault
+                self.close()
+                raise ValueError(f"contenders[{i}]: {exc}"[:400]) from None
         self._set_status("Add contenders, then press Race." if not self.contenders else
                          f"{len(self.contenders)} contenders ready.")
 
     # -- contenders ------------------------------------------------------------------
     def add_contender(self, optimizer: str, lr: float, schedule: str = "constant", **optimizer_params) -> TrainConfig:
         """Add one contender (validated); returns its config."""
+        check_number("lr", lr, 0.0, None, lo_open=True)
         config = self.base.replace(optimizer=optimizer, lr=float(lr), schedule=schedule,
                                    optimizer_params=optimizer_params, schedule_params={})
         return self._add_config(config)
@@ -131,49 +177,136 @@ class RacePanel(W.VBox):
         self.list.options = [(f"{i + 1}. {name}", i) for i, name in enumerate(self.labels)]
 
     # -- running ---------------------------------------------------------------------
+    @property
+    def is_running(self) -> bool:
+        t = self._thread
+        return t is not None and t.is_alive()
+
     def _prepare(self, epochs):
         if not self.contenders:
             raise ValueError("contenders: add at least one contender before racing")
-        epochs = int(self.epochs.value if epochs is None else epochs)
-        self.race = Race(self.contenders, epochs)
+        epochs = self.epochs.value if epochs is None else epochs
+        check_number("epochs", epochs, 1, limits.MAX_EPOCHS, integer=True)
+        self.race = Race(self.contenders, int(epochs))
         self._labels = self.labels
         return self.race
 
+    def race_threads(self, race: Race) -> int:
+        """Intra-op threads for ``race`` (``self.threads`` if set, else chosen from the work)."""
+        return race.threads() if self.threads is None else threads_mod.resolve(self.threads)
+
     def run(self, epochs: int | None = None):
-        """Race the contenders synchronously to the end; returns the runs (the configs' order)."""
+        """Race the contenders synchronously to the end; returns the runs (the configs' order),
+        with the final picture drawn."""
+        self.stop()
+        self.wait()
         race = self._prepare(epochs)
-        self.runs = race.run()
+        with threads_mod.engine_threads(self.race_threads(race)):
+            while not race.done:
+                race.epoch()
+        self.runs = race.runs
         self.redraw()
         return self.runs
 
     def start(self, epochs: int | None = None) -> threading.Thread:
         """Race in a background thread (the kernel stays free); redraws at most ``fps`` per second."""
-        if self._thread is not None and self._thread.is_alive():
+        if self.is_running:
             return self._thread
+        self.wait()  # the previous race's final picture is on show; its drawer has ended
         race = self._prepare(epochs)
-        self._stop_flag = False
-
-        def work():
-            last = 0.0
-            try:
-                while not race.done:
-                    race.epoch(lambda: self._stop_flag)
-                    if time.perf_counter() - last > 1.0 / self.fps:
-                        self.runs = race.runs
-                        self.redraw()
-                        last = time.perf_counter()
-                self.runs = race.runs
-                self.redraw()
-            except Exception as exc:  # shown, never raised into the thread's void
-                self._set_status(f"error: {html.escape(str(exc))}")
-        self._thread = threading.Thread(target=work, daemon=True)
+        self._stop_flag.clear()
+        self._pending, self._drawer_busy, self._drawer_quit = None, False, False
+        self.error = None
+        self._thread = threading.Thread(target=self._race_loop, args=(race,), name="lrlab-race", daemon=True)
+        self._drawer = threading.Thread(target=self._draw_loop, name="lrlab-race-drawer", daemon=True)
+        self._drawer.start()
         self._thread.start()
+        self._set_status(f"racing: {len(self.contenders)} contenders")
         return self._thread
 
+    def _race_loop(self, race: Race) -> None:
+        """The racing thread: epochs until done or Stop; a copy of the runs for the drawer when one is due."""
+        interval, next_frame = 1.0 / self.fps, 0.0
+        labels = list(self._labels)
+        try:
+            with threads_mod.engine_threads(self.race_threads(race)):
+                while not race.done:
+                    race.epoch(self._stop_flag.is_set)
+                    now = time.perf_counter()
+                    if now >= next_frame and not self._drawer_busy and not race.done:
+                        next_frame = now + interval
+                        self._hand_over((_copies(race.runs), labels, False, race.epoch_index, race.steps))
+        except Exception as exc:  # shown, never raised into the thread's void
+            self.error = f"{type(exc).__name__}: {exc}"
+            self._set_status(f"error: {html.escape(self.error)}")
+        finally:
+            try:
+                self.runs = race.runs
+                # the race is over: nothing changes its runs any more, the drawer may read them as they are
+                self._hand_over((self.runs, labels, True, race.epoch_index, race.steps))
+            finally:
+                with self._frame_ready:
+                    self._drawer_quit = True
+                    self._frame_ready.notify()
+
+    def _hand_over(self, frame) -> None:
+        with self._frame_ready:
+            self._pending = frame
+            self._drawer_busy = True
+            self._frame_ready.notify()
+
+    def _draw_loop(self) -> None:
+        """The drawer thread: draw what the racing thread hands over; end after its last frame."""
+        while True:
+            with self._frame_ready:
+                while self._pending is None and not self._drawer_quit:
+                    self._frame_ready.wait(0.5)
+                frame, self._pending = self._pending, None
+                if frame is None:
+                    return
+            try:
+                self._render(*frame)
+            except Exception as exc:  # a drawing problem is shown, never raised into the void
+                self.error = f"drawing failed: {type(exc).__name__}: {exc}"
+                self._set_status(f"error: {html.escape(self.error)}")
+            finally:
+                self._drawer_busy = False
+
     def stop(self) -> None:
-        self._stop_flag = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        """End the race now: returns once the racing thread has ended (within one step); the
+        final picture is drawn just after, in the background (``wait()`` waits for it)."""
+        t0 = time.perf_counter()
+        self._stop_flag.set()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            was_running = t.is_alive()
+            t.join()
+            if was_running:
+                self.last_stop_call = time.perf_counter() - t0
+                e = self.race.epoch_index if self.race is not None else 0
+                if self._drawer is not None and self._drawer.is_alive():
+                    self._set_status(f"stopped by you at epoch {e}; drawing the final picture")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the race has ended and its final picture is drawn (or ``timeout`` s)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for th in (self._thread, self._drawer):
+            if th is not None and th is not threading.current_thread():
+                th.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+                if th.is_alive():
+                    return False
+        return True
+
+    def close(self) -> None:
+        """Stop any race, wait for its threads, and close the widgets."""
+        if "_stop_flag" not in self.__dict__:  # refused by the constructor: nothing was built
+            return
+        self.stop()
+        self.wait()
+        for w in (self.optimizer, self.lr, self.schedule, self.add_button, self.list, self.remove_button,
+                  self.epochs, self.run_button, self.stop_button, self.status, self.table, self.image):
+            w.close()
+        super().close()
 
     def _guard(self, fn):
         try:
@@ -189,15 +322,31 @@ class RacePanel(W.VBox):
         return ranking(self.runs, self._labels, by=by) if self.runs else []
 
     def redraw(self) -> None:
+        """Draw the current runs (in this thread)."""
         if not self.runs:
             return
-        fig = race_figure(self.runs, self._labels, width=15, height=7.5)
+        race = self.race
+        self._render(self.runs, self._labels, race is None or race.done,
+                     race.epoch_index if race is not None else 0, race.steps if race is not None else 0)
+
+    def _render(self, runs, labels, done: bool, epoch: int, steps: int) -> None:
+        if not runs:
+            return
+        fig = race_figure(runs, labels, width=15, height=7.5)
         self.image.value = fig_to_png(fig, fast=True)
-        done = self.race is not None and self.race.done
-        self.table.value = ranking_html(self.ranking())
-        e = self.race.epoch_index if self.race is not None else 0
-        self._set_status(f"{'finished' if done else 'racing'}: {len(self.runs)} contenders, epoch {e}, "
-                         f"{self.race.steps if self.race else 0} batched steps")
+        self.table.value = ranking_html(ranking(runs, labels))
+        stopped = any(r.stop_reason == "stopped_by_user" for r in runs)
+        state = ("stopped by you" if stopped else "finished") if done else "racing"
+        self._set_status(f"{state}: {len(runs)} contenders, epoch {epoch}, {steps} batched steps")
+        self.frames_drawn += 1
+
+
+def _copies(runs) -> list:
+    """The runs as they are now, copied (history, weights), so that a drawer may draw them while racing goes on."""
+    import copy
+    import dataclasses
+    return [dataclasses.replace(r, model=copy.deepcopy(r.model), history=copy.deepcopy(r.history),
+                                best_metrics=dict(r.best_metrics)) for r in runs]
 
 
 class SweepPanel(W.VBox):
@@ -211,17 +360,30 @@ class SweepPanel(W.VBox):
 
     def __init__(self, config: TrainConfig | None = None, optimizers=("sgd", "adam"),
                  lrs: tuple[float, float] = (1e-4, 10.0), n_lrs: int = 16):
+        if config is not None and not isinstance(config, TrainConfig):
+            raise ValueError(f"config: must be a TrainConfig, got {type(config).__name__}")
+        names = list(optim.OPTIMIZERS)
+        if isinstance(optimizers, str) or not isinstance(optimizers, (list, tuple)):
+            raise ValueError(f"optimizers: must be a list of optimizer names, got {optimizers!r}"[:200])
+        unknown = [o for o in optimizers if o not in names]
+        if unknown:
+            raise ValueError(f"optimizers: unknown optimizer {unknown[0]!r}; allowed: {', '.join(names)}"[:300])
+        if not isinstance(lrs, (list, tuple)) or len(lrs) != 2:
+            raise ValueError(f"lrs: must be (lowest, highest) learning rate, got {lrs!r}"[:200])
+        check_number("lrs", lrs[0], 1e-6, 10 ** LR_LOG10[1])
+        check_number("lrs", lrs[1], lrs[0], 10 ** LR_LOG10[1], lo_open=True)
+        check_number("n_lrs", n_lrs, 2, 128, integer=True)
         self.base = config or TrainConfig(max_epochs=50)
         self.base.validate()
         self.result = None
         self.test = None
-        names = list(optim.OPTIMIZERS)
-        self.optimizers = W.SelectMultiple(options=names, value=tuple(o for o in optimizers if o in names),
+        self.optimizers = W.SelectMultiple(options=names, value=tuple(optimizers),
                                            rows=min(len(names), 8), description="optimizers")
         self.lr_range = W.FloatRangeSlider(value=(math.log10(lrs[0]), math.log10(lrs[1])), min=-6.0,
                                            max=LR_LOG10[1], step=0.5, description="log10 lr")
         self.n_lrs = W.IntSlider(value=n_lrs, min=2, max=128, description="# lrs")
-        self.epochs = W.IntSlider(value=self.base.max_epochs, min=1, max=1000, description="epochs")
+        self.epochs = W.IntSlider(value=self.base.max_epochs, min=1, max=max(1000, self.base.max_epochs),
+                                  description="epochs")
         self.metric = W.Dropdown(options=["final_train_loss", "final_test_loss", "best_test_loss",
                                           "final_test_acc", "best_test_acc"], value="final_train_loss",
                                  description="metric")

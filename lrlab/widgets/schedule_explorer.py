@@ -27,6 +27,10 @@ import ipywidgets as W
 from .. import schedules as S
 from ..plots import fig_to_png
 from ..plots.schedules import schedules_figure
+from .pickers import check_number
+
+#: the lr slider's exponents (1e-4 .. 1), the epochs slider's range, the widest figure (inches)
+LR_EXP, EPOCHS, MAX_WIDTH_IN = (-4, 0), (5, 500), 40.0
 
 LR_EXPONENTS = (-5.0, 0.0)  # 'lr' kind sliders: 1e-5 .. 1
 
@@ -108,16 +112,23 @@ class ScheduleExplorer(W.VBox):
 
     def __init__(self, schedules: Sequence[str] = ("cosine", "cosine_plateau_cuts"), lr: float = 0.1,
                  epochs: int = 100, run=None, width: float = 10.0):
+        # checked before anything is built: the sliders would clamp a value outside their range
+        if isinstance(schedules, str) or not isinstance(schedules, (list, tuple)):
+            raise ValueError(f"schedules: must be a list of schedule names, got {schedules!r}"[:200])
         for name in schedules:
             S.get(name)
+        check_number("lr", lr, 10.0 ** LR_EXP[0], 10.0 ** LR_EXP[1])
+        check_number("epochs", epochs, *EPOCHS, integer=True)
+        check_number("width", width, 0.0, MAX_WIDTH_IN, lo_open=True)
         self.fig_width = width
         self.curves = []
         self.run = None
         self._syncing = False
         self._touched: set[tuple[str, str]] = set()
-        self.lr_slider = W.FloatLogSlider(value=lr, base=10, min=-4, max=0, step=0.05, description="lr",
+        self.lr_slider = W.FloatLogSlider(value=lr, base=10, min=LR_EXP[0], max=LR_EXP[1], step=0.05, description="lr",
                                           readout_format=".2e", continuous_update=False)
-        self.epochs_slider = W.IntSlider(value=epochs, min=5, max=500, description="epochs", continuous_update=False)
+        self.epochs_slider = W.IntSlider(value=epochs, min=EPOCHS[0], max=EPOCHS[1], description="epochs",
+                                         continuous_update=False)
         self.picker = W.SelectMultiple(options=list(S.SCHEDULES), value=tuple(schedules), rows=len(S.SCHEDULES),
                                        description="schedules", layout=W.Layout(width="330px"))
         self.editing = W.Dropdown(description="parameters of", options=list(schedules) or [None],

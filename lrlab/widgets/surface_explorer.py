@@ -20,11 +20,12 @@ import html
 import ipywidgets as widgets
 import numpy as np
 
-from .. import optim
+from .. import limits, optim
 from .. import surfaces as surfaces_mod
 from ..plots import fig_to_png
 from ..plots import new_figure as _new_figure
 from ..plots import surfaces as plots
+from .pickers import check_number
 
 try:  # optional: clicks on the picture set the start point
     from ipyevents import Event as _Event
@@ -32,6 +33,8 @@ except Exception:  # pragma: no cover - depends on the environment
     _Event = None
 
 LABEL = {"description_width": "110px"}
+#: the steps slider's range
+STEPS = (10, 1000)
 
 
 def wide() -> widgets.Layout:
@@ -56,8 +59,24 @@ class SurfaceExplorer(widgets.VBox):
     def __init__(self, surface: str = "rosenbrock", optimizers=("sgd", "momentum", "adam"), steps: int = 200,
                  start=None, map_resolution: int = 41, clicks: bool | None = None):
         names = list(optim.OPTIMIZERS)
-        chosen = [o for o in optimizers if o in names] or names[:1]
+        # checked before anything is built: a slider would clamp, a filter would drop silently
+        if isinstance(optimizers, str) or not isinstance(optimizers, (list, tuple)):
+            raise ValueError(f"optimizers: must be a list of optimizer names, got {optimizers!r}"[:200])
+        unknown = [o for o in optimizers if o not in names]
+        if unknown:
+            raise ValueError(f"optimizers: unknown optimizer {unknown[0]!r}; allowed: {', '.join(names)}"[:300])
+        check_number("steps", steps, *STEPS, integer=True)
+        check_number("map_resolution", map_resolution, 2, limits.MAX_GRID, integer=True)
+        if clicks is not None and not isinstance(clicks, bool):
+            raise ValueError(f"clicks: must be True, False or None, got {clicks!r}"[:200])
+        chosen = list(optimizers) or names[:1]
         self.surface = surfaces_mod.get(surface)
+        if start is not None:
+            x0, x1, y0, y1 = self.surface.box
+            if not isinstance(start, (list, tuple)) or len(start) != 2:
+                raise ValueError(f"start: must be a point (x, y), got {start!r}"[:200])
+            check_number("start", start[0], x0, x1)
+            check_number("start", start[1], y0, y1)
         self.settings: dict[str, dict] = {name: self._default_settings(name) for name in names}
         self.paths = None
         self.map = None
@@ -83,7 +102,7 @@ class SurfaceExplorer(widgets.VBox):
                                          style=LABEL, layout=wide(), continuous_update=False, readout_format=".4f")
         self.decay = widgets.FloatSlider(value=0.99, min=0.5, max=0.999, step=0.001, description="decay ρ/α",
                                          style=LABEL, layout=wide(), continuous_update=False, readout_format=".3f")
-        self.steps = widgets.IntSlider(value=steps, min=10, max=1000, step=10, description="steps", style=LABEL,
+        self.steps = widgets.IntSlider(value=steps, min=STEPS[0], max=STEPS[1], step=10, description="steps", style=LABEL,
                                        layout=wide(), continuous_update=False)
         x0, x1, y0, y1 = self.surface.box
         self.start_x = widgets.FloatSlider(min=x0, max=x1, step=(x1 - x0) / 400, description="start x",

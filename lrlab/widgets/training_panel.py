@@ -15,32 +15,96 @@ drawer sends them to the kernel's renderer process (:mod:`lrlab.plots.render_pro
 matplotlib holds the GIL while drawing, a process does not take it from training) and
 waits for the PNG, or draws here where no renderer runs. Drawing never paces training (a
 frame is skipped while the drawer is busy); a run that ends by itself shows its final
-frame. Stop/Reset/Start always join both threads (a frame in flight is abandoned), so no
-loop is ever left running. Changing a control applies at
-the next Start (or Reset / Step of a new run); the status line says so.
+frame. Changing a control applies at the next Start (or Reset / Step of a new run); the
+status line says so.
 
-``panel.run(epochs=N)`` trains synchronously (deterministic: same controls, same run), for
-notebooks and tests; ``panel.is_running`` and ``panel.wait(timeout)`` help tests.
+Stop (and Pause) return at once: they raise the flag, join the worker (it ends within one
+training step) and say so on the status line; a frame in flight is abandoned, and the final
+frame (the stopped run, its best weights restored) is drawn *after* the click returns, by a
+short background thread (``lrlab-final-frame``). Every other action (Start, Reset, Step,
+Save, ``run``, ``set_config``, ``close``) first waits for that thread, so no loop is ever
+left running and a final frame is never lost or drawn over a newer one; ``panel.wait()``
+returns once it is drawn.
+
+Threads for the arithmetic: the worker (and ``run``/``step``) train inside
+``lrlab.threads.engine_threads(lrlab.threads.resolve(panel.threads, rows, parameters))``:
+one intra-op thread for small networks (many times faster on a busy machine), more only
+where a step has enough work; ``TrainingPanel(threads=N)`` overrides it.
+
+``panel.run(epochs=N)`` trains synchronously (deterministic: same controls, same run) and
+returns with its final frame drawn, for notebooks and tests; ``panel.is_running`` and
+``panel.wait(timeout)`` help tests.
+
+What it is given, it keeps: the constructor's arguments are checked before any thread
+exists (``ValueError('max_fps: ...')``), and a config loaded from a share string, a preset
+or :meth:`TrainingPanel.set_config` is shown exactly by the controls (their ranges widen to
+hold it) or refused with a message naming each field the panel cannot show; the panel never
+trains another config than the one it names.
 """
 from __future__ import annotations
 
 import html
+import io
 import os
 import threading
 import time
+from dataclasses import fields
 from typing import Optional
 
 import ipywidgets as widgets
 import numpy as np
 import torch
 
+from .. import safeio
+from .. import threads as threads_mod
+from ..history import History
 from ..plots import render_process
 from ..plots.training import LiveTrainingFigure, layer_index, layer_norms, live_frame
 from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
-from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
+from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker, check_number
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
+#: frames per second a live panel may draw at most (``max_fps`` is in ``(0, MAX_FPS]``)
+MAX_FPS = 120.0
+#: the longest folder name the Save box takes
+MAX_FOLDER_CHARS = 4096
+
+
+def check_panel_arguments(max_fps, live, save_dir, threads) -> None:
+    """``ValueError('argument: ...')`` for a bad panel argument (before anything is built)."""
+    check_number("max_fps", max_fps, 0.0, MAX_FPS, lo_open=True)
+    if not isinstance(live, bool):
+        raise ValueError(f"live: must be True or False, got {live!r}"[:200])
+    if not isinstance(save_dir, str) or "\0" in save_dir or len(save_dir) > MAX_FOLDER_CHARS:
+        raise ValueError(f"save_dir: must be a folder name (text, no NUL, at most {MAX_FOLDER_CHARS} characters), "
+                         f"got {save_dir!r}"[:200])
+    check_number("threads", threads, 1, 1024, integer=True, optional=True)
+
+
+def config_from_arguments(config: dict) -> TrainConfig:
+    """The panel's keyword arguments as a validated TrainConfig (``ValueError`` naming the argument)."""
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(k for k in config if k not in known)
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not an argument of the panel nor a TrainConfig field; "
+                         f"the panel takes max_fps, live, save_dir, threads and {', '.join(sorted(known))}")
+    try:
+        base = TrainConfig(**config)
+    except (TypeError, AttributeError) as exc:  # (TrainConfig leaves wrong types to validate())
+        raise ValueError(f"config: {exc}"[:300]) from None
+    base.validate()
+    return base
+
+
+def differing_fields(wanted: TrainConfig, got: TrainConfig) -> list[str]:
+    """The fields of ``wanted`` that ``got`` does not hold (as 'field: given X, the controls give Y')."""
+    out = []
+    for f in fields(TrainConfig):
+        a, b = getattr(wanted, f.name), getattr(got, f.name)
+        if a != b:
+            out.append(f"{f.name} (given {a!r}, the controls give {b!r})")
+    return out
 
 
 def device_options() -> tuple[list[str], str]:
@@ -61,16 +125,23 @@ def _num(x: float) -> str:
 class TrainingPanel(widgets.VBox):
     """The full training panel. Keyword arguments are :class:`~lrlab.train.TrainConfig` fields.
 
+    ``max_fps``: live frames per second at most, in (0, 120]; ``live``: draw while training;
+    ``save_dir``: the Save button's folder; ``threads``: intra-op threads while training
+    (default: chosen from the work, see :mod:`lrlab.threads`). Each is checked here, before
+    any widget or thread exists (``ValueError`` naming the argument).
+
     >>> panel = TrainingPanel(dataset="spiral", optimizer="adam", lr=0.01, max_epochs=100)
     >>> run = panel.run(epochs=50)        # synchronous, deterministic
     >>> panel.start(); panel.stop()        # what the buttons do
     """
 
-    def __init__(self, max_fps: float = 20.0, live: bool = True, save_dir: str = "lrlab_runs", **config):
-        base = TrainConfig(**config)
-        base.validate()
+    def __init__(self, max_fps: float = 20.0, live: bool = True, save_dir: str = "lrlab_runs",
+                 threads: int | None = None, **config):
+        check_panel_arguments(max_fps, live, save_dir, threads)
+        base = config_from_arguments(config)
         self.base_config = base
-        self.max_fps = float(max_fps)
+        self._max_fps = float(max_fps)
+        self.threads = threads
         self.switch_interval = 0.0005
         self.data_picker = DatasetPicker(base)
         self.network_picker = NetworkPicker(base)
@@ -134,6 +205,8 @@ class TrainingPanel(widgets.VBox):
         self._pause_flag = threading.Event()
         self._worker: Optional[threading.Thread] = None
         self._drawer: Optional[threading.Thread] = None
+        self._finisher: Optional[threading.Thread] = None  # draws the final frame after Stop / Pause
+        self._norms: Optional[History] = None
         self._frame_ready = threading.Condition()
         self._pending_frame = None
         self._drawer_busy = False
@@ -142,7 +215,8 @@ class TrainingPanel(widgets.VBox):
         self.figure: Optional[LiveTrainingFigure] = None
         self.error: Optional[str] = None
         self.frames_drawn = 0
-        self.last_stop_latency: Optional[float] = None
+        self.last_stop_latency: Optional[float] = None  # s from the Stop flag to the worker's end
+        self.last_stop_call: Optional[float] = None  # s the last stop() / pause() took to return
         self._steps_rate = None
         self._controls_changed = False
         self._net_lock = threading.Lock()
@@ -157,8 +231,21 @@ class TrainingPanel(widgets.VBox):
         for w in (self.device, self.batch_size):
             w.observe(self._control_changed, names="value")
         self._sync_schedule_context()
+        unshown = differing_fields(base, self.config())
+        if unshown:  # a safety net: the controls widen to hold every value validate() accepts
+            raise ValueError(f"{unshown[0].split(' ', 1)[0]}: the panel's controls cannot show "
+                             f"{'; '.join(unshown)}")
         self.reset()
         self._refresh_extras()
+
+    @property
+    def max_fps(self) -> float:
+        """Live frames per second at most (in (0, 120]; checked when set)."""
+        return self._max_fps
+
+    @max_fps.setter
+    def max_fps(self, value: float) -> None:
+        self._max_fps = float(check_number("max_fps", value, 0.0, MAX_FPS, lo_open=True))
 
     # ------------------------------------------------------------------ the embedded extras
     def _build_extras(self, save_dir: str) -> None:
@@ -197,7 +284,10 @@ class TrainingPanel(widgets.VBox):
             self.share_box.status.value = html.escape(str(exc))
 
     def _preset_picked(self, config: TrainConfig) -> None:
-        self.set_config(config)
+        try:
+            self.set_config(config)
+        except ValueError as exc:
+            self._set_status(self._status_text(note=f"this preset cannot be loaded: {exc}"))
 
     def _share_loaded(self, config: TrainConfig) -> None:
         try:
@@ -290,29 +380,45 @@ class TrainingPanel(widgets.VBox):
         Any run is stopped and the fresh, untrained network of ``config`` is shown (Start
         trains it: the same run as ``lrlab.train.train(config)``). Fields without a control
         (``min_delta``, ``divergence_factor``, ``dtype``, ``history_capacity``) are kept from
-        ``config``. Raises ``ValueError`` for an invalid config (nothing is changed then).
+        ``config``. Raises ``ValueError`` for an invalid config, and for one the controls
+        cannot show exactly (naming each such field); nothing is changed then, a run going on
+        goes on.
         """
+        if not isinstance(config, TrainConfig):
+            raise ValueError(f"config: must be a TrainConfig, got {type(config).__name__}")
         config.validate()
         if config.device not in self.device.options:
             raise ValueError(f"device: this panel offers {', '.join(self.device.options)}, got {config.device!r}")
         with self._lock:
+            previous_base, previous = self.base_config, self.config()
+            self._apply_controls(config)
+            unshown = differing_fields(config, self.config())
+            if unshown:  # never train another config than the one named: refuse, keep the previous one
+                self._apply_controls(previous)
+                self.base_config = previous_base
+                raise ValueError(f"{unshown[0].split(' ', 1)[0]}: the panel cannot show {'; '.join(unshown)}; "
+                                 f"it keeps its previous configuration (train this one with lrlab.train.train "
+                                 f"or `lrlab train`)")
             self._halt(self._stop_flag)
-            self._quiet = True
-            try:
-                self.base_config = config
-                for picker in (self.stop_picker, self.data_picker, self.network_picker, self.optimizer_picker,
-                               self.schedule_picker):
-                    picker.set_config(config)
-                self.device.value = config.device
-                self._update_batch_options(config.batch_size)
-                self.batch_size.value = config.batch_size  # None (full batch) is always an option
-                self._sync_schedule_context()
-            finally:
-                self._quiet = False
             self._controls_changed = False
             self.reset()
             self._refresh_extras()
             return self.config()
+
+    def _apply_controls(self, config: TrainConfig) -> None:
+        """Every control from ``config``, quietly (no reset, no "controls changed")."""
+        self._quiet = True
+        try:
+            self.base_config = config
+            for picker in (self.stop_picker, self.data_picker, self.network_picker, self.optimizer_picker,
+                           self.schedule_picker):
+                picker.set_config(config)
+            self.device.value = config.device
+            self._update_batch_options(config.batch_size)
+            self.batch_size.value = config.batch_size  # None (full batch) is always an option
+            self._sync_schedule_context()
+        finally:
+            self._quiet = False
 
     def _update_batch_options(self, value=None) -> None:
         n_train = self.data_picker.n_train
@@ -374,15 +480,26 @@ class TrainingPanel(widgets.VBox):
         return None if self.trainer is None else self.trainer.history
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the background run ends (or ``timeout`` s); True if it has ended."""
+        """Block until the background run has ended and its final frame is drawn (or ``timeout`` s);
+        True if so."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left():
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
         w = self._worker
         if w is not None:
-            w.join(timeout)
-        done = not self.is_running
-        if done:
-            self._join_drawer()
-            self._join_network_thread(quit=False)  # it draws the end of the run once, then ends
-        return done
+            w.join(left())
+        if self.is_running:
+            return False
+        self._join_drawer()
+        self._join_network_thread(quit=False)  # it draws the end of the run once, then ends
+        f = self._finisher
+        if f is not None and f is not threading.current_thread():
+            f.join(left())
+            if f.is_alive():
+                return False
+            self._finisher = None
+        return True
 
     # ------------------------------------------------------------------ building a run
     def _new_trainer(self) -> Optional[Trainer]:
@@ -399,28 +516,38 @@ class TrainingPanel(widgets.VBox):
         n_layers = len(trainer.model.sizes) - 1
         self._index = layer_index(trainer.model)
         self._n_layers = n_layers
-        self._norm_epochs, self._weight_norms, self._grad_norms = [], [], []
+        # per-layer norms, bounded like the run's history (same capacity policy): memory stays flat
+        self._norms = History(("epoch",) + tuple(f"weight_{l}" for l in range(n_layers))
+                              + tuple(f"grad_{l}" for l in range(n_layers)), config.history_capacity)
         self.figure = LiveTrainingFigure(trainer.dataset, n_layers, config.max_epochs)
         self._steps_rate = None
         return trainer
 
     def _record_norms(self) -> None:
-        t = self.trainer
+        t, h = self.trainer, self._norms
         e = t.epoch_index - 1
-        if e < 0 or (self._norm_epochs and self._norm_epochs[-1] == e):
+        if e < 0 or (h.last is not None and h.last["epoch"] == e):
             return
         n = layer_norms(torch.stack([t.params, t.grad]), self._index, self._n_layers)
-        self._norm_epochs.append(e)
-        self._weight_norms.append(n[0])
-        self._grad_norms.append(n[1])
+        record = {"epoch": e}
+        for l in range(self._n_layers):
+            record[f"weight_{l}"], record[f"grad_{l}"] = n[0, l], n[1, l]
+        h.append(record)
+
+    def norms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(epochs [T], weight norms [T, L], gradient norms [T, L]) kept so far (copies): evenly
+        spaced rows of a bounded :class:`~lrlab.history.History`, and always the latest one."""
+        h, L = self._norms, self._n_layers
+        columns = ["epoch"] + [f"weight_{l}" for l in range(L)] + [f"grad_{l}" for l in range(L)]
+        rows = np.column_stack([h[c] for c in columns]).reshape(-1, len(columns))
+        if h.last is not None and (not len(rows) or rows[-1, 0] != h.last["epoch"]):
+            rows = np.vstack([rows, [[h.last[c] for c in columns]]])
+        return rows[:, 0].astype(np.int64), rows[:, 1:1 + L], rows[:, 1 + L:]
 
     def _snapshot(self) -> dict:
         """The numbers of the current state (call between epochs, from the thread that trains)."""
         self._record_norms()
-        L = self._n_layers
-        norms = (np.array(self._norm_epochs), np.array(self._weight_norms).reshape(-1, L),
-                 np.array(self._grad_norms).reshape(-1, L))
-        frame = live_frame(self.trainer, self.figure.grid_points, self._index, norms)
+        frame = live_frame(self.trainer, self.figure.grid_points, self._index, self.norms())
         frame["status"] = self._status_text()
         frame["options"] = self._figure_options()
         return frame
@@ -439,6 +566,7 @@ class TrainingPanel(widgets.VBox):
     def figure_png(self) -> bytes:
         """The current figure as a well-compressed PNG (for notebooks' saved outputs)."""
         from ..plots import fig_to_png
+        self._settle()
         with self._lock:
             png = fig_to_png(self.figure.fig)
             self.figure._background = None
@@ -446,6 +574,7 @@ class TrainingPanel(widgets.VBox):
 
     def draw_now(self) -> None:
         """Draw the current state synchronously."""
+        self._settle()
         if self.trainer is not None:
             self._draw(self._snapshot())
             self.update_network_view()  # only if open (and not already showing this state)
@@ -573,28 +702,16 @@ class TrainingPanel(widgets.VBox):
         A run that ends by itself hands over its final frame (drawn even with live drawing off).
         """
         import sys
-        interval = 1.0 / self.max_fps
         switch = sys.getswitchinterval()
         if switch == self.switch_interval:  # another panel's worker set it: restore CPython's default
             switch = 0.005
         sys.setswitchinterval(self.switch_interval)  # short GIL slices: a drawer drawing here must not starve training
-        next_frame = 0.0
         t0, steps0 = time.perf_counter(), trainer.run.steps
         rate_t, rate_steps = t0, steps0
         try:
-            while not trainer.done and not self._stop_flag.is_set() and not self._pause_flag.is_set():
-                trainer.epoch(self._stop_flag.is_set)
-                now = time.perf_counter()
-                if now - rate_t >= 0.5:
-                    self._steps_rate = (trainer.run.steps - rate_steps) / (now - rate_t)
-                    rate_t, rate_steps = now, trainer.run.steps
-                if now >= next_frame and not self._drawer_busy:
-                    next_frame = next_frame + interval if now - next_frame < interval else now + interval
-                    if self.live.value:
-                        self._hand_over(self._snapshot())
-                    else:
-                        self._record_norms()
-                        self._set_status(self._status_text())
+            interval = 1.0 / self.max_fps
+            with threads_mod.engine_threads(self.engine_threads(trainer)):
+                self._train_live(trainer, interval, rate_t, rate_steps)
             if self._steps_rate is None and time.perf_counter() > t0:
                 self._steps_rate = (trainer.run.steps - steps0) / max(time.perf_counter() - t0, 1e-9)
             if trainer.done and not self._stop_flag.is_set() and not self._pause_flag.is_set():
@@ -604,12 +721,35 @@ class TrainingPanel(widgets.VBox):
         except Exception as exc:  # never leave a silent dead thread: say what happened
             self.error = f"{type(exc).__name__}: {exc}"
             trainer.stop("stopped_by_user")
+            self._set_status(self._status_text(note=f"training stopped: {self.error}"))
         finally:
             sys.setswitchinterval(switch)
             self._stop_time = time.perf_counter()
             with self._frame_ready:
                 self._drawer_quit = True
                 self._frame_ready.notify()
+
+    def engine_threads(self, trainer: Trainer) -> int:
+        """The intra-op thread count for ``trainer``'s steps (``self.threads`` if set, else from the work)."""
+        rows = min(trainer.batch_size, trainer.n_train)
+        return threads_mod.resolve(self.threads, rows, trainer.params.numel(), 1)
+
+    def _train_live(self, trainer: Trainer, interval: float, rate_t: float, rate_steps: int) -> None:
+        """The worker's loop: epochs until done / Stop / Pause; a snapshot for the drawer when one is due."""
+        next_frame = 0.0
+        while not trainer.done and not self._stop_flag.is_set() and not self._pause_flag.is_set():
+            trainer.epoch(self._stop_flag.is_set)
+            now = time.perf_counter()
+            if now - rate_t >= 0.5:
+                self._steps_rate = (trainer.run.steps - rate_steps) / (now - rate_t)
+                rate_t, rate_steps = now, trainer.run.steps
+            if now >= next_frame and not self._drawer_busy:
+                next_frame = next_frame + interval if now - next_frame < interval else now + interval
+                if self.live.value:
+                    self._hand_over(self._snapshot())
+                else:
+                    self._record_norms()
+                    self._set_status(self._status_text())
 
     def _drawer_loop(self, abandon: threading.Event | None = None) -> None:
         """Draw the frames the worker hands over until it quits (pending frame drawn) or ``abandon``."""
@@ -646,27 +786,76 @@ class TrainingPanel(widgets.VBox):
             d.join()
         self._drawer = None
 
-    def _halt(self, flag: threading.Event) -> bool:
-        """Raise ``flag``, join the worker and the drawer; True if a worker was running.
-
-        A frame in flight is abandoned (its reply is dropped later), so Stop never waits for
-        drawing. ``last_stop_latency``: from the flag to both threads having ended.
-        """
+    def _end_worker(self, flag: threading.Event) -> bool:
+        """Raise ``flag``, abandon a frame in flight and join the worker (it ends within one
+        training step); True if a worker was running. ``last_stop_latency``: flag to its end."""
         w = self._worker
         was_running = w is not None and w.is_alive()
         t = time.perf_counter()
         flag.set()
         if self._drawer_abandon is not None:
             self._drawer_abandon.set()
-            render_process.wake()
-        if w is not None:
+            render_process.wake()  # a wait for the renderer's reply ends now
+        if w is not None and w is not threading.current_thread():
             w.join()
         self._worker = None
-        self._join_drawer(abandon=True)
         if was_running:
             self.last_stop_latency = time.perf_counter() - t
-        self._join_network_thread()
         return was_running
+
+    def _halt(self, flag: threading.Event) -> bool:
+        """Raise ``flag``, join the worker, the drawer, the network view's thread and a final
+        frame being drawn; True if a worker was running. A frame in flight is abandoned."""
+        was_running = self._end_worker(flag)
+        self._join_drawer(abandon=True)
+        self._join_network_thread()
+        self._settle()
+        return was_running
+
+    def _halt_quickly(self, flag: threading.Event, note: str | None = None) -> bool:
+        """Stop / Pause: join the worker only, say so on the status line, and draw the final
+        frame in a background thread once the drawer and the network view's thread have
+        ended (they were told to): the click returns at once. True if a worker was running."""
+        was_running = self._end_worker(flag)
+        drawer, net = self._drawer, self._net_thread
+        self._drawer = self._net_thread = None
+        with self._frame_ready:
+            self._drawer_quit = True
+            self._frame_ready.notify()
+        self._net_quit.set()
+        if self.trainer is not None:
+            self._set_status(self._status_text(note=note))
+        self._finish_later(drawer, net)
+        return was_running
+
+    def _finish_later(self, *leftovers: Optional[threading.Thread]) -> None:
+        """Draw the current state (and the network view, if open) in a background thread, after
+        ``leftovers`` and any earlier final frame have ended: it is always the last one drawn."""
+        previous, trainer = self._finisher, self.trainer
+        if trainer is None:
+            return
+
+        def finish():
+            try:
+                for th in (previous, *leftovers):
+                    if th is not None:
+                        th.join()
+                if self.trainer is trainer:
+                    self._draw(self._snapshot())
+                    self.update_network_view()
+            except Exception as exc:  # a drawing problem is shown, never raised into the void
+                self.error = f"drawing failed: {type(exc).__name__}: {exc}"
+                self._set_status(self._status_text(note=self.error))
+
+        self._finisher = threading.Thread(target=finish, name="lrlab-final-frame", daemon=True)
+        self._finisher.start()
+
+    def _settle(self) -> None:
+        """Wait for a final frame being drawn in the background (Stop / Pause) to be on show."""
+        f = self._finisher
+        if f is not None and f is not threading.current_thread():
+            f.join()
+            self._finisher = None
 
     # ------------------------------------------------------------------ actions
     def start(self) -> bool:
@@ -685,16 +874,20 @@ class TrainingPanel(widgets.VBox):
             return True
 
     def pause(self) -> None:
-        """Pause between two epochs; the run is kept (Resume continues it)."""
+        """Pause between two epochs; the run is kept (Resume continues it). Returns at once: the
+        paused state is drawn just after."""
         with self._lock:
-            if self._halt(self._pause_flag):
+            t0 = time.perf_counter()
+            if self.is_running:
                 self.pause_button.description, self.pause_button.icon = "Resume", "play"
-                self.draw_now()
+                self._halt_quickly(self._pause_flag)
+                self.last_stop_call = time.perf_counter() - t0
 
     def resume(self) -> bool:
         with self._lock:
             if self.is_running or self.trainer is None or self.trainer.done:
                 return False
+            self._halt(self._pause_flag)  # the paused frame is on show; nothing else runs
             self._launch()
             self._start_network_thread()
             return True
@@ -706,27 +899,32 @@ class TrainingPanel(widgets.VBox):
             self.resume()
 
     def stop(self) -> Optional[Run]:
-        """End the run now (within one training step); its best weights are restored."""
+        """End the run now (within one training step); its best weights are restored.
+
+        Returns at once (the worker ends within a step): the status line says the run has
+        stopped, and the final frame is drawn just after, in the background (``wait()``
+        returns once it is on show)."""
         with self._lock:
-            self._halt(self._stop_flag)
+            t0 = time.perf_counter()
+            was_running = self._end_worker(self._stop_flag)
             self.pause_button.description, self.pause_button.icon = "Pause", "pause"
             t = self.trainer
-            if t is None:
-                return None
-            if not t.done and t.epoch_index > 0:
+            if t is not None and not t.done and t.epoch_index > 0:
                 t.stop("stopped_by_user")
-            self.draw_now()
-            return t.run
+            self._halt_quickly(self._stop_flag)
+            if was_running:
+                self.last_stop_call = time.perf_counter() - t0
+            return None if t is None else t.run
 
     def step(self) -> Optional[dict]:
         """Train exactly one epoch (pausing a running run first). Returns the epoch's record."""
         with self._lock:
-            if self.is_running:
-                self.pause()
+            self._halt(self._pause_flag)  # a running run pauses (the drawer's frame is dropped)
             if self.trainer is None or self.trainer.done or self._controls_changed and self.trainer.epoch_index == 0:
                 if self._new_trainer() is None:
                     return None
-            record = self.trainer.epoch()
+            with threads_mod.engine_threads(self.engine_threads(self.trainer)):
+                record = self.trainer.epoch()
             self.pause_button.description, self.pause_button.icon = "Resume", "play"
             self.draw_now()
             return record
@@ -757,35 +955,57 @@ class TrainingPanel(widgets.VBox):
                 return None
             t = self.trainer
             t0 = time.perf_counter()
-            while not t.done:
-                t.epoch()
-                self._record_norms()
+            with threads_mod.engine_threads(self.engine_threads(t)):
+                while not t.done:
+                    t.epoch()
+                    self._record_norms()
             self._steps_rate = t.run.steps / max(time.perf_counter() - t0, 1e-9)
             self.draw_now()
             return t.run
 
     def save(self, folder: str | None = None) -> Optional[tuple[str, str]]:
-        """Write the run as JSON and the figure as PNG into ``folder`` (the text box by default)."""
-        folder = os.path.expanduser(folder if folder is not None else self.folder.value.strip() or ".")
+        """Write the run as JSON and the figure as PNG into ``folder`` (the text box by default).
+
+        The folder is checked first (created if missing; a file, a device or a read-only place
+        is refused on the status line); the JSON is strict (a diverged run's inf/NaN read back
+        exactly by :meth:`Run.from_json`) and both files are written atomically
+        (:mod:`lrlab.safeio`). A run going on is paused while it is saved, then goes on.
+        Returns the two paths, or None (the status line says why)."""
         t = self.trainer
         if t is None or t.epoch_index == 0:
             self._set_status(self._status_text(note="nothing to save yet: train first"))
             return None
+        with self._lock:
+            was_running = self._halt(self._pause_flag)
+            try:
+                return self._save(folder)
+            finally:
+                if was_running and not self.trainer.done:
+                    self._launch()
+                    self._start_network_thread()
+
+    def _save(self, folder: str | None) -> Optional[tuple[str, str]]:
+        t = self.trainer
+        c = t.config
+        name = f"lrlab_{c.dataset}_{c.optimizer}_{c.schedule}_epoch{t.epoch_index}"
         try:
-            os.makedirs(folder, exist_ok=True)
-            c = t.config
-            stem = os.path.join(folder, f"lrlab_{c.dataset}_{c.optimizer}_{c.schedule}_epoch{t.epoch_index}")
-            with self._lock:
-                frame = live_frame(t, self.figure.grid_points, self._index,
-                                   (np.array(self._norm_epochs), np.array(self._weight_norms).reshape(-1, self._n_layers),
-                                    np.array(self._grad_norms).reshape(-1, self._n_layers)))
-                frame["options"] = self._figure_options()
-                t.run.to_json(stem + ".json")
+            where = folder if folder is not None else self.folder.value.strip() or "."
+            where = safeio.check_output_folder(where, "save folder", files=(name + ".json", name + ".png"))
+            stem = os.path.join(where, name)
+            text = t.run.to_json()
+            frame = live_frame(t, self.figure.grid_points, self._index, self.norms())
+            frame["options"] = self._figure_options()
             fig = LiveTrainingFigure(t.dataset, self._n_layers, c.max_epochs, dpi=100)
             fig.update(frame, title=t.run.message() if t.done else f"epoch {t.epoch_index}")
-            fig.savefig(stem + ".png")
-        except OSError as exc:
+            png = io.BytesIO()
+            fig.fig.savefig(png, format="png", dpi=100)
+            safeio.write_text(stem + ".json", text)
+            safeio.write_bytes(stem + ".png", png.getvalue())
+        except (OSError, ValueError) as exc:
             self._set_status(self._status_text(note=f"could not save: {exc}"))
+            return None
+        except Exception as exc:  # a drawing problem: said on the status line, never a traceback
+            self._set_status(self._status_text(note=f"could not save: {type(exc).__name__}: {exc}"))
             return None
         self._set_status(self._status_text(note=f"saved {stem}.json and {stem}.png"))
         return stem + ".json", stem + ".png"
@@ -796,6 +1016,8 @@ class TrainingPanel(widgets.VBox):
         The kernel's renderer process is shared by all panels: it forgets this panel's figure
         and keeps running (it ends with the kernel, or ``lrlab.plots.render_process.shutdown()``).
         """
+        if "_stop_flag" not in self.__dict__:  # refused by the constructor: nothing was built
+            return
         self._halt(self._stop_flag)
         render_process.forget(self._render_key)
         self._render_key = self._render_blob = self._render_figure = None
