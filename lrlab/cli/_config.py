@@ -186,7 +186,7 @@ def engine_threads(args, config, models: int = 1):
     rows, n_params = work_of(config)
     given = getattr(args, "threads", None)
     n = threads.resolve(given, rows, n_params, models)
-    previous = getattr(threads, "_override", None)
+    previous = threads.get_override()
     if given is not None:
         threads.set_override(given)
     try:
