@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from . import data as data_mod
-from . import optim, schedules
+from . import limits, optim, schedules
 from .batched import BatchedMLP
 from .history import History, _num
 from .train import (Run, TrainConfig, features_of, minibatches, make_dataset, make_model, resolve_device,
@@ -101,6 +101,35 @@ class _Group:
 
 
 
+
+def params_per_model(config: TrainConfig) -> int:
+    """Parameters of ``config``'s network, computed from the config alone (before anything is built)."""
+    regression = config.dataset in data_mod.REGRESSION or config.loss == "mse"
+    sizes = [len(features_of(config)), *config.hidden, 1 if regression else max(2, int(config.classes))]
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+
+def check_models(n_models: int, what: str = "race") -> None:
+    """A race or sweep trains at most :data:`lrlab.limits.MAX_MODELS` models."""
+    if n_models > limits.MAX_MODELS:
+        raise ValueError(f"{what}: {n_models} models (optimizers x schedules x learning rates) is more than the "
+                         f"{limits.MAX_MODELS} lrlab trains together; use fewer learning rates or optimizers")
+
+
+def check_race_size(configs: Sequence[TrainConfig], what: str = "race") -> None:
+    """``len(configs)`` models x their parameters fit :data:`lrlab.limits.MAX_RACE_PARAMETERS`
+    (checked on validated configs, before any data or model is built)."""
+    if not configs:
+        raise ValueError(f"{what}: at least one contender")
+    check_models(len(configs), what)
+    n_params = params_per_model(configs[0])
+    total = len(configs) * n_params
+    if total > limits.MAX_RACE_PARAMETERS:
+        raise ValueError(f"{what}: {len(configs)} models x {n_params} parameters = {total:,} numbers, more than the "
+                         f"{limits.MAX_RACE_PARAMETERS:,} lrlab holds in one race; use fewer learning rates or "
+                         f"optimizers, or a smaller network (--hidden)")
+
+
 class Race:
     """A race in progress: ``epoch()`` trains every running model one epoch; :func:`race` drives it.
 
@@ -116,8 +145,10 @@ class Race:
             if not (isinstance(epochs, int) and epochs >= 1):
                 raise ValueError(f"epochs: must be an integer >= 1, got {epochs!r}")
             configs = [c.replace(max_epochs=epochs) for c in configs]
+        check_models(len(configs))
         for c in configs:
             c.validate()
+        check_race_size(configs)
         first = configs[0]
         self.K = K = len(configs)
         self.device = resolve_device(first.device)
@@ -445,12 +476,13 @@ class Race:
             self._stop(i, reason)
         return self.runs
 
-    def threads(self) -> int:
-        """The intra-op thread count for this race (:func:`lrlab.threads.resolve`): one step's work is
-        the rows of one pass (training and test rows on full batch) x parameters x ``K`` models."""
+    def threads(self, override: int | None = None) -> int:
+        """The intra-op thread count for this race (:func:`lrlab.threads.resolve`): ``override`` if
+        given, else chosen from one step's work: the rows of one pass (training and test rows on
+        full batch) x parameters x ``K`` models."""
         from . import threads
         rows = self._X_all.shape[0] if self.full_batch else min(self.batch_size, self.n_train)
-        return threads.resolve(None, rows, self.params.shape[1], self.K)
+        return threads.resolve(override, rows, self.params.shape[1], self.K)
 
     def run(self, on_epoch: Callable[[list, "Race"], Any] | None = None,
             should_stop: Callable[[], bool] | None = None) -> list[Run]:

@@ -656,6 +656,12 @@ class Trainer:
         self.done = False
         self._t0 = None
 
+    def threads(self, override: int | None = None) -> int:
+        """The intra-op thread count for this run's steps (:func:`lrlab.threads.resolve`): ``override``
+        if given, else chosen from one step's work (mini-batch rows x parameters)."""
+        from . import threads
+        return threads.resolve(override, min(self.batch_size, self.n_train), self.params.numel(), 1)
+
     def _batches(self):
         return minibatches(self.X_train, self.y_train, self.batch_size, self._shuffle_gen)
 
@@ -762,8 +768,7 @@ def train(config: TrainConfig, on_epoch: Callable[[dict, Run], Any] | None = Non
     """
     from . import threads
     trainer = Trainer(config, dataset)
-    rows_per_step = min(trainer.batch_size, trainer.n_train)
-    with threads.engine_threads(threads.resolve(None, rows_per_step, trainer.params.numel(), 1)):
+    with threads.engine_threads(trainer.threads()):
         while not trainer.done:
             record = trainer.epoch(should_stop)
             if record is not None and on_epoch is not None:

@@ -286,6 +286,7 @@ def test_network_view_is_drawn_only_while_open_and_at_the_end(panel):
     assert view.frames >= frames + 3 and view.graph.value != graph  # live, while training
     live = view.heatmaps.value
     panel.stop()
+    assert panel.wait(60)  # Stop returns at once; the final frame follows
     assert not _threads()
     assert view.heatmaps.value != live or view.graph.value != graph  # the restored best weights
     assert view.confusion.value[:4] == b"\x89PNG"

@@ -164,37 +164,22 @@ def add_threads_argument(parser) -> None:
                              "small networks; also LRLAB_THREADS, see lrlab.threads)")
 
 
-def work_of(config) -> tuple[int, int]:
-    """(rows per optimizer step, parameters per model) of ``config``: what the thread count is chosen from."""
-    from .. import data as data_mod
-    from ..train import features_of
-    try:
-        n_test = int(round(config.n_samples * config.test_fraction))
-        rows = config.batch_size or max(1, config.n_samples - n_test)
-        regression = config.dataset in data_mod.REGRESSION or config.loss == "mse"
-        sizes = [len(features_of(config)), *config.hidden, 1 if regression else max(2, int(config.classes))]
-        return int(rows), sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
-    except (TypeError, ValueError, OverflowError):  # the config was validated; this is only an estimate
-        return 1, 1
-
-
 @contextlib.contextmanager
-def engine_threads(args, config, models: int = 1):
-    """Train inside this block with ``--threads`` (if given) or the count :mod:`lrlab.threads` chooses
-    from the work; ``--threads`` is also the process override, so the engine's own choice follows it."""
+def engine_threads(args, config=None, models: int = 1):
+    """Train inside this block with ``--threads`` if given: it becomes the process override for
+    the command, and the engine (``train``, ``Race.run``) uses it; without the flag the engine
+    chooses from the work (:mod:`lrlab.threads`)."""
     from .. import threads
-    rows, n_params = work_of(config)
     given = getattr(args, "threads", None)
-    n = threads.resolve(given, rows, n_params, models)
+    if given is None:
+        yield None
+        return
     previous = threads.get_override()
-    if given is not None:
-        threads.set_override(given)
+    threads.set_override(given)
     try:
-        with threads.engine_threads(n):
-            yield n
+        yield given
     finally:
-        if given is not None:
-            threads.set_override(previous)
+        threads.set_override(previous)
 
 
 # ------------------------------------------------------------------------------ outputs
@@ -291,14 +276,6 @@ def check_options(config, optimizers, schedule_names=None) -> None:
                              f"(it belongs to {', '.join(takers)})")
 
 
-def check_models(n_models: int, what: str) -> None:
-    """A race or sweep trains at most :data:`lrlab.limits.MAX_MODELS` models."""
-    from .. import limits
-    if n_models > limits.MAX_MODELS:
-        raise ValueError(f"{what}: {n_models} models (optimizers x schedules x learning rates) is more than the "
-                         f"{limits.MAX_MODELS} lrlab trains together; use fewer learning rates or optimizers")
-
-
 def validate_all(configs) -> None:
     """Validate every contender (each distinct config once), before any data or model is built."""
     seen = set()
@@ -307,15 +284,3 @@ def validate_all(configs) -> None:
         if key not in seen:
             seen.add(key)
             c.validate()
-
-
-def check_race_size(configs, what: str) -> None:
-    """``len(configs)`` models x their parameters fit :data:`lrlab.limits.MAX_RACE_PARAMETERS`."""
-    from .. import limits
-    check_models(len(configs), what)
-    _, n_params = work_of(configs[0])
-    total = len(configs) * n_params
-    if total > limits.MAX_RACE_PARAMETERS:
-        raise ValueError(f"{what}: {len(configs)} models x {n_params} parameters = {total:,} numbers, more than the "
-                         f"{limits.MAX_RACE_PARAMETERS:,} lrlab holds in one race; use fewer learning rates or "
-                         f"optimizers, or a smaller network (--hidden)")

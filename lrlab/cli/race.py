@@ -62,7 +62,8 @@ def run(args) -> int:
 
     from .. import optim, safeio, schedules
     from ..race import Race, label_of, parse_lrs, ranking
-    from ._config import (check_models, check_options, check_outputs, check_race_size, config_from_args,
+    from ..race import check_models, check_race_size
+    from ._config import (check_options, check_outputs, config_from_args,
                           engine_threads, validate_all, write_png)
 
     base = config_from_args(args, validate=False)  # each contender is validated with its own options

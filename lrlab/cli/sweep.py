@@ -36,7 +36,8 @@ def run(args) -> int:
 
     from .. import optim, safeio
     from ..race import lr_range_test, parse_lrs, sweep, sweep_configs
-    from ._config import (check_models, check_options, check_outputs, check_race_size, config_from_args,
+    from ..race import check_models, check_race_size
+    from ._config import (check_options, check_outputs, config_from_args,
                           engine_threads, validate_all, write_png)
     from .race import names
 

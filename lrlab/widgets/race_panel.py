@@ -193,7 +193,7 @@ class RacePanel(W.VBox):
 
     def race_threads(self, race: Race) -> int:
         """Intra-op threads for ``race`` (``self.threads`` if set, else chosen from the work)."""
-        return race.threads() if self.threads is None else threads_mod.resolve(self.threads)
+        return race.threads(self.threads)
 
     def run(self, epochs: int | None = None):
         """Race the contenders synchronously to the end; returns the runs (the configs' order),

@@ -731,8 +731,7 @@ class TrainingPanel(widgets.VBox):
 
     def engine_threads(self, trainer: Trainer) -> int:
         """The intra-op thread count for ``trainer``'s steps (``self.threads`` if set, else from the work)."""
-        rows = min(trainer.batch_size, trainer.n_train)
-        return threads_mod.resolve(self.threads, rows, trainer.params.numel(), 1)
+        return trainer.threads(self.threads)
 
     def _train_live(self, trainer: Trainer, interval: float, rate_t: float, rate_steps: int) -> None:
         """The worker's loop: epochs until done / Stop / Pause; a snapshot for the drawer when one is due."""
