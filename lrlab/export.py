@@ -97,12 +97,7 @@ def model_from_json(text_or_dict) -> tuple[torch.nn.Sequential, dict]:
     The file is checked (format, sizes within :mod:`lrlab.limits`, activation, dtype, every
     layer's shape) before anything is allocated; problems are one-line ``ValueError``\\ s."""
     if isinstance(text_or_dict, (str, bytes)):
-        if len(text_or_dict) > limits.MAX_JSON_BYTES:
-            raise ValueError(f"weights: the file is over {limits.MAX_JSON_BYTES // 2**20} MB")
-        try:
-            d = safeio.loads(text_or_dict)
-        except ValueError:
-            raise ValueError("weights: not valid JSON") from None
+        d = safeio.loads_bounded(text_or_dict, "weights", limits.MAX_JSON_BYTES)
     else:
         d = text_or_dict
     if not isinstance(d, dict) or d.get("format") != "lrlab-weights":

@@ -614,6 +614,17 @@ def get(name: str) -> OptimizerSpec:
     return OPTIMIZERS[name]
 
 
+def check_names(names, what: str = "optimizers") -> list[str]:
+    """``names`` as a list, each one a registered optimizer; ``ValueError('what: ...')`` otherwise
+    (checked before a panel builds anything: a filter would drop an unknown name silently)."""
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        raise ValueError(f"{what}: must be a list of optimizer names, got {names!r}"[:200])
+    unknown = [o for o in names if not isinstance(o, str) or o not in OPTIMIZERS]
+    if unknown:
+        raise ValueError(f"{what}: unknown optimizer {unknown[0]!r}; allowed: {', '.join(OPTIMIZERS)}"[:300])
+    return list(names)
+
+
 # =========================================================================== torch.optim classes
 class _GroupBuffers:
     """A parameter group's flat buffers: the parameters, their gradients and every state

@@ -78,6 +78,16 @@ def loads(text: str):
     return restore(json.loads(text))
 
 
+def loads_bounded(text, what: str, limit: int):
+    """:func:`loads` of untrusted JSON text: over ``limit`` characters or not JSON -> ``ValueError('what: ...')``."""
+    if len(text) > limit:
+        raise ValueError(f"{what}: the JSON is over {limit // 2**20} MB")
+    try:
+        return loads(text)
+    except (ValueError, RecursionError):
+        raise ValueError(f"{what}: not valid JSON") from None
+
+
 # ------------------------------------------------------------------------------ outputs
 def _same_file(a: str, b: str) -> bool:
     try:

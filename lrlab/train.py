@@ -544,13 +544,7 @@ class Run:
         text = text_or_path
         if not text_or_path.lstrip().startswith(("{", "[")):
             text = safeio.read_bounded(text_or_path, "run", limits.MAX_JSON_BYTES).decode("utf-8", "replace")
-        elif len(text) > limits.MAX_JSON_BYTES:
-            raise ValueError(f"run: the JSON is over {limits.MAX_JSON_BYTES // 2**20} MB")
-        try:
-            d = safeio.loads(text)
-        except ValueError:
-            raise ValueError("run: not valid JSON (was it written by lrlab train --json or Save?)") from None
-        return cls._from_dict(d)
+        return cls._from_dict(safeio.loads_bounded(text, "run", limits.MAX_JSON_BYTES))
 
     @classmethod
     def _from_dict(cls, d) -> "Run":

@@ -363,11 +363,7 @@ class SweepPanel(W.VBox):
         if config is not None and not isinstance(config, TrainConfig):
             raise ValueError(f"config: must be a TrainConfig, got {type(config).__name__}")
         names = list(optim.OPTIMIZERS)
-        if isinstance(optimizers, str) or not isinstance(optimizers, (list, tuple)):
-            raise ValueError(f"optimizers: must be a list of optimizer names, got {optimizers!r}"[:200])
-        unknown = [o for o in optimizers if o not in names]
-        if unknown:
-            raise ValueError(f"optimizers: unknown optimizer {unknown[0]!r}; allowed: {', '.join(names)}"[:300])
+        optim.check_names(optimizers)  # before anything is built: a filter would drop a name silently
         if not isinstance(lrs, (list, tuple)) or len(lrs) != 2:
             raise ValueError(f"lrs: must be (lowest, highest) learning rate, got {lrs!r}"[:200])
         check_number("lrs", lrs[0], 1e-6, 10 ** LR_LOG10[1])

@@ -59,12 +59,7 @@ class SurfaceExplorer(widgets.VBox):
     def __init__(self, surface: str = "rosenbrock", optimizers=("sgd", "momentum", "adam"), steps: int = 200,
                  start=None, map_resolution: int = 41, clicks: bool | None = None):
         names = list(optim.OPTIMIZERS)
-        # checked before anything is built: a slider would clamp, a filter would drop silently
-        if isinstance(optimizers, str) or not isinstance(optimizers, (list, tuple)):
-            raise ValueError(f"optimizers: must be a list of optimizer names, got {optimizers!r}"[:200])
-        unknown = [o for o in optimizers if o not in names]
-        if unknown:
-            raise ValueError(f"optimizers: unknown optimizer {unknown[0]!r}; allowed: {', '.join(names)}"[:300])
+        optim.check_names(optimizers)  # before anything is built: a filter would drop a name silently
         check_number("steps", steps, *STEPS, integer=True)
         check_number("map_resolution", map_resolution, 2, limits.MAX_GRID, integer=True)
         if clicks is not None and not isinstance(clicks, bool):
