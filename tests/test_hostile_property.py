@@ -17,7 +17,7 @@ HERE = os.path.dirname(__file__)
 
 @pytest.mark.slow
 def test_hostile_inputs_get_one_line_answers_within_memory_and_time():
-    examples = int(os.environ.get("LRLAB_FUZZ_EXAMPLES", "60"))
+    examples = int(os.environ.get("LRLAB_FUZZ_EXAMPLES", "150"))
     out = subprocess.run([sys.executable, os.path.join(HERE, "hostile_fuzz.py"), "--examples", str(examples),
                           "--memory-mb", "2048"], capture_output=True, text=True, timeout=600,
                          env={**os.environ, "LRLAB_THREADS": "1"})
