@@ -23,13 +23,12 @@ it is checked against autograd in the tests.
 from __future__ import annotations
 
 import math
-import reprlib
 from typing import Sequence
 
 import torch
 from torch import nn
 
-from . import limits
+from . import checks, limits
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu")
 LOSSES = ("cross_entropy", "mse")
@@ -62,18 +61,7 @@ def activation_grad(z: torch.Tensor, a: torch.Tensor, name: str) -> torch.Tensor
     raise ValueError(f"activation: unknown activation {name!r}; allowed: {', '.join(ACTIVATIONS)}")
 
 
-def shown(value, limit: int = 60) -> str:
-    """``repr(value)`` cut to about ``limit`` characters, for messages (never a huge string, never raises)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
-        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
-    short = reprlib.Repr()
-    short.maxlevel, short.maxlist, short.maxtuple, short.maxdict, short.maxset = 3, 6, 6, 4, 4
-    short.maxstring, short.maxother, short.maxlong = limit, limit, 40
-    try:
-        text = short.repr(value)
-    except Exception:  # a repr that raises: say what it is instead
-        text = f"a {type(value).__name__}"
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+shown = checks.shown  # values in messages, shown short (one function for all of lrlab)
 
 
 def check_hidden(hidden) -> tuple[int, ...]:

@@ -54,12 +54,13 @@ from __future__ import annotations
 
 import bisect
 import math
-import numbers
 from fractions import Fraction
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
+
+from .checks import check_number, finite, is_int, is_number
 
 # ---------------------------------------------------------------------------- validation
 MAX_EPOCHS = 10_000_000
@@ -68,29 +69,18 @@ MIN_LR_RANGE = (0.0, 100.0, True, True)
 EPOCHS_RANGE = (1, MAX_EPOCHS, True, True)
 
 
-def _interval(rng) -> str:
-    lo, hi, lo_inc, hi_inc = rng
-    return f"{'[' if lo_inc else '('}{lo:g}, {hi:g}{']' if hi_inc else ')'}"
-
-
 def check_range(name: str, value, rng) -> None:
-    """Raise ``ValueError('name: must be in [lo, hi), got value')`` when ``value`` is outside ``rng``."""
+    """Raise ``ValueError('name: must be in [lo, hi), got value')`` when ``value`` is outside ``rng``
+    (:func:`lrlab.checks.check_number`, the one number rule)."""
     lo, hi, lo_inc, hi_inc = rng
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
-        raise ValueError(f"{name}: must be a number in {_interval(rng)}, got {value!r}")
-    ok = (value >= lo if lo_inc else value > lo) and (value <= hi if hi_inc else value < hi)
-    if not ok:
-        raise ValueError(f"{name}: must be in {_interval(rng)}, got {value!r}")
+    check_number(name, value, lo, hi, lo_open=not lo_inc, hi_open=not hi_inc)
 
 
 def _integer(name: str, value, low: int = 1, high: int = MAX_EPOCHS) -> int:
     """An integer in [low, high] (an integral float such as 50.0 is accepted)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            (not isinstance(value, numbers.Integral) and not float(value).is_integer()):
-        raise ValueError(f"{name}: must be an integer in [{low}, {high}], got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name}: must be an integer in [{low}, {high}], got {value!r}")
-    return int(value)
+    if is_number(value) and not is_int(value) and finite(value) and float(value).is_integer():
+        value = int(value)
+    return int(check_number(name, value, low, high, integer=True))
 
 
 def _check_lr_pair(max_lr, min_lr) -> None:

@@ -38,8 +38,10 @@ import numpy as np
 import torch
 
 from . import data as data_mod
-from . import limits, nets, optim, safeio, schedules
+from . import checks, limits, nets, optim, safeio, schedules
+from .checks import check_number
 from .history import History
+from .rules import DIVERGED, REASONS, EpochRules
 
 STOP_REASONS = ("max_epochs", "target_accuracy", "converged", "diverged", "stopped_by_user")
 DEVICES = ("cpu", "cuda", "auto")
@@ -51,48 +53,22 @@ REGULARIZATION = ("none", "l1", "l2")
 # One rule per TrainConfig field: ``rule(name, value)`` raises ``ValueError('name: ...')`` or returns.
 # Each looks at its own field only (type and range, nothing allocated); the checks that involve
 # several fields (the optimizer's and schedule's parameters, the split, the batch size) follow.
-_shown = nets.shown
+_shown = checks.shown
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
-def _finite(value) -> bool:
-    """Not NaN or infinite, and an integer no larger than a float can be (a 5000-digit integer is not a number here)."""
-    if isinstance(value, numbers.Integral):
-        return int(value).bit_length() <= 1024
-    return math.isfinite(value)
+_is_int, _is_number, _finite = checks.is_int, checks.is_number, checks.finite
 
 
 def _integer(lo: int, hi: int, optional: bool = False):
     def rule(name, value):
-        if (value is None and optional) or (_is_int(value) and lo <= value <= hi):
-            return
-        raise ValueError(f"{name}: must be {'None or ' if optional else ''}an integer in [{lo}, {hi}], "
-                         f"got {_shown(value)}")
+        check_number(name, value, lo, hi, integer=True, optional=optional)
     return rule
 
 
 def _number(lo: float, hi: float = math.inf, lo_inc: bool = True, hi_inc: bool = True, optional: bool = False):
-    if math.isinf(hi):
-        allowed = f"{'>=' if lo_inc else '>'} {lo:g}"
-    else:
-        allowed = f"in {'[' if lo_inc else '('}{lo:g}, {hi:g}{']' if hi_inc else ')'}"
-
     def rule(name, value):
-        if value is None and optional:
-            return
-        if not _is_number(value):
-            raise ValueError(f"{name}: must be {'None or ' if optional else ''}a number {allowed}, got {_shown(value)}")
-        if not _finite(value):
-            raise ValueError(f"{name}: must be a finite number {allowed}, got {_shown(value)}")
-        if not ((value >= lo if lo_inc else value > lo) and (value <= hi if hi_inc else value < hi)):
-            raise ValueError(f"{name}: must be {allowed}, got {_shown(value)}")
+        check_number(name, value, lo, None if math.isinf(hi) else hi, lo_open=not lo_inc, hi_open=not hi_inc,
+                     optional=optional)
     return rule
 
 

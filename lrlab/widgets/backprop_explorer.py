@@ -20,7 +20,7 @@ from .. import backprop, data
 from ..nets import ACTIVATIONS, LOSSES, MLP
 from ..plots import fig_to_png, new_figure
 from ..plots import backprop as draw
-from .pickers import check_number
+from ..checks import check_number
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 #: the networks on offer: 2 inputs, 2 outputs (two classes)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import html
 import math
-import numbers
 from typing import Any, Callable
 
 import ipywidgets as widgets
@@ -51,25 +50,6 @@ def _label(name: str) -> str:
 
 def _code(text: str) -> str:
     return f"<code style='white-space:pre-wrap'>{html.escape(text)}</code>"
-
-
-def check_number(name: str, value, lo: float | None = None, hi: float | None = None, *, integer: bool = False,
-                 lo_open: bool = False, hi_open: bool = False, optional: bool = False):
-    """``value`` if it is a finite number (an integer if ``integer``) in the range, else
-    ``ValueError('name: ...')``. For widget constructors' arguments: checked before anything is built."""
-    if value is None and optional:
-        return None
-    ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
-    if isinstance(value, bool) or not ok_type or not math.isfinite(value):
-        kind = "an integer" if integer else "a finite number"
-        raise ValueError(f"{name}: must be {kind}, got {value!r}"[:200])
-    below = lo is not None and (value <= lo if lo_open else value < lo)
-    above = hi is not None and (value >= hi if hi_open else value > hi)
-    if below or above:
-        left = "any" if lo is None else f"{'(' if lo_open else '['}{lo:g}"
-        right = "any" if hi is None else f"{hi:g}{')' if hi_open else ']'}"
-        raise ValueError(f"{name}: must be in {left}, {right}, got {value!r}"[:200])
-    return value
 
 
 def _fit(control, value, lo, hi) -> None:

@@ -22,7 +22,7 @@ from ..plots import fig_to_png
 from ..plots.race import color_of, race_figure, sweep_figure
 from ..race import Race, label_of, lr_range_test, parse_lrs, ranking, sweep
 from ..train import TrainConfig
-from .pickers import check_number
+from ..checks import check_number
 
 MAX_CONTENDERS = 16
 #: redraws per second a panel may ask for at most

@@ -27,7 +27,7 @@ import ipywidgets as W
 from .. import schedules as S
 from ..plots import fig_to_png
 from ..plots.schedules import schedules_figure
-from .pickers import check_number
+from ..checks import check_number
 
 #: the lr slider's exponents (1e-4 .. 1), the epochs slider's range, the widest figure (inches)
 LR_EXP, EPOCHS, MAX_WIDTH_IN = (-4, 0), (5, 500), 40.0

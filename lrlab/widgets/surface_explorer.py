@@ -25,7 +25,7 @@ from .. import surfaces as surfaces_mod
 from ..plots import fig_to_png
 from ..plots import new_figure as _new_figure
 from ..plots import surfaces as plots
-from .pickers import check_number
+from ..checks import check_number
 
 try:  # optional: clicks on the picture set the start point
     from ipyevents import Event as _Event

@@ -62,7 +62,8 @@ from ..plots import render_process
 from ..plots.training import LiveTrainingFigure, layer_index, layer_norms, live_frame
 from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
-from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker, check_number
+from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
+from ..checks import check_number
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 #: frames per second a live panel may draw at most (``max_fps`` is in ``(0, MAX_FPS]``)
