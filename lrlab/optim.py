@@ -66,6 +66,8 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import torch
 
+from .checks import check_number
+
 __all__ = [
     "OPTIMIZERS", "OptimizerSpec", "get", "TextbookOptimizer",
     "SGD", "Momentum", "Nesterov", "AdaGrad", "Adagrad", "RMSProp", "RMSprop", "Adam", "AdamW", "Adadelta",
@@ -474,27 +476,27 @@ def _range_text(rng: Range) -> str:
     return f"{'[' if lo_inc else '('}{lo:g}, {hi:g}{']' if hi_inc else ')'}"
 
 
-def _check_range(name: str, value, rng: Range, shown=None) -> None:
+def _check_range(name: str, value, rng: Range) -> None:
+    """A number in ``rng`` (:func:`lrlab.checks.check_number`), or a 1-D tensor of them (one per model)."""
     lo, hi, lo_inc, hi_inc = rng
-    shown = value if shown is None else shown
-    if isinstance(value, torch.Tensor):
-        if value.dim() > 1 or value.is_complex() or value.dtype == torch.bool:
-            raise ValueError(f"{name}: must be a number or a 1-D tensor of numbers in {_range_text(rng)}, got {shown!r}")
-        v = value.detach().double()
-        ok = bool(((v >= lo) if lo_inc else (v > lo)).all() and ((v <= hi) if hi_inc else (v < hi)).all())
-    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-        ok = (value >= lo if lo_inc else value > lo) and (value <= hi if hi_inc else value < hi)
-    else:
-        raise ValueError(f"{name}: must be a number in {_range_text(rng)}, got {shown!r}")
-    if not ok:  # NaN fails every comparison, so it lands here too
-        raise ValueError(f"{name}: must be in {_range_text(rng)}, got {shown!r}")
+    if not isinstance(value, torch.Tensor):
+        check_number(name, value, lo, hi, lo_open=not lo_inc, hi_open=not hi_inc)
+        return
+    if value.dim() > 1 or value.is_complex() or value.dtype == torch.bool:
+        raise ValueError(f"{name}: must be a number or a 1-D tensor of numbers in {_range_text(rng)}, got {value!r}")
+    v = value.detach().double()
+    if not bool(((v >= lo) if lo_inc else (v > lo)).all() and ((v <= hi) if hi_inc else (v < hi)).all()):
+        raise ValueError(f"{name}: must be in {_range_text(rng)}, got {value!r}")  # NaN fails every comparison
 
 
 def _check_betas(value, rng: Range):
     if not (isinstance(value, (tuple, list)) and len(value) == 2):
         raise ValueError(f"betas: must be a pair (beta1, beta2), each in {_range_text(rng)}, got {value!r}")
     for part in value:
-        _check_range("betas", part, rng, shown=value)
+        try:
+            _check_range("betas", part, rng)
+        except ValueError:
+            raise ValueError(f"betas: must be in {_range_text(rng)} (both of the pair), got {value!r}") from None
     return tuple(value)
 
 

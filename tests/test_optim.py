@@ -379,7 +379,7 @@ def test_registry_contract():
 @pytest.mark.parametrize("name,given,message", [
     ("sgd", dict(lr=0.0), "lr: must be in (0, 100]"),
     ("adam", dict(lr=-1), "lr: must be in (0, 100]"),
-    ("adam", dict(lr=float("nan")), "lr: must be in"),
+    ("adam", dict(lr=float("nan")), "lr: must be a finite number in (0, 100]"),
     ("adam", dict(betas=(0.9, 1.0)), "betas: must be in [0, 1)"),
     ("adam", dict(betas=(-0.1, 0.9)), "betas: must be in [0, 1)"),
     ("adam", dict(betas=0.9), "betas: must be a pair"),
