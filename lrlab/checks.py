@@ -84,3 +84,11 @@ def check_number(name: str, value, lo=None, hi=None, *, integer: bool = False, l
     if below(value) or above(value):
         raise ValueError(f"{name}: must be {allowed}, got {shown(value)}")
     return value
+
+
+def check_whole(name: str, value, lo=None, hi=None) -> int:
+    """:func:`check_number` for a count typed as a number: an integer, or a float with no
+    fraction (``50.0``, as a slider or JSON may give it), returned as an ``int``."""
+    if is_number(value) and not is_int(value) and finite(value) and float(value).is_integer():
+        value = int(value)
+    return int(check_number(name, value, lo, hi, integer=True))

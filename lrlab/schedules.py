@@ -60,7 +60,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from .checks import check_number, finite, is_int, is_number
+from .checks import check_number, check_whole
 
 # ---------------------------------------------------------------------------- validation
 MAX_EPOCHS = 10_000_000
@@ -78,9 +78,7 @@ def check_range(name: str, value, rng) -> None:
 
 def _integer(name: str, value, low: int = 1, high: int = MAX_EPOCHS) -> int:
     """An integer in [low, high] (an integral float such as 50.0 is accepted)."""
-    if is_number(value) and not is_int(value) and finite(value) and float(value).is_integer():
-        value = int(value)
-    return int(check_number(name, value, low, high, integer=True))
+    return check_whole(name, value, low, high)
 
 
 def _check_lr_pair(max_lr, min_lr) -> None:

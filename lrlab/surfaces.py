@@ -32,6 +32,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from .checks import check_whole
+
 from . import optim as optim_mod
 from . import schedules as schedules_mod
 
@@ -146,10 +148,7 @@ def _real(name: str, value, low: float, high: float, low_inclusive: bool = True,
 
 def _whole(name: str, value, low: int, high: int) -> int:
     """``value`` as an int if it is a whole number in ``[low, high]`` (3.0 is accepted), else ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
-            not math.isfinite(value) or value != int(value) or not low <= value <= high:
-        raise ValueError(f"{name}: must be a whole number in [{low}, {high}], got {value!r}")
-    return int(value)
+    return check_whole(name, value, low, high)
 
 
 #: ``rosenbrock``'s minimum ``(a, a²)`` lies in its view box (y <= 3) for ``|a| <= sqrt(3)``
