@@ -13,11 +13,18 @@ Three layers, one source of truth:
        state = adam_step(params, grads, state, lr=0.01)            # updates params IN PLACE
        multiplier = adam_effective_step(state, params, lr=0.01)    # same shape as params
 
-   The docstring of every ``*_step`` is the formula, and the code below it follows it line
-   by line. ``params``/``grads`` may have a leading batch axis K (K models stacked,
-   ``[K, P]``); ``lr`` and every hyper-parameter is then a Python number *or* a tensor of
-   shape [K] (one value per model), so a race of K configs is one tensor program.
-   Tensor state is updated in place; the returned state carries the new ``count``.
+   The docstring of every ``*_step`` is the formula. ``params``/``grads`` may have a
+   leading batch axis K (K models stacked, ``[K, P]``); ``lr`` and every hyper-parameter is
+   then a Python number *or* a tensor of shape [K] (one value per model), so a race of K
+   configs is one tensor program. Tensor state is updated in place; the returned state
+   carries the new ``count``.
+
+   Two paths, as torch.optim keeps ``_single_tensor_adam`` beside ``_multi_tensor_adam``:
+   ``*_step`` is the fast path the engine runs (its numerics are held bit for bit to
+   torch.optim); ``*_textbook`` (e.g. :func:`adam_textbook`, also ``spec.textbook``) is the
+   readable one, with the same arguments and state, whose docstring is the formula and whose
+   body follows it line by line in plain tensor arithmetic. ``tests/test_optim_textbook.py``
+   holds the two equal to 1e-12 in float64, for one model and for K models.
 2. **torch.optim.Optimizer subclasses** (:class:`SGD`, :class:`Momentum`, :class:`Nesterov`,
    :class:`AdaGrad`, :class:`RMSProp`, :class:`Adam`, :class:`AdamW`, :class:`Adadelta`),
    constructed exactly like their torch counterparts
@@ -51,7 +58,35 @@ CONTRACT (the engine, the race and the surfaces rely on it): ``OPTIMIZERS[name]`
 ``step(params, grads, state, *, lr, **hyper) -> state``,
 ``effective_step(state, params, *, lr, **hyper) -> tensor like params``, ``resolve(**given)``,
 ``defaults``, ``ranges`` (name -> (low, high, low_inclusive, high_inclusive)),
-``description``, ``formula``, ``cls``.
+``description``, ``formula``, ``cls``, ``textbook`` (a drop-in for ``step``).
+
+Speed tricks (the fast ``*_step`` path only; documented here and nowhere else in this module)
+----------------------------------------------------------------------------------------------
+The fast path runs the same formula with fewer and cheaper tensor operations, rounding as
+torch.optim does so that the engine's outputs equal torch.optim's bit for bit:
+
+* **cached scalars** -- :func:`scalar`: a Python number as a cached 0-dim tensor of the
+  operand's dtype and device. ``x.mul_(0.9)`` makes a tensor of 0.9 on every call (about
+  1.5 us on a CPU, as much as the multiplication of a small buffer); the cached 0-dim tensor
+  gives the same bits without that cost.
+* **``_bcast``** -- a per-model hyper-parameter [K] viewed as [K, 1, ...] against [K, ...];
+  a Python number passes through unchanged, so the number case keeps torch's fused
+  ``alpha=`` / ``value=`` arguments.
+* **tensor-or-number branches** -- :func:`_add_scaled_` (``x <- x + coef * y``),
+  :func:`_add_ratio_` (``x <- x + coef * num / den``), :func:`_average_squares_` and
+  :func:`_with_weight_decay` pick ``add_(y, alpha=c)`` / ``addcdiv_(num, den, value=c)`` /
+  ``addcmul_(g, g, value=c)`` for a number and a broadcasting ``addcmul_`` / ``addcdiv_``
+  for a per-model tensor; a term whose coefficient is the number 0 is skipped
+  (:func:`_maybe_nonzero`; a tensor is never tested, which would sync a device).
+* **fused in-place ops** -- state is updated in place (``lerp_`` for ``beta * m + (1 - beta)
+  * g``, ``addcmul_``, ``torch.maximum(..., out=v_max)``, ``sqrt_().add_(eps)``), and Adam
+  folds the bias corrections into ``lr / (1 - beta1^t)`` and ``sqrt(v) / sqrt(1 - beta2^t)``
+  as torch does, to save whole-buffer passes.
+
+The batched MLP's own tricks (the operand caches of per-layer views, tanh as
+``2 sigmoid(2 z) - 1``, work buffers and chunking) are documented in :mod:`lrlab.batched`;
+the race's look-ahead pass (the forward pass for the test metrics, whose training part the
+next epoch's step reuses) in :mod:`lrlab.race`.
 
 Agreement with torch.optim (float64, 200 steps, weight decay on and off) is tested in
 ``tests/test_optim.py``: SGD (plain, momentum, Nesterov; dampening 0), Adagrad (with
@@ -75,8 +110,8 @@ __all__ = [
 
 
 # =========================================================================== helpers
-# Each helper picks torch's fused in-place op when the coefficient is a Python number and
-# a broadcasting op when it is a per-model tensor [K] (already reshaped by _bcast).
+# The fast path's speed tricks (cached scalars, _bcast, _add_scaled_/_add_ratio_, fused
+# in-place ops) are documented in one place: the module docstring, "Speed tricks".
 
 def _bcast(value, like: torch.Tensor):
     """A per-model hyper-parameter of shape [K] broadcast against [K, ...]; numbers pass through."""
@@ -432,6 +467,208 @@ def adadelta_effective_step(state: AdadeltaState, params, *, lr, eps=1e-6, **_):
     return _bcast(lr, params) * scale
 
 
+# =========================================================================== textbook path
+# The readable reference of every update, as torch.optim keeps ``_single_tensor_adam`` beside
+# ``_multi_tensor_adam``: the docstring of each ``*_textbook`` function is the formula, and its
+# body follows the formula line by line in plain out-of-place tensor arithmetic. Each one has
+# the contract of its fast ``*_step`` (same arguments, same state, params and state tensors
+# updated in place at the end, the new state returned), so either can replace the other;
+# tests/test_optim_textbook.py holds the two equal to 1e-12 in float64, for one model [P] and
+# for K stacked models [K, P] with per-model hyper-parameters. The registry points at them as
+# ``OPTIMIZERS[name].textbook``.
+
+def _columns(params, *values):
+    """Every hyper-parameter as a tensor of ``params``' dtype that broadcasts against it: a
+    number becomes a 0-dim tensor, a per-model tensor [K] becomes a column [K, 1]."""
+    out = []
+    for x in values:
+        x = torch.as_tensor(x, dtype=params.dtype, device=params.device)
+        if x.dim() == 1 and params.dim() > 1:
+            x = x.view(-1, *([1] * (params.dim() - 1)))
+        out.append(x)
+    return out
+
+
+def sgd_textbook(params, grads, state: SGDState, *, lr, weight_decay=0.0) -> SGDState:
+    """Plain gradient descent.
+
+    g     <- g + weight_decay * theta
+    theta <- theta - lr * g
+    """
+    lr, weight_decay = _columns(params, lr, weight_decay)
+    theta, g = params, grads
+    g = g + weight_decay * theta
+    theta = theta - lr * g
+    params.copy_(theta)
+    return SGDState(state.count + 1)
+
+
+def momentum_textbook(params, grads, state: MomentumState, *, lr, momentum=0.9, weight_decay=0.0) -> MomentumState:
+    """Heavy-ball momentum (torch.optim.SGD with ``momentum``, dampening 0).
+
+    g        <- g + weight_decay * theta
+    velocity <- momentum * velocity + g
+    theta    <- theta - lr * velocity
+    """
+    lr, momentum, weight_decay = _columns(params, lr, momentum, weight_decay)
+    theta, g, velocity = params, grads, state.velocity
+    g = g + weight_decay * theta
+    velocity = momentum * velocity + g
+    theta = theta - lr * velocity
+    params.copy_(theta)
+    state.velocity.copy_(velocity)
+    return MomentumState(state.count + 1, state.velocity)
+
+
+def nesterov_textbook(params, grads, state: MomentumState, *, lr, momentum=0.9, weight_decay=0.0) -> MomentumState:
+    """Nesterov momentum (torch.optim.SGD with ``nesterov=True``, dampening 0).
+
+    g        <- g + weight_decay * theta
+    velocity <- momentum * velocity + g
+    g        <- g + momentum * velocity
+    theta    <- theta - lr * g
+    """
+    lr, momentum, weight_decay = _columns(params, lr, momentum, weight_decay)
+    theta, g, velocity = params, grads, state.velocity
+    g = g + weight_decay * theta
+    velocity = momentum * velocity + g
+    g = g + momentum * velocity
+    theta = theta - lr * g
+    params.copy_(theta)
+    state.velocity.copy_(velocity)
+    return MomentumState(state.count + 1, state.velocity)
+
+
+def adagrad_textbook(params, grads, state: AdaGradState, *, lr, lr_decay=0.0, weight_decay=0.0,
+                     initial_accumulator_value=0.0, eps=1e-10) -> AdaGradState:
+    """AdaGrad (torch.optim.Adagrad); t counts the steps from 1.
+
+    g     <- g + weight_decay * theta
+    G     <- G + g^2                  (G starts at initial_accumulator_value, added at t = 1)
+    lr_t   = lr / (1 + (t - 1) * lr_decay)
+    theta <- theta - lr_t * g / (sqrt(G) + eps)
+    """
+    lr, lr_decay, weight_decay, initial_accumulator_value, eps = _columns(
+        params, lr, lr_decay, weight_decay, initial_accumulator_value, eps)
+    t = state.count + 1
+    theta, g, G = params, grads, state.sum_sq
+    g = g + weight_decay * theta
+    if t == 1:
+        G = G + initial_accumulator_value
+    G = G + g ** 2
+    lr_t = lr / (1 + (t - 1) * lr_decay)
+    theta = theta - lr_t * g / (torch.sqrt(G) + eps)
+    params.copy_(theta)
+    state.sum_sq.copy_(G)
+    return AdaGradState(t, state.sum_sq)
+
+
+def rmsprop_textbook(params, grads, state: RMSPropState, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                     momentum=0.0, centered=False) -> RMSPropState:
+    """RMSProp (torch.optim.RMSprop).
+
+    g        <- g + weight_decay * theta
+    v        <- alpha * v + (1 - alpha) * g^2
+    m        <- alpha * m + (1 - alpha) * g          (centered only)
+    denom     = sqrt(v - m^2) + eps                  (centered; else sqrt(v) + eps)
+    velocity <- momentum * velocity + g / denom      (momentum > 0 only)
+    theta    <- theta - lr * velocity                (momentum = 0: theta - lr * g / denom)
+
+    A per-model momentum tensor [K] keeps a velocity for every model (with momentum 0 it is
+    ``g / denom``, the same step).
+    """
+    keeps_velocity = isinstance(momentum, torch.Tensor) or momentum > 0
+    lr, alpha, eps, weight_decay, momentum = _columns(params, lr, alpha, eps, weight_decay, momentum)
+    theta, g, v, m, velocity = params, grads, state.v, state.m, state.velocity
+    g = g + weight_decay * theta
+    v = alpha * v + (1 - alpha) * g ** 2
+    if centered:
+        m = alpha * m + (1 - alpha) * g
+        denom = torch.sqrt(v - m ** 2) + eps
+    else:
+        denom = torch.sqrt(v) + eps
+    if keeps_velocity:
+        velocity = momentum * velocity + g / denom
+        theta = theta - lr * velocity
+    else:
+        theta = theta - lr * g / denom
+    params.copy_(theta)
+    for old, new in ((state.v, v), (state.m, m), (state.velocity, velocity)):
+        old.copy_(new)
+    return RMSPropState(state.count + 1, state.v, state.m, state.velocity)
+
+
+def adam_textbook(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                  amsgrad=False) -> AdamState:
+    """Adam (torch.optim.Adam); t counts the steps from 1.
+
+    g      <- g + weight_decay * theta
+    m      <- beta1 * m + (1 - beta1) * g
+    v      <- beta2 * v + (1 - beta2) * g^2
+    v_max  <- max(v_max, v)                      (amsgrad only; v_max then replaces v below)
+    m_hat   = m / (1 - beta1^t)
+    v_hat   = v / (1 - beta2^t)
+    theta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)
+    """
+    lr, beta1, beta2, eps, weight_decay = _columns(params, lr, *betas, eps, weight_decay)
+    t = state.count + 1
+    theta, g, m, v, v_max = params, grads, state.m, state.v, state.v_max
+    g = g + weight_decay * theta
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g ** 2
+    if amsgrad:
+        v_max = torch.maximum(v_max, v)
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = (v_max if amsgrad else v) / (1 - beta2 ** t)
+    theta = theta - lr * m_hat / (torch.sqrt(v_hat) + eps)
+    params.copy_(theta)
+    for old, new in ((state.m, m), (state.v, v), (state.v_max, v_max)):
+        old.copy_(new)
+    return AdamState(t, state.m, state.v, state.v_max)
+
+
+def adamw_textbook(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
+                   amsgrad=False) -> AdamState:
+    """AdamW: Adam with decoupled weight decay (torch.optim.AdamW); t counts the steps from 1.
+
+    theta  <- theta - lr * weight_decay * theta
+    m      <- beta1 * m + (1 - beta1) * g
+    v      <- beta2 * v + (1 - beta2) * g^2
+    v_max  <- max(v_max, v)                      (amsgrad only; v_max then replaces v below)
+    m_hat   = m / (1 - beta1^t)
+    v_hat   = v / (1 - beta2^t)
+    theta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)
+    """
+    lr_col, weight_decay = _columns(params, lr, weight_decay)
+    params.copy_(params - lr_col * weight_decay * params)
+    return adam_textbook(params, grads, state, lr=lr, betas=betas, eps=eps, weight_decay=0.0, amsgrad=amsgrad)
+
+
+def adadelta_textbook(params, grads, state: AdadeltaState, *, lr, rho=0.9, eps=1e-6,
+                      weight_decay=0.0) -> AdadeltaState:
+    """Adadelta (torch.optim.Adadelta).
+
+    g     <- g + weight_decay * theta
+    v     <- rho * v + (1 - rho) * g^2
+    scale  = sqrt(u + eps) / sqrt(v + eps)
+    delta  = scale * g
+    u     <- rho * u + (1 - rho) * delta^2
+    theta <- theta - lr * delta
+    """
+    lr, rho, eps, weight_decay = _columns(params, lr, rho, eps, weight_decay)
+    theta, g, v, u = params, grads, state.v, state.u
+    g = g + weight_decay * theta
+    v = rho * v + (1 - rho) * g ** 2
+    scale = torch.sqrt(u + eps) / torch.sqrt(v + eps)
+    delta = scale * g
+    u = rho * u + (1 - rho) * delta ** 2
+    theta = theta - lr * delta
+    params.copy_(theta)
+    for old, new in ((state.v, v), (state.u, u), (state.scale, scale)):
+        old.copy_(new)
+    return AdadeltaState(state.count + 1, state.v, state.u, state.scale)
+
+
 # =========================================================================== registry
 Range = tuple  # (low, high, low_inclusive, high_inclusive)
 
@@ -449,6 +686,7 @@ class OptimizerSpec:
     description: str
     formula: str
     cls: Optional[type] = None
+    textbook: Optional[Callable] = None  # the readable reference of ``step`` (its docstring is the formula)
 
     def resolve(self, **given) -> dict[str, Any]:
         """The defaults overlaid with ``given`` (``None`` means "use the default"), validated.
@@ -607,6 +845,13 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         "scale  = sqrt(u + eps) / sqrt(v + eps)\ndelta  = scale * g\n"
         "u     <- rho * u + (1 - rho) * delta^2\ntheta <- theta - lr * delta"),
 }
+
+for _name, _textbook in {
+        "sgd": sgd_textbook, "momentum": momentum_textbook, "nesterov": nesterov_textbook,
+        "adagrad": adagrad_textbook, "rmsprop": rmsprop_textbook, "adam": adam_textbook,
+        "adamw": adamw_textbook, "adadelta": adadelta_textbook}.items():
+    OPTIMIZERS[_name].textbook = _textbook
+del _name, _textbook
 
 
 def get(name: str) -> OptimizerSpec:
