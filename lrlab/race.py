@@ -37,6 +37,7 @@ from . import data as data_mod
 from . import limits, optim, schedules
 from .batched import BatchedMLP
 from .history import History, _num
+from .rules import DIVERGED, REASONS, EpochRules
 from .train import (Run, TrainConfig, features_of, minibatches, make_dataset, make_model, resolve_device,
                     torch_dtype)
 
@@ -215,14 +216,10 @@ class Race:
             h.cuts = s.cuts
             self.histories.append(h)
             self._runs.append(Run(c, None, h, self.dataset))
-        self.active = [True] * K
+        self.active = np.ones(K, dtype=bool)  # [K], internal order; a stopped model is False
         self.epoch_index = 0
         self.steps = 0
-        self._first_loss = [None] * K
-        self._best_value = [None] * K
-        self._best_train_loss = [math.inf] * K
-        self._since_improved = [0] * K
-        self._stop_time = [None] * K
+        self.rules = EpochRules(self.configs)  # divergence, best epoch, stopping for all K (lrlab.rules)
         self._t0 = None
         self._models_built = False
         self.lrs = torch.zeros(K, dtype=self.dtype, device=self.device)
@@ -230,15 +227,15 @@ class Race:
             g.views = (self.params[g.rows], self.grad[g.rows], self.lrs[g.rows])
             g.shrink = isinstance(g.decoupled_decay, torch.Tensor) or g.decoupled_decay != 0
         # schedules whose observe() only returns lr(epoch + 1) (no state) are not called per epoch
-        self._observing = [type(sc).observe is not schedules.Schedule.observe for sc in self.schedules]
+        self._observing = np.array([type(sc).observe is not schedules.Schedule.observe for sc in self.schedules],
+                                   dtype=bool)
         self._n_active = K
         # per chunk: its rows, its optimizer groups and its rows of the (fixed) params and grad buffers
         self._pipeline = [(rows, [g for g in self.groups if rows.start <= g.rows.start < rows.stop],
                            self.params[rows], self.grad[rows]) for rows in self.chunks]
         self._ahead = None  # (params version, [forward pass of the training inputs per chunk])
         self._last_lrs = None
-        self._active_col = None
-        self._active_key = None
+        self._active_col = None  # self.active as a [K, 1] tensor on the device (None: to be rebuilt)
 
     def _make_group(self, key: tuple, members: list, rows: slice) -> _Group:
         """One batched optimizer call over ``rows`` (configs ``members``, all of group ``key``)."""
@@ -316,7 +313,7 @@ class Race:
                 rate = lr.view(-1, 1) if isinstance(lr, torch.Tensor) else lr
                 params.mul_(optim.scalar(1 - rate * g.decoupled_decay, params))
             g.state = g.spec.step(params, grad, g.state, lr=lr, **g.hyper)
-        if self._n_active < self.K and not all(self.active[rows]):  # masked: stopped models keep their (restored) weights
+        if self._n_active < self.K and not self.active[rows].all():  # masked: stopped models keep their (restored) weights
             self.params[rows].copy_(torch.where(self._active_col[rows], self.params[rows], self.frozen[rows]))
 
     def _step(self, Xb, yb):
@@ -360,17 +357,16 @@ class Race:
         if self._t0 is None:
             self._t0 = time.perf_counter()
         e = self.epoch_index
-        lrs = [s.lr(e) if a else 0.0 for s, a in zip(self.schedules, self.active)]
+        lrs = [s.lr(e) if a else 0.0 for s, a in zip(self.schedules, self.active.tolist())]
         self._set_lrs(lrs)
-        if self._active_col is None or self._active_key != self.active:
-            self._active_col = torch.tensor(self.active, device=self.device).view(-1, 1)
-            self._active_key = list(self.active)
+        if self._active_col is None:
+            self._active_col = torch.from_numpy(self.active.copy()).to(self.device).view(-1, 1)
         if self.full_batch:
             if should_stop is not None and should_stop():
                 self.stop_all("stopped_by_user")
                 return None
             n_batches = 1
-            train_loss, train_acc, test_loss, test_acc = self._full_batch_pass().tolist()
+            stats = self._full_batch_pass()
         else:
             loss_sum = acc_sum = None
             n_batches = 0
@@ -385,95 +381,97 @@ class Race:
                 acc_sum = acc if acc_sum is None else acc_sum + acc
                 n_batches += 1
             test_loss, test_acc = self.net.evaluate(self.X_test, self.y_test, self.loss, self.kind, tag="eval")
-            train_loss, train_acc, test_loss, test_acc = torch.stack(
-                [loss_sum / n_batches, acc_sum / n_batches, test_loss, test_acc]).tolist()
+            stats = torch.stack([loss_sum / n_batches, acc_sum / n_batches, test_loss, test_acc])
         stopped = bool(n_batches and should_stop is not None and should_stop())
         now = time.perf_counter() - self._t0
+        # the K models' metrics as float64 on the host (the numbers a record holds)
+        metrics = stats.detach().to("cpu", torch.float64).numpy()
+        train_loss, train_acc, test_loss, test_acc = metrics
+        active = self.active
+        improved, reason = self.rules.after_epoch(e, train_loss, test_loss, train_acc, test_acc,
+                                                  True if self._n_active == self.K else active, stopped)
+        # the record of every running model (one History per model for now)
         records: list[dict | None] = [None] * self.K
-        improved, stopping = [], []
-        histories, runs, order, after_epoch = self.histories, self._runs, self.order, self._after_epoch
-        for i, active in enumerate(self.active):
-            if not active:
-                continue
-            r = {"epoch": e, "lr": lrs[i], "train_loss": train_loss[i], "test_loss": test_loss[i],
-                 "train_acc": train_acc[i], "test_acc": test_acc[i], "seconds": now}
+        mine: list[dict | None] = [None] * self.K  # the same records, internal order
+        histories, runs, order = self.histories, self._runs, self.order
+        columns = metrics.tolist()
+        running = range(self.K) if self._n_active == self.K else np.flatnonzero(active).tolist()
+        tl, ta, vl, va = columns
+        for i in running:
+            r = {"epoch": e, "lr": lrs[i], "train_loss": tl[i], "test_loss": vl[i],
+                 "train_acc": ta[i], "test_acc": va[i], "seconds": now}
             histories[i].append(r)
             runs[i].steps += n_batches
-            records[order[i]] = r
-            reason = after_epoch(i, r, stopped, improved)
-            if reason is not None:
-                stopping.append((i, reason))
+            records[order[i]] = mine[i] = r
+        # the best epoch: metrics of the models that improved, then their weights in one pass
+        better = np.flatnonzero(improved).tolist()
+        for i in better:
+            run = runs[i]
+            run.best_epoch = e
+            run.best_metrics = {"train_loss": tl[i], "test_loss": vl[i], "train_acc": ta[i], "test_acc": va[i]}
+        if len(better) == self.K:
+            self.best_params.copy_(self.params)
+        elif better:  # one pass over the buffer (index_select + index_copy_ cost more)
+            mask = torch.from_numpy(improved).to(self.device).view(-1, 1)
+            torch.where(mask, self.params, self.best_params, out=self.best_params)
+        # reactive schedules see every running model's epoch unless it diverged
+        if self._observing.any():
+            for i in np.flatnonzero(self._observing & active & (reason != DIVERGED)).tolist():
+                self.schedules[i].observe(e, mine[i])
         self.epoch_index += 1
         self.steps += n_batches
-        if len(improved) == self.K:  # keep the best epoch's weights
-            self.best_params.copy_(self.params)
-        elif improved:  # one pass over the buffer (index_select + index_copy_ cost more)
-            mask = [False] * self.K
-            for i in improved:
-                mask[i] = True
-            mask = torch.tensor(mask, device=self.device).view(-1, 1)
-            torch.where(mask, self.params, self.best_params, out=self.best_params)
-        for i, reason in stopping:
-            self._stop(i, reason)
+        stopping = np.flatnonzero(reason)
+        if len(stopping):
+            self._stop_models(stopping, [REASONS[code] for code in reason[stopping].tolist()])
         if self._ahead is not None:
             # a stop restores a model's row: its kept forward pass is stale, but that model's
             # numbers are masked from now on, so the kept pass still serves every running model
             self._ahead = (self.params._version, self._ahead[1])
         return records
 
-    def _after_epoch(self, i: int, r: dict, stopped: bool, improved: list) -> str | None:
-        """The engine's rules (lrlab.train.Trainer._after_epoch) for model ``i``; returns a stop reason."""
-        c = self.configs[i]
-        run = self._runs[i]
-        if self._first_loss[i] is None:
-            self._first_loss[i] = r["train_loss"]
-        bound = c.divergence_factor * max(abs(self._first_loss[i]), 1e-3)
-        if not (math.isfinite(r["train_loss"]) and math.isfinite(r["test_loss"])) or r["train_loss"] > bound:
-            return "diverged"
-        value = r["test_loss"] if c.select_best == "loss" else -r["test_acc"]
-        if self._best_value[i] is None or value < self._best_value[i]:
-            self._best_value[i] = value
-            improved.append(i)
-            run.best_epoch = r["epoch"]
-            run.best_metrics = {k: r[k] for k in ("train_loss", "test_loss", "train_acc", "test_acc")}
-        if self._observing[i]:
-            self.schedules[i].observe(r["epoch"], r)
-        if stopped:
-            return "stopped_by_user"
-        if c.target_accuracy is not None and r["test_acc"] >= c.target_accuracy:
-            return "target_accuracy"
-        if c.patience is not None:
-            if r["train_loss"] < self._best_train_loss[i] - c.min_delta:
-                self._best_train_loss[i], self._since_improved[i] = r["train_loss"], 0
-            else:
-                self._since_improved[i] += 1
-                if self._since_improved[i] >= c.patience:
-                    return "converged"
-        if r["epoch"] + 1 >= c.max_epochs:
-            return "max_epochs"
-        return None
-
     def _stop(self, i: int, reason: str) -> None:
-        """End model ``i``'s run: record why, restore its best epoch's weights, freeze its row."""
-        if not self.active[i]:
+        """End model ``i``'s run (see :meth:`_stop_models`)."""
+        self._stop_models(np.array([i]), [reason])
+
+    def _stop_models(self, rows: np.ndarray, reasons: list) -> None:
+        """End the runs of the models ``rows`` (internal order; those still running): record why,
+        restore each one's best epoch's weights (where it has one) and freeze its row."""
+        running = self.active[rows]
+        if not running.all():
+            rows, reasons = rows[running], [r for r, go in zip(reasons, running.tolist()) if go]
+        if len(rows) == 0:
             return
-        self.active[i] = False
-        self._n_active -= 1
-        run = self._runs[i]
-        run.stop_reason = reason
-        run.stop_epoch = self.epoch_index - 1 if self.epoch_index else None
-        with torch.no_grad():
-            if run.best_epoch is not None:
-                self.params[i].copy_(self.best_params[i])
+        stop_epoch = self.epoch_index - 1 if self.epoch_index else None
+        wall = time.perf_counter() - self._t0 if self._t0 is not None else None
+        has_best = self.rules.has_best
+        for i, reason, best in zip(rows.tolist(), reasons, has_best[rows].tolist()):
+            run = self._runs[i]
+            run.stop_reason = reason
+            run.stop_epoch = stop_epoch
+            if best:  # it has a best epoch: its weights are restored below
                 run.restored_best = True
-            self.frozen[i].copy_(self.params[i])
-        if self._t0 is not None:
-            run.wall_time = time.perf_counter() - self._t0
+            if wall is not None:
+                run.wall_time = wall
+        self.active[rows] = False
+        self._n_active -= len(rows)
+        self._active_col = None
+        with torch.no_grad():
+            if len(rows) == 1:
+                i = int(rows[0])
+                if has_best[i]:
+                    self.params[i].copy_(self.best_params[i])
+                self.frozen[i].copy_(self.params[i])
+            else:
+                stop = np.zeros(self.K, dtype=bool)
+                stop[rows] = True
+                restore = torch.from_numpy(stop & has_best).to(self.device).view(-1, 1)
+                torch.where(restore, self.best_params, self.params, out=self.params)
+                torch.where(torch.from_numpy(stop).to(self.device).view(-1, 1), self.params, self.frozen,
+                            out=self.frozen)
 
     def stop_all(self, reason: str = "stopped_by_user") -> list[Run]:
         """Stop every running model (e.g. the learner pressed Stop); returns the runs."""
-        for i in range(self.K):
-            self._stop(i, reason)
+        self._stop_models(np.arange(self.K), [reason] * self.K)
         return self.runs
 
     def threads(self, override: int | None = None) -> int:

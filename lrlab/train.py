@@ -618,10 +618,7 @@ class Trainer:
         self._shuffle_gen = torch.Generator().manual_seed(config.seed + 1)
         self.epoch_index = 0
         self.best_params = self.params.clone()
-        self._best_value = None
-        self._first_loss = None
-        self._best_train_loss = math.inf
-        self._since_improved = 0
+        self.rules = EpochRules([config], scalar=True)  # divergence, best epoch, stopping (lrlab.rules)
         self.lr = self.schedule.lr(0)
         self.done = False
         self._t0 = None
@@ -680,34 +677,20 @@ class Trainer:
         return record
 
     def _after_epoch(self, r: dict, stopped: bool) -> None:
-        c = self.config
+        """The rules of :mod:`lrlab.rules` (the same code as the race's, K = 1) on epoch ``r``."""
         e = self.epoch_index
         self.epoch_index += 1
-        if self._first_loss is None:
-            self._first_loss = r["train_loss"]
-        bound = c.divergence_factor * max(abs(self._first_loss), 1e-3)
-        if not (math.isfinite(r["train_loss"]) and math.isfinite(r["test_loss"])) or r["train_loss"] > bound:
+        improved, reason = self.rules.after_epoch(e, r["train_loss"], r["test_loss"], r["train_acc"], r["test_acc"],
+                                                  stopped=bool(stopped))
+        if reason == DIVERGED:
             return self.stop("diverged")
-        value = r["test_loss"] if c.select_best == "loss" else -r["test_acc"]
-        if self._best_value is None or value < self._best_value:
-            self._best_value = value
+        if improved:
             self.best_params.copy_(self.params)
             self.run.best_epoch = e
             self.run.best_metrics = {k: r[k] for k in ("train_loss", "test_loss", "train_acc", "test_acc")}
         self.schedule.observe(e, r)
-        if stopped:
-            return self.stop("stopped_by_user")
-        if c.target_accuracy is not None and r["test_acc"] >= c.target_accuracy:
-            return self.stop("target_accuracy")
-        if c.patience is not None:
-            if r["train_loss"] < self._best_train_loss - c.min_delta:
-                self._best_train_loss, self._since_improved = r["train_loss"], 0
-            else:
-                self._since_improved += 1
-                if self._since_improved >= c.patience:
-                    return self.stop("converged")
-        if self.epoch_index >= c.max_epochs:
-            return self.stop("max_epochs")
+        if reason:
+            return self.stop(REASONS[reason])
 
     def stop(self, reason: str) -> Run:
         """End the run: record why, restore the best epoch's weights."""

@@ -1,0 +1,142 @@
+"""The per-epoch rules of a run, for K models at once: divergence, best epoch, stop.
+
+One piece of code serves the engine (:class:`lrlab.train.Trainer`, K = 1) and the race
+(:class:`lrlab.race.Race`, K models): :class:`EpochRules` holds each model's rule constants
+and rule state as ``[K]`` numpy arrays, and :meth:`EpochRules.after_epoch` applies the rules
+to one epoch's metrics of all K models with array operations (no Python loop over models).
+
+The rules, for a model still running after epoch ``e`` (in this order; the first that fires
+ends the run):
+
+1. ``diverged``: the train or test loss is not finite, or
+   ``train_loss > divergence_factor * max(|first epoch's train loss|, 1e-3)``. Nothing else
+   is looked at (the epoch is not a candidate for the best epoch).
+2. best epoch: the value ``test_loss`` (``select_best='loss'``) or ``-test_acc``
+   (``'accuracy'``) is strictly lower than the best so far (or is the first) -> *improved*.
+   The caller keeps that epoch's weights and metrics (and lets reactive schedules observe).
+3. ``stopped_by_user``: the learner asked to stop during this epoch.
+4. ``target_accuracy``: ``test_acc >= target_accuracy`` (when set).
+5. ``converged`` (when ``patience`` is set): the train loss is below the best train loss so
+   far minus ``min_delta`` -> it becomes the best and the count restarts; otherwise the count
+   of epochs without improvement grows, and the run stops when it reaches ``patience``.
+6. ``max_epochs``: ``e + 1 >= max_epochs``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+#: Stop-reason codes returned by :meth:`EpochRules.after_epoch` (0: the model goes on).
+GOING_ON, DIVERGED, STOPPED_BY_USER, TARGET_ACCURACY, CONVERGED, MAX_EPOCHS = range(6)
+#: ``REASONS[code]``: the :class:`lrlab.train.Run`'s ``stop_reason`` of each code.
+REASONS = (None, "diverged", "stopped_by_user", "target_accuracy", "converged", "max_epochs")
+
+
+def _pick(condition, a, b):
+    """``np.where`` for one model: ``a`` if ``condition`` else ``b``."""
+    return a if condition else b
+
+
+class EpochRules:
+    """The stopping and best-epoch rules of K runs (one per config), as ``[K]`` arrays.
+
+    Constants (from the configs, built once): ``divergence_factor``, ``by_accuracy``
+    (``select_best == 'accuracy'``), ``has_target``/``target`` (NaN where unset),
+    ``has_patience``/``patience`` (0 where unset), ``min_delta``, ``max_epochs``. State:
+    ``first_loss`` and ``bound`` (NaN before the first epoch), ``has_best``/``best_value``,
+    ``best_train_loss`` (inf), ``since_improved``.
+
+    ``scalar=True`` (one config: the engine) holds the same constants and state as plain
+    Python numbers and takes and returns numbers: :meth:`after_epoch` is the same code, run
+    on numbers with ``_pick``/``math``/``max`` in place of ``np.where``/``np.isfinite``/
+    ``np.maximum`` (a few NumPy calls on one-element arrays would cost the engine more than
+    the whole rule does in Python).
+    """
+
+    def __init__(self, configs: Sequence, scalar: bool = False):
+        configs = list(configs)
+        if scalar and len(configs) != 1:
+            raise ValueError(f"configs: scalar rules are for one config, got {len(configs)}")
+        self.K = len(configs)
+        self.scalar = scalar
+        if scalar:
+            column = lambda values, dtype: dtype(values[0])  # noqa: E731
+            self._where, self._isfinite, self._maximum, self._all = _pick, math.isfinite, max, bool
+        else:
+            column = np.array
+            self._where, self._isfinite, self._maximum, self._all = np.where, np.isfinite, np.maximum, np.all
+        f64, i64 = (float, int) if scalar else (np.float64, np.int64)
+        self.divergence_factor = column([c.divergence_factor for c in configs], f64)
+        self.by_accuracy = column([c.select_best != "loss" for c in configs], bool)
+        self.has_target = column([c.target_accuracy is not None for c in configs], bool)
+        self.target = column([math.nan if c.target_accuracy is None else c.target_accuracy for c in configs], f64)
+        self.has_patience = column([c.patience is not None for c in configs], bool)
+        self.patience = column([c.patience or 0 for c in configs], i64)
+        self.min_delta = column([c.min_delta for c in configs], f64)
+        self.max_epochs = column([c.max_epochs for c in configs], i64)
+        # rules no model uses are skipped
+        self._any_target = any(c.target_accuracy is not None for c in configs)
+        self._any_patience = any(c.patience is not None for c in configs)
+        self._all_by_loss = all(c.select_best == "loss" for c in configs)
+        self._fewest_epochs = min((c.max_epochs for c in configs), default=0)
+        # state
+        self.first_loss = column([math.nan] * self.K, f64)
+        self.bound = column([math.nan] * self.K, f64)  # divergence_factor * max(|first_loss|, 1e-3)
+        self.has_first = column([False] * self.K, bool)
+        self._first_pending = True  # some model has no first loss yet
+        self.has_best = column([False] * self.K, bool)
+        self.best_value = column([math.inf] * self.K, f64)
+        self.best_train_loss = column([math.inf] * self.K, f64)
+        self.since_improved = column([0] * self.K, i64)
+
+    def after_epoch(self, epoch: int, train_loss, test_loss, train_acc, test_acc, active=True,
+                    stopped: bool = False):
+        """Apply the rules to epoch ``epoch``'s metrics (``[K]`` float64 arrays; numbers when
+        ``scalar``) of the models where ``active`` (``[K]`` bool; True: all); update their state.
+
+        Returns ``(improved, reason)`` (``[K]`` arrays; numbers when ``scalar``): ``improved``
+        where the epoch is the model's best so far (never for a diverged or inactive model);
+        ``reason`` the stop code (an index into :data:`REASONS`), 0 where the model goes on or
+        was not active. A model that is not active stays so (a stopped run does not resume).
+        Masks are combined with ``&``, ``|`` and ``^ True`` (not), which numbers and arrays share.
+        """
+        where, isfinite = self._where, self._isfinite
+        # 1. divergence, against the first epoch's train loss (its bound is computed once)
+        if self._first_pending:
+            first = active & (self.has_first ^ True)
+            self.first_loss = where(first, train_loss, self.first_loss)
+            self.bound = where(first, self.divergence_factor * self._maximum(abs(self.first_loss), 1e-3), self.bound)
+            self.has_first = self.has_first | first
+            self._first_pending = not self._all(self.has_first)
+        # for a finite loss, "not loss > bound" is "loss <= bound" (the bound is never NaN then)
+        going = isfinite(train_loss) & isfinite(test_loss) & (train_loss <= self.bound) & active
+        reason = where(active & (going ^ True), DIVERGED, GOING_ON)
+        # 2. best epoch: strictly better than the best so far, or the first
+        value = test_loss if self._all_by_loss else where(self.by_accuracy, -test_acc, test_loss)
+        improved = going & ((self.has_best ^ True) | (value < self.best_value))
+        self.best_value = where(improved, value, self.best_value)
+        self.has_best = self.has_best | improved
+        # 3. the learner's stop
+        if stopped:
+            return improved, where(going, STOPPED_BY_USER, reason)
+        # 4. target accuracy
+        if self._any_target:
+            hit = going & self.has_target & (test_acc >= self.target)
+            reason = where(hit, TARGET_ACCURACY, reason)
+            going = going & (hit ^ True)
+        # 5. patience: epochs since the train loss last improved by more than min_delta
+        if self._any_patience:
+            watched = going & self.has_patience
+            better = watched & (train_loss < self.best_train_loss - self.min_delta)
+            worse = watched & (better ^ True)
+            self.best_train_loss = where(better, train_loss, self.best_train_loss)
+            self.since_improved = where(better, 0, self.since_improved + worse)
+            converged = worse & (self.since_improved >= self.patience)
+            reason = where(converged, CONVERGED, reason)
+            going = going & (converged ^ True)
+        # 6. the epoch budget (nothing to compute before the first model's last epoch)
+        if epoch + 1 >= self._fewest_epochs:
+            reason = where(going & (epoch + 1 >= self.max_epochs), MAX_EPOCHS, reason)
+        return improved, reason
