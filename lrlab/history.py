@@ -7,6 +7,7 @@ records plus the latest one (:attr:`History.last`), which is always exact.
 """
 from __future__ import annotations
 
+import copy
 import operator
 from typing import Iterable
 
@@ -89,3 +90,179 @@ class History:
 def _num(x: float):
     """JSON has no NaN/inf: non-finite numbers become strings that read back exactly (:func:`lrlab.safeio.number`)."""
     return number(x)
+
+
+class KHistory:
+    """The bounded histories of K models in one ``[K, rows, columns]`` buffer (a race).
+
+    Every running model gets every epoch's record, so the running models share one count
+    of records seen, one stride and one size: :meth:`append` writes one row for all of them
+    with one numpy assignment, and the thinning (the rule of :class:`History`: at
+    ``capacity`` rows keep every other row and double the stride) is one assignment too.
+    :meth:`stop` freezes models: their rows, size, count and stride stay as they were and
+    they get no more rows. ``views[i]`` is model ``i``'s :class:`HistoryView`, which reads
+    like a :class:`History` fed the same records (the same kept rows, ``last``, ``stride``,
+    ``epochs_seen``, ``to_dict``).
+    """
+
+    def __init__(self, K: int, columns: Iterable[str] = COLUMNS, capacity: int = 5000):
+        if capacity < 4:
+            raise ValueError(f"capacity: must be >= 4, got {capacity!r}")
+        self.K = int(K)
+        self.columns = tuple(columns)
+        self.capacity = int(capacity)
+        n = len(self.columns)
+        self._data = np.full((self.K, min(self.capacity, 64), n), np.nan)
+        self._last = np.full((self.K, n), np.nan)  # the latest record of each model (exact)
+        self._int = [c == "epoch" for c in self.columns]  # read back as int in ``last`` (as the engine's records)
+        self._running = np.ones(self.K, dtype=bool)
+        self._rows = slice(None)  # the running models: all, or their indices
+        self._size = self._seen = 0  # the running models' common state
+        self.stride = 1
+        self._sizes = np.zeros(self.K, dtype=np.int64)  # a stopped model's frozen state
+        self._seens = np.zeros(self.K, dtype=np.int64)
+        self._strides = np.ones(self.K, dtype=np.int64)
+        self.views = [HistoryView(self, i) for i in range(self.K)]
+
+    @property
+    def running(self) -> np.ndarray:
+        return self._running
+
+    def append(self, values) -> None:
+        """One record for every running model: ``values[c]`` is column ``c``'s value, a number
+        (the same for all) or an array ``[K]`` (model ``i``'s value at ``i``; stopped models' are ignored)."""
+        rows = self._rows
+        n = self.K if isinstance(rows, slice) else len(rows)
+        if n == 0:
+            return
+        row = np.empty((n, len(self.columns)))
+        for c, v in enumerate(values):
+            row[:, c] = v if np.ndim(v) == 0 else np.asarray(v)[rows]
+        self._last[rows] = row
+        keep = self._seen % self.stride == 0
+        self._seen += 1
+        if not keep:
+            return
+        if self._size == self._data.shape[1] < self.capacity:
+            grown = np.full((self.K, min(self.capacity, 2 * self._data.shape[1]), len(self.columns)), np.nan)
+            grown[:, : self._size] = self._data[:, : self._size]
+            self._data = grown
+        if self._size == self.capacity:
+            half = self._data[rows, : self._size : 2].copy()
+            self._data[rows] = np.nan
+            self._data[rows, : half.shape[1]] = half
+            self._size = half.shape[1]
+            self.stride *= 2
+            if (self._seen - 1) % self.stride:
+                return
+        self._data[rows, self._size] = row
+        self._size += 1
+
+    def stop(self, models) -> None:
+        """Freeze ``models`` (indices): they keep their rows and get no more."""
+        models = np.asarray(models, dtype=np.int64).reshape(-1)
+        models = models[self._running[models]]
+        if len(models) == 0:
+            return
+        self._sizes[models] = self._size
+        self._seens[models] = self._seen
+        self._strides[models] = self.stride
+        self._running[models] = False
+        self._rows = slice(None) if self._running.all() else np.flatnonzero(self._running)
+
+    def state(self, i: int) -> tuple[int, int, int]:
+        """Model ``i``'s (size, records seen, stride)."""
+        if self._running[i]:
+            return self._size, self._seen, self.stride
+        return int(self._sizes[i]), int(self._seens[i]), int(self._strides[i])
+
+
+class HistoryView(History):
+    """Model ``i``'s history inside a :class:`KHistory`: reads like a :class:`History` (columns,
+    ``len``, ``last``, ``records()``, ``to_dict()``, ``epochs_seen``, ``stride``, ``cuts``).
+    It is read-only; a copy (``copy.copy``/``deepcopy``/pickle, :meth:`snapshot`) is a plain
+    :class:`History` of the rows kept so far."""
+
+    def __init__(self, owner: KHistory, i: int):  # noqa: super().__init__ is not called: no own buffer
+        self._owner = owner
+        self._i = i
+        self.cuts: list[dict] = []
+
+    @property
+    def columns(self) -> tuple:
+        return self._owner.columns
+
+    @property
+    def capacity(self) -> int:
+        return self._owner.capacity
+
+    @property
+    def stride(self) -> int:
+        return self._owner.state(self._i)[2]
+
+    @property
+    def epochs_seen(self) -> int:
+        return self._owner.state(self._i)[1]
+
+    @property
+    def _size(self) -> int:
+        return self._owner.state(self._i)[0]
+
+    @property
+    def _seen(self) -> int:
+        return self._owner.state(self._i)[1]
+
+    @property
+    def _data(self) -> np.ndarray:
+        return self._owner._data[self._i]
+
+    @property
+    def last(self) -> dict | None:
+        o = self._owner
+        if o.state(self._i)[1] == 0:
+            return None
+        return {c: (int(v) if is_int and v.is_integer() else v)
+                for c, v, is_int in zip(o.columns, o._last[self._i].tolist(), o._int)}
+
+    def append(self, record: dict) -> None:
+        raise TypeError("a race's history is written by the race; copy it (copy.deepcopy, .snapshot()) to append")
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        """The kept values of ``column`` (a view; do not modify)."""
+        o = self._owner
+        return o._data[self._i, : self._size, o.columns.index(column)]
+
+    def snapshot(self) -> History:
+        """A plain :class:`History` equal to this one (its own copies of the rows, ``last`` and ``cuts``)."""
+        o = self._owner
+        size, seen, stride = o.state(self._i)
+        h = History(o.columns, o.capacity)
+        h._data = np.full((max(len(h._data), o._data.shape[1]), len(o.columns)), np.nan)
+        h._data[:size] = o._data[self._i, :size]
+        h._size, h._seen, h.stride = size, seen, stride
+        h.last = self.last
+        h.cuts = copy.deepcopy(self.cuts)
+        return h
+
+    def __copy__(self) -> History:
+        return self.snapshot()
+
+    def __deepcopy__(self, memo) -> History:
+        return self.snapshot()
+
+    def __reduce_ex__(self, protocol):
+        return _history_with_state, (self.snapshot().__dict__,)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        return History.from_dict(d)
+
+
+def _history_with_state(state: dict) -> History:
+    """A :class:`History` with the attributes ``state`` (how a :class:`HistoryView` unpickles)."""
+    h = History.__new__(History)
+    h.__dict__.update(state)
+    return h

@@ -24,6 +24,7 @@ objects, so every plot and export of a single run works on each contender.
 """
 from __future__ import annotations
 
+import collections.abc
 import json
 import math
 import time
@@ -36,7 +37,7 @@ import torch
 from . import data as data_mod
 from . import limits, optim, schedules
 from .batched import BatchedMLP
-from .history import History, _num
+from .history import KHistory, _num
 from .rules import DIVERGED, REASONS, EpochRules
 from .train import (Run, TrainConfig, features_of, minibatches, make_dataset, make_model, resolve_device,
                     torch_dtype)
@@ -209,13 +210,45 @@ class Race:
 
         self.schedules = [schedules.make_schedule(c.schedule, c.lr, c.max_epochs, **c.schedule_params)
                           for c in self.configs]
-        self.histories = []
-        self._runs = []
-        for c, s in zip(self.configs, self.schedules):
-            h = History(capacity=c.history_capacity)
-            h.cuts = s.cuts
-            self.histories.append(h)
-            self._runs.append(Run(c, None, h, self.dataset))
+        # the K histories: one [K, rows, columns] buffer per history capacity (lrlab.history.KHistory);
+        # each run's history is its model's view of it
+        capacities = [c.history_capacity for c in self.configs]
+        self._khistories: list[tuple[KHistory, Optional[np.ndarray]]] = []  # (buffer, its internal rows or None: all)
+        self._kh_of = np.zeros(K, dtype=np.int64)  # internal row -> its buffer
+        self._kh_row = np.arange(K)  # internal row -> its row in that buffer
+        self.histories = [None] * K
+        for n, cap in enumerate(dict.fromkeys(capacities)):
+            rows = np.array([i for i, c in enumerate(capacities) if c == cap], dtype=np.int64)
+            kh = KHistory(len(rows), capacity=cap)
+            self._kh_of[rows] = n
+            self._kh_row[rows] = np.arange(len(rows))
+            for view, i in zip(kh.views, rows.tolist()):
+                view.cuts = self.schedules[i].cuts
+                self.histories[i] = view
+            self._khistories.append((kh, None if len(rows) == K else rows))
+        self._runs = [Run(c, None, h, self.dataset) for c, h in zip(self.configs, self.histories)]
+        # best epoch and its metrics per model ([K], [4, K]: train loss, train score, test loss, test
+        # score), copied into the runs when they are read (runs, a stop)
+        self._best_epoch = np.full(K, -1, dtype=np.int64)
+        self._best_metrics = np.full((4, K), np.nan)
+        self._pos = np.array([self.position[j] for j in range(K)], dtype=np.int64)  # input index -> internal row
+        # the learning rates: pure schedules are functions of the epoch alone, so equal ones (same
+        # name, lr, epochs and parameters) are asked once per epoch; a constant one never changes
+        # (its rate is filled in once); reactive ones keep their own state and are asked per model
+        self._base_lrs = np.zeros(K)
+        by_key: dict = {}
+        reactive = []
+        for i, (c, sc) in enumerate(zip(self.configs, self.schedules)):
+            if type(sc) is not schedules.Schedule:
+                reactive.append(i)
+            elif c.schedule == "constant":
+                self._base_lrs[i] = sc.lr(0)
+            else:
+                key = (c.schedule, c.lr, c.max_epochs, repr(sorted(c.schedule_params.items())))
+                by_key.setdefault(key, []).append(i)
+        self._lr_groups = [(self.schedules[rows[0]], slice(None) if len(rows) == K else np.array(rows))
+                           for rows in by_key.values()]
+        self._lr_each = np.array(reactive, dtype=np.int64)
         self.active = np.ones(K, dtype=bool)  # [K], internal order; a stopped model is False
         self.epoch_index = 0
         self.steps = 0
@@ -262,7 +295,20 @@ class Race:
     def runs(self) -> list[Run]:
         """The K runs in the order of the configs given (models synced with the buffer)."""
         self.sync_models()
+        self._sync_runs(np.flatnonzero(self.active).tolist())
         return [self._runs[self.position[j]] for j in range(self.K)]
+
+    def _sync_runs(self, rows) -> None:
+        """Copy the steps and the best epoch (with its metrics) of the models ``rows`` into their runs."""
+        best = self._best_epoch
+        for i in rows:
+            run = self._runs[i]
+            run.steps = self.steps
+            b = int(best[i])
+            if b >= 0 and run.best_epoch != b:
+                tl, ta, vl, va = self._best_metrics[:, i].tolist()
+                run.best_epoch = b
+                run.best_metrics = {"train_loss": tl, "test_loss": vl, "train_acc": ta, "test_acc": va}
 
     def sync_models(self) -> None:
         """Copy each model's row of the buffer into its :class:`lrlab.nets.MLP` (built on first use)."""
@@ -285,17 +331,31 @@ class Race:
     def _batches(self):
         return minibatches(self.X_train, self.y_train, self.batch_size, self._shuffle_gen)
 
-    def _set_lrs(self, lrs: list) -> None:
-        """This epoch's learning rate per model (internal order): one host->device copy only when
-        one changed; a group whose models share one learning rate gets it as a number (fewer
-        tensor operations in its step), else its rows of the ``[K]`` buffer."""
-        if lrs == self._last_lrs:
+    def _set_lrs(self, lrs) -> None:
+        """This epoch's learning rate per model (internal order; a list or an array): one
+        host->device copy only when one changed; a group whose models share one learning rate
+        gets it as a number (fewer tensor operations in its step), else its rows of the ``[K]`` buffer."""
+        lrs = np.array(lrs, dtype=np.float64)
+        if self._last_lrs is not None and np.array_equal(lrs, self._last_lrs):
             return
-        self.lrs.copy_(torch.tensor(lrs, dtype=self.dtype))
+        self.lrs.copy_(torch.from_numpy(lrs).to(self.dtype))
         self._last_lrs = lrs
         for g in self.groups:
             mine = lrs[g.rows]
-            g.lr = mine[0] if all(v == mine[0] for v in mine) else g.views[2]
+            g.lr = float(mine[0]) if (mine == mine[0]).all() else g.views[2]
+
+    def _epoch_lrs(self, e: int) -> np.ndarray:
+        """Every model's learning rate for epoch ``e`` (internal order; 0 for stopped models)."""
+        lrs = self._base_lrs.copy()
+        for s, rows in self._lr_groups:
+            lrs[rows] = s.lr(e)
+        active = self.active
+        for i in self._lr_each.tolist():
+            if active[i]:
+                lrs[i] = self.schedules[i].lr(e)
+        if self._n_active < self.K:
+            lrs[~active] = 0.0
+        return lrs
 
     def _regularize(self, rows: slice = slice(None)) -> None:
         if self._l2 is not None:  # penalty rate * |w|^2 / 2 -> grad rate * w
@@ -357,7 +417,7 @@ class Race:
         if self._t0 is None:
             self._t0 = time.perf_counter()
         e = self.epoch_index
-        lrs = [s.lr(e) if a else 0.0 for s, a in zip(self.schedules, self.active.tolist())]
+        lrs = self._epoch_lrs(e)
         self._set_lrs(lrs)
         if self._active_col is None:
             self._active_col = torch.from_numpy(self.active.copy()).to(self.device).view(-1, 1)
@@ -390,34 +450,26 @@ class Race:
         active = self.active
         improved, reason = self.rules.after_epoch(e, train_loss, test_loss, train_acc, test_acc,
                                                   True if self._n_active == self.K else active, stopped)
-        # the record of every running model (one History per model for now)
-        records: list[dict | None] = [None] * self.K
-        mine: list[dict | None] = [None] * self.K  # the same records, internal order
-        histories, runs, order = self.histories, self._runs, self.order
-        columns = metrics.tolist()
-        running = range(self.K) if self._n_active == self.K else np.flatnonzero(active).tolist()
-        tl, ta, vl, va = columns
-        for i in running:
-            r = {"epoch": e, "lr": lrs[i], "train_loss": tl[i], "test_loss": vl[i],
-                 "train_acc": ta[i], "test_acc": va[i], "seconds": now}
-            histories[i].append(r)
-            runs[i].steps += n_batches
-            records[order[i]] = mine[i] = r
-        # the best epoch: metrics of the models that improved, then their weights in one pass
-        better = np.flatnonzero(improved).tolist()
-        for i in better:
-            run = runs[i]
-            run.best_epoch = e
-            run.best_metrics = {"train_loss": tl[i], "test_loss": vl[i], "train_acc": ta[i], "test_acc": va[i]}
-        if len(better) == self.K:
+        ran = None if self._n_active == self.K else active.copy()  # the models that trained this epoch
+        # the record of every running model: one row per buffer, written for all of them at once
+        columns = (e, lrs, train_loss, test_loss, train_acc, test_acc, now)
+        for kh, rows in self._khistories:
+            kh.append(columns if rows is None else
+                      [c if isinstance(c, (int, float)) else c[rows] for c in columns])
+        # the best epoch: the metrics of the models that improved, then their weights in one pass
+        n_better = int(np.count_nonzero(improved))
+        if n_better:
+            self._best_epoch[improved] = e
+            np.copyto(self._best_metrics, metrics, where=improved)
+        if n_better == self.K:
             self.best_params.copy_(self.params)
-        elif better:  # one pass over the buffer (index_select + index_copy_ cost more)
+        elif n_better:  # one pass over the buffer (index_select + index_copy_ cost more)
             mask = torch.from_numpy(improved).to(self.device).view(-1, 1)
             torch.where(mask, self.params, self.best_params, out=self.best_params)
         # reactive schedules see every running model's epoch unless it diverged
         if self._observing.any():
             for i in np.flatnonzero(self._observing & active & (reason != DIVERGED)).tolist():
-                self.schedules[i].observe(e, mine[i])
+                self.schedules[i].observe(e, _record(i, e, lrs, metrics, now))
         self.epoch_index += 1
         self.steps += n_batches
         stopping = np.flatnonzero(reason)
@@ -427,7 +479,7 @@ class Race:
             # a stop restores a model's row: its kept forward pass is stale, but that model's
             # numbers are masked from now on, so the kept pass still serves every running model
             self._ahead = (self.params._version, self._ahead[1])
-        return records
+        return EpochRecords(self._pos, ran, e, lrs, metrics, now)
 
     def _stop(self, i: int, reason: str) -> None:
         """End model ``i``'s run (see :meth:`_stop_models`)."""
@@ -444,6 +496,9 @@ class Race:
         stop_epoch = self.epoch_index - 1 if self.epoch_index else None
         wall = time.perf_counter() - self._t0 if self._t0 is not None else None
         has_best = self.rules.has_best
+        self._sync_runs(rows.tolist())
+        for n, (kh, _) in enumerate(self._khistories):
+            kh.stop(self._kh_row[rows] if len(self._khistories) == 1 else self._kh_row[rows[self._kh_of[rows] == n]])
         for i, reason, best in zip(rows.tolist(), reasons, has_best[rows].tolist()):
             run = self._runs[i]
             run.stop_reason = reason
@@ -492,6 +547,50 @@ class Race:
                 if records is not None and on_epoch is not None:
                     on_epoch(records, self)
         return self.runs
+
+
+def _record(i: int, e: int, lrs: np.ndarray, metrics: np.ndarray, now: float) -> dict:
+    """Model ``i``'s (internal row) record of epoch ``e``: the engine's record, numbers as Python floats."""
+    return {"epoch": e, "lr": float(lrs[i]), "train_loss": float(metrics[0, i]), "test_loss": float(metrics[2, i]),
+            "train_acc": float(metrics[1, i]), "test_acc": float(metrics[3, i]), "seconds": now}
+
+
+class EpochRecords(collections.abc.Sequence):
+    """An epoch's K records in the configs' order (None for a model that had already stopped),
+    as :meth:`Race.epoch` returns them: a read-only sequence whose dicts are built when read
+    (and kept, so a record read twice is the same dict). ``list(records)`` is a plain list."""
+
+    __slots__ = ("_pos", "_ran", "_e", "_lrs", "_metrics", "_now", "_built")
+
+    def __init__(self, pos: np.ndarray, ran: Optional[np.ndarray], e: int, lrs: np.ndarray, metrics: np.ndarray,
+                 now: float):
+        self._pos, self._ran, self._e, self._lrs, self._metrics, self._now = pos, ran, e, lrs, metrics, now
+        self._built: dict = {}
+
+    def __len__(self) -> int:
+        return len(self._pos)
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [self[k] for k in range(*j.indices(len(self)))]
+        j = range(len(self))[j]  # an int in range (negative counts from the end), else IndexError/TypeError
+        got = self._built.get(j)
+        if got is None:
+            i = int(self._pos[j])
+            if self._ran is not None and not self._ran[i]:
+                return None
+            got = self._built[j] = _record(i, self._e, self._lrs, self._metrics, self._now)
+        return got
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (EpochRecords, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 def race(configs: Sequence[TrainConfig], epochs: int | None = None,
