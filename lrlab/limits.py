@@ -15,6 +15,8 @@ MAX_DEPTH = 8
 MAX_WIDTH = 1024
 #: the epoch budget of one run
 MAX_EPOCHS = 10_000_000
+#: a learning rate: (low, high, low included, high included), for optimizers and schedules alike
+LR_RANGE = (0.0, 100.0, False, True)
 #: epochs a schedule is drawn or tabulated for (``lrlab schedule``, the schedule explorer)
 MAX_SCHEDULE_EPOCHS = 100_000
 #: rows a bounded history keeps

@@ -101,6 +101,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import torch
 
+from . import limits
 from .checks import check_number
 
 __all__ = [
@@ -748,7 +749,7 @@ def _check_bool(name: str, value) -> bool:
     raise ValueError(f"{name}: must be True or False, got {value!r}")
 
 
-LR_RANGE: Range = (0.0, 100.0, False, True)       # lr > 0
+LR_RANGE: Range = limits.LR_RANGE                  # lr > 0 (declared once, in lrlab.limits)
 UNIT_OPEN: Range = (0.0, 1.0, True, False)        # betas, momentum, alpha, rho: [0, 1)
 EPS_RANGE: Range = (0.0, 1.0, False, True)        # eps > 0
 DECAY_RANGE: Range = (0.0, 1.0, True, True)       # weight decay, lr decay >= 0

@@ -60,11 +60,12 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from . import limits
 from .checks import check_number, check_whole
 
 # ---------------------------------------------------------------------------- validation
-MAX_EPOCHS = 10_000_000
-LR_RANGE = (0.0, 100.0, False, True)
+MAX_EPOCHS = limits.MAX_EPOCHS
+LR_RANGE = limits.LR_RANGE
 MIN_LR_RANGE = (0.0, 100.0, True, True)
 EPOCHS_RANGE = (1, MAX_EPOCHS, True, True)
 
