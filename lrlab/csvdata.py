@@ -58,7 +58,8 @@ import numpy as np
 import torch
 
 from . import limits, safeio
-from .data import Dataset
+from .checks import check_number
+from .data import Dataset, check_split
 
 MIN_ROWS = 10
 MAX_ROWS = limits.MAX_CSV_ROWS
@@ -388,16 +389,11 @@ def _cell_value(cell: str, line: int, column: str) -> float:
 def to_dataset(table: Table, test_fraction: float = 0.2, seed: int = 0, device="cpu",
                dtype: torch.dtype = torch.float32, rescale: bool = True, name: str = "csv") -> Dataset:
     """Split a parsed :class:`Table` into a :class:`lrlab.data.Dataset` (inputs rescaled to [-1, 1])."""
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float, np.floating)) \
-            or not (0 < test_fraction < 1):
-        raise ValueError(f"test_fraction: must be in (0, 1), got {short(repr(test_fraction))}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= limits.MAX_SEED:
-        raise ValueError(f"seed: must be a whole number from 0 to {limits.MAX_SEED}, got {short(repr(seed))}")
+    check_number("test_fraction", test_fraction, 0, 1, lo_open=True, hi_open=True)
+    check_number("seed", seed, 0, limits.MAX_SEED, integer=True)
     X, y = table.X.copy(), table.y
     n = len(X)
-    n_test = int(round(n * test_fraction))
-    if n_test < 1 or n - n_test < 4:
-        raise ValueError(f"test_fraction: {test_fraction} of {n} rows leaves an empty split")
+    n_test = check_split(n, test_fraction)
     lo, hi = X.min(0), X.max(0)
     for j, c in enumerate(table.columns):
         if hi[j] == lo[j]:
