@@ -119,6 +119,28 @@ def _probe_writable(folder: str, what: str) -> None:
                          f"choose another place") from None
 
 
+def check_name(path, what: str, kind: str = "file") -> str:
+    """``path`` (``~`` expanded) if the file system can hold it as a name: text, not blank, no NUL,
+    each part and the whole within the file system's limits; else ``ValueError('what: ...')``."""
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).strip():
+        raise ValueError(f"{what}: expected a {kind} name, got {path!r}")
+    path = os.path.expanduser(os.fspath(path))
+    if "\0" in path:
+        raise ValueError(f"{what}: a {kind} name cannot contain a NUL character")
+    try:
+        folder = os.path.dirname(os.path.abspath(path))
+        while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+            folder = os.path.dirname(folder)
+        name_max, path_max = os.pathconf(folder, "PC_NAME_MAX"), os.pathconf(folder, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max, path_max = 255, 4096
+    longest = max((len(os.fsencode(part)) for part in path.split(os.sep)), default=0)
+    if longest > name_max or len(os.fsencode(path)) >= path_max:
+        raise ValueError(f"{what}: the {kind} name {path[:40]!r}... is too long for this file system "
+                         f"(at most {name_max} bytes per name, {path_max} in all); give a shorter name")
+    return path
+
+
 def check_output_file(path, what: str, inputs=()) -> str:
     """Check, before any work, that a result can be written to ``path``; returns the path.
 
@@ -126,13 +148,7 @@ def check_output_file(path, what: str, inputs=()) -> str:
     device, FIFO or other non-regular file, an unwritable place, and any of ``inputs``
     (the files the run reads: a result never overwrites its own data).
     """
-    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).strip():
-        raise ValueError(f"{what}: expected a file name, got {path!r}")
-    path = os.path.expanduser(os.fspath(path))
-    if "\0" in path:
-        raise ValueError(f"{what}: a file name cannot contain a NUL character")
-    if len(os.path.basename(path).encode("utf-8", "surrogateescape")) > 255:
-        raise ValueError(f"{what}: the file name is longer than 255 bytes; choose a shorter one")
+    path = check_name(path, what)
     for source in inputs:
         if source is not None and _same_file(path, os.fspath(source)):
             raise ValueError(f"{what}: {path!r} is the input file; writing there would destroy your data — "
@@ -151,11 +167,7 @@ def check_output_file(path, what: str, inputs=()) -> str:
 
 def check_output_folder(path, what: str, files=()) -> str:
     """Check that ``path`` is (or can become) a writable folder whose ``files`` can be written."""
-    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).strip():
-        raise ValueError(f"{what}: expected a folder name, got {path!r}")
-    path = os.path.expanduser(os.fspath(path))
-    if "\0" in path:
-        raise ValueError(f"{what}: a folder name cannot contain a NUL character")
+    path = check_name(path, what, "folder")
     if os.path.exists(path) and not os.path.isdir(path):
         raise ValueError(f"{what}: {path!r} is an existing file, not a folder; give a folder name")
     _ensure_folder(path, what)

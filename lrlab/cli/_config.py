@@ -183,26 +183,6 @@ def engine_threads(args, config=None, models: int = 1):
 
 
 # ------------------------------------------------------------------------------ outputs
-def check_name(path, what: str) -> None:
-    """A name the file system can hold: text, no NUL, each part and the whole within its limits."""
-    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).strip():
-        raise ValueError(f"{what}: expected a file name, got {path!r}")
-    path = os.fspath(path)
-    if "\0" in path:
-        raise ValueError(f"{what}: a file name cannot contain a NUL character")
-    try:
-        folder = os.path.dirname(os.path.abspath(os.path.expanduser(path)))
-        while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
-            folder = os.path.dirname(folder)
-        name_max, path_max = os.pathconf(folder, "PC_NAME_MAX"), os.pathconf(folder, "PC_PATH_MAX")
-    except (OSError, ValueError, AttributeError):
-        name_max, path_max = 255, 4096
-    longest = max((len(os.fsencode(part)) for part in path.split(os.sep)), default=0)
-    if longest > name_max or len(os.fsencode(path)) >= path_max:
-        raise ValueError(f"{what}: the name {path[:40]!r}... is too long for this file system "
-                         f"(at most {name_max} bytes per name, {path_max} in all); give a shorter name")
-
-
 def check_outputs(files=(), folders=(), inputs=()) -> None:
     """Before any work: every ``(what, path)`` in ``files`` can be written as a file and every
     ``(what, path, names)`` in ``folders`` as a folder holding ``names``; none is one of ``inputs``
@@ -215,7 +195,7 @@ def check_outputs(files=(), folders=(), inputs=()) -> None:
     folders = [(what, path, names) for what, path, names in folders if path is not None]
 
     for what, path in files + [(w, p) for w, p, _ in folders]:
-        check_name(path, what)
+        safeio.check_name(path, what)
 
     def real(path):
         return os.path.realpath(os.path.expanduser(os.fspath(path)))
