@@ -13,7 +13,9 @@ Three layers, one source of truth:
        state = adam_step(params, grads, state, lr=0.01)            # updates params IN PLACE
        multiplier = adam_effective_step(state, params, lr=0.01)    # same shape as params
 
-   The docstring of every ``*_step`` is the formula. ``params``/``grads`` may have a
+   The docstring of every ``*_textbook`` function is the formula, written once: ``spec.formula``
+   is read from it (:func:`formula_of`) and each ``*_step``'s docstring has it filled in at
+   import (its ``{formula}`` line). ``params``/``grads`` may have a
    leading batch axis K (K models stacked, ``[K, P]``); ``lr`` and every hyper-parameter is
    then a Python number *or* a tensor of shape [K] (one value per model), so a race of K
    configs is one tensor program. Tensor state is updated in place; the returned state
@@ -32,8 +34,10 @@ Three layers, one source of truth:
    ``load_state_dict`` and :meth:`~TextbookOptimizer.effective_step`. They keep one flat
    state vector per parameter group and apply the pure function once per group.
 3. **The registry** :data:`OPTIMIZERS`: name -> :class:`OptimizerSpec` with the functions,
-   ``defaults``, the allowed ``ranges`` (for widgets and validation), a plain-language
-   ``description`` and the ``formula``, and the class (``spec.cls``).
+   the hyper-parameters (``spec.params``: one :class:`lrlab.params.Param` each, declared once
+   below -- default, range, kind, help -- from which ``defaults``, ``ranges``, ``kinds``,
+   validation, the widgets' controls, the CLI flags and the README's table are read), a
+   plain-language ``description`` and the ``formula``, and the class (``spec.cls``).
 
 The effective step
 ------------------
@@ -57,8 +61,9 @@ CONTRACT (the engine, the race and the surfaces rely on it): ``OPTIMIZERS[name]`
 :func:`get` -> :class:`OptimizerSpec` with ``init(params) -> state``,
 ``step(params, grads, state, *, lr, **hyper) -> state``,
 ``effective_step(state, params, *, lr, **hyper) -> tensor like params``, ``resolve(**given)``,
-``defaults``, ``ranges`` (name -> (low, high, low_inclusive, high_inclusive)),
-``description``, ``formula``, ``cls``, ``textbook`` (a drop-in for ``step``).
+``params`` (:class:`lrlab.params.Param`), ``defaults``, ``ranges`` (name -> (low, high,
+low_inclusive, high_inclusive)), ``kinds``, ``description``, ``formula``, ``cls``, ``textbook``
+(a drop-in for ``step``).
 
 Speed tricks (the fast ``*_step`` path only; documented here and nowhere else in this module)
 ----------------------------------------------------------------------------------------------
@@ -95,14 +100,16 @@ Adam (plain, amsgrad), AdamW, Adadelta.
 """
 from __future__ import annotations
 
-import numbers
-from dataclasses import dataclass
+import inspect
+import re
+import textwrap
+from dataclasses import dataclass, replace
 from typing import Any, Callable, NamedTuple, Optional
 
 import torch
 
-from . import limits
-from .checks import check_number
+from . import params as params_mod
+from .params import Param, check_bool
 
 __all__ = [
     "OPTIMIZERS", "OptimizerSpec", "get", "TextbookOptimizer",
@@ -190,10 +197,9 @@ def sgd_init(params: torch.Tensor) -> SGDState:
 
 
 def sgd_step(params, grads, state: SGDState, *, lr, weight_decay=0.0) -> SGDState:
-    """Plain gradient descent.
+    """Plain gradient descent; the fast path of :func:`sgd_textbook`, whose docstring is the formula:
 
-    g     <- g + weight_decay * theta
-    theta <- theta - lr * g
+    {formula}
 
     Effective step: ``lr`` for every parameter.
     """
@@ -219,11 +225,10 @@ def momentum_init(params: torch.Tensor) -> MomentumState:
 
 
 def momentum_step(params, grads, state: MomentumState, *, lr, momentum=0.9, weight_decay=0.0) -> MomentumState:
-    """Heavy-ball momentum (torch.optim.SGD with ``momentum``, dampening 0).
+    """Heavy-ball momentum (torch.optim.SGD with ``momentum``, dampening 0); the fast path of
+    :func:`momentum_textbook`, whose docstring is the formula:
 
-    g        <- g + weight_decay * theta
-    velocity <- momentum * velocity + g
-    theta    <- theta - lr * velocity
+    {formula}
 
     Effective step: ``lr``, the multiplier on the *current* gradient (earlier gradients
     keep acting through the velocity, with weights lr * momentum^k).
@@ -242,12 +247,10 @@ def momentum_effective_step(state: MomentumState, params, *, lr, **_):
 
 def nesterov_step(params, grads, state: MomentumState, *, lr, momentum=0.9, weight_decay=0.0) -> MomentumState:
     """Nesterov momentum (torch.optim.SGD with ``nesterov=True``, dampening 0): look ahead
-    along the velocity before stepping.
+    along the velocity before stepping; the fast path of :func:`nesterov_textbook`, whose
+    docstring is the formula:
 
-    g        <- g + weight_decay * theta
-    velocity <- momentum * velocity + g
-    g        <- g + momentum * velocity
-    theta    <- theta - lr * g
+    {formula}
 
     Effective step: ``lr * (1 + momentum)``, the multiplier on the *current* gradient
     (it enters once directly and once through the new velocity).
@@ -277,12 +280,10 @@ def adagrad_init(params: torch.Tensor) -> AdaGradState:
 
 def adagrad_step(params, grads, state: AdaGradState, *, lr, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10) -> AdaGradState:
-    """AdaGrad: divide by the root of *all* squared gradients so far (torch.optim.Adagrad).
+    """AdaGrad: divide by the root of *all* squared gradients so far (torch.optim.Adagrad); the
+    fast path of :func:`adagrad_textbook`, whose docstring is the formula:
 
-    g     <- g + weight_decay * theta
-    G     <- G + g^2                  (G starts at initial_accumulator_value, added at t = 1)
-    lr_t   = lr / (1 + (t - 1) * lr_decay)
-    theta <- theta - lr_t * g / (sqrt(G) + eps)
+    {formula}
 
     Effective step: ``lr_t / (sqrt(G) + eps)``. G only grows, so the effective step only
     shrinks: parameters with large past gradients slow down first.
@@ -321,14 +322,10 @@ def rmsprop_init(params: torch.Tensor) -> RMSPropState:
 
 def rmsprop_step(params, grads, state: RMSPropState, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0,
                  momentum=0.0, centered=False) -> RMSPropState:
-    """RMSProp: divide by the root of a *running average* of squared gradients (torch.optim.RMSprop).
+    """RMSProp: divide by the root of a *running average* of squared gradients (torch.optim.RMSprop);
+    the fast path of :func:`rmsprop_textbook`, whose docstring is the formula:
 
-    g        <- g + weight_decay * theta
-    v        <- alpha * v + (1 - alpha) * g^2
-    m        <- alpha * m + (1 - alpha) * g          (centered only)
-    denom     = sqrt(v - m^2) + eps                  (centered; else sqrt(v) + eps)
-    velocity <- momentum * velocity + g / denom      (momentum > 0 only)
-    theta    <- theta - lr * velocity                (momentum = 0: theta - lr * g / denom)
+    {formula}
 
     Effective step: ``lr / denom`` (the multiplier on the current gradient). Old gradients
     are forgotten at rate ``alpha``, so unlike AdaGrad the step can grow again.
@@ -368,17 +365,12 @@ def adam_init(params: torch.Tensor) -> AdamState:
 
 def adam_step(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
               amsgrad=False) -> AdamState:
-    """Adam: momentum on the gradient, RMSProp on its square, both bias-corrected (torch.optim.Adam).
+    """Adam: momentum on the gradient, RMSProp on its square, both bias-corrected (torch.optim.Adam);
+    the fast path of :func:`adam_textbook`, whose docstring is the formula:
 
-    g      <- g + weight_decay * theta
-    m      <- beta1 * m + (1 - beta1) * g
-    v      <- beta2 * v + (1 - beta2) * g^2
-    v_max  <- max(v_max, v)                      (amsgrad only; v_max then replaces v below)
-    m_hat   = m / (1 - beta1^t)
-    v_hat   = v / (1 - beta2^t)
-    theta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)
+    {formula}
 
-    The last three lines run as torch does, with fewer tensor operations:
+    The last three lines of the formula run as torch does, with fewer tensor operations:
     ``theta - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``.
 
     Effective step: ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``, the multiplier on ``m``.
@@ -408,13 +400,11 @@ def adam_effective_step(state: AdamState, params, *, lr, betas=(0.9, 0.999), eps
 def adamw_step(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
                amsgrad=False) -> AdamState:
     """AdamW: Adam with *decoupled* weight decay (torch.optim.AdamW): shrink the weights
-    directly instead of adding ``weight_decay * theta`` to the gradient.
+    directly instead of adding ``weight_decay * theta`` to the gradient, then take Adam's step
+    (:func:`adam_step`, with no weight decay in g); the fast path of :func:`adamw_textbook`,
+    whose docstring is the formula:
 
-    theta  <- theta - lr * weight_decay * theta
-    then Adam's update with no weight decay in g:
-    m      <- beta1 * m + (1 - beta1) * g
-    v      <- beta2 * v + (1 - beta2) * g^2
-    theta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)
+    {formula}
 
     Effective step: as Adam, ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``.
     """
@@ -437,14 +427,10 @@ def adadelta_init(params: torch.Tensor) -> AdadeltaState:
 
 def adadelta_step(params, grads, state: AdadeltaState, *, lr, rho=0.9, eps=1e-6, weight_decay=0.0) -> AdadeltaState:
     """Adadelta: the step size is the ratio of two running RMS values, so the units of the
-    update match the units of theta (torch.optim.Adadelta).
+    update match the units of theta (torch.optim.Adadelta); the fast path of
+    :func:`adadelta_textbook`, whose docstring is the formula:
 
-    g     <- g + weight_decay * theta
-    v     <- rho * v + (1 - rho) * g^2
-    scale  = sqrt(u + eps) / sqrt(v + eps)
-    delta  = scale * g
-    u     <- rho * u + (1 - rho) * delta^2
-    theta <- theta - lr * delta
+    {formula}
 
     Effective step: ``lr * scale`` (with ``u`` from before this step).
     """
@@ -545,9 +531,11 @@ def adagrad_textbook(params, grads, state: AdaGradState, *, lr, lr_decay=0.0, we
     """AdaGrad (torch.optim.Adagrad); t counts the steps from 1.
 
     g     <- g + weight_decay * theta
-    G     <- G + g^2                  (G starts at initial_accumulator_value, added at t = 1)
+    G     <- G + g^2
     lr_t   = lr / (1 + (t - 1) * lr_decay)
     theta <- theta - lr_t * g / (sqrt(G) + eps)
+
+    G starts at 0, and initial_accumulator_value is added to it at t = 1.
     """
     lr, lr_decay, weight_decay, initial_accumulator_value, eps = _columns(
         params, lr, lr_decay, weight_decay, initial_accumulator_value, eps)
@@ -570,14 +558,16 @@ def rmsprop_textbook(params, grads, state: RMSPropState, *, lr, alpha=0.99, eps=
 
     g        <- g + weight_decay * theta
     v        <- alpha * v + (1 - alpha) * g^2
-    m        <- alpha * m + (1 - alpha) * g          (centered only)
+    m        <- alpha * m + (1 - alpha) * g          (centered)
     denom     = sqrt(v - m^2) + eps                  (centered; else sqrt(v) + eps)
-    velocity <- momentum * velocity + g / denom      (momentum > 0 only)
-    theta    <- theta - lr * velocity                (momentum = 0: theta - lr * g / denom)
+    velocity <- momentum * velocity + g / denom
+    theta    <- theta - lr * velocity
 
-    A per-model momentum tensor [K] keeps a velocity for every model (with momentum 0 it is
-    ``g / denom``, the same step).
+    m stays 0 unless centered. With momentum 0 the velocity is g / denom, so the step is
+    theta <- theta - lr * g / denom and no velocity is kept.
     """
+    # a per-model momentum tensor [K] keeps a velocity for every model (with momentum 0 it is
+    # g / denom, the same step)
     keeps_velocity = isinstance(momentum, torch.Tensor) or momentum > 0
     lr, alpha, eps, weight_decay, momentum = _columns(params, lr, alpha, eps, weight_decay, momentum)
     theta, g, v, m, velocity = params, grads, state.v, state.m, state.velocity
@@ -606,10 +596,11 @@ def adam_textbook(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), ep
     g      <- g + weight_decay * theta
     m      <- beta1 * m + (1 - beta1) * g
     v      <- beta2 * v + (1 - beta2) * g^2
-    v_max  <- max(v_max, v)                      (amsgrad only; v_max then replaces v below)
     m_hat   = m / (1 - beta1^t)
     v_hat   = v / (1 - beta2^t)
     theta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)
+
+    amsgrad: v_max <- max(v_max, v) after the v line, and v_max replaces v in v_hat.
     """
     lr, beta1, beta2, eps, weight_decay = _columns(params, lr, *betas, eps, weight_decay)
     t = state.count + 1
@@ -635,10 +626,11 @@ def adamw_textbook(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), e
     theta  <- theta - lr * weight_decay * theta
     m      <- beta1 * m + (1 - beta1) * g
     v      <- beta2 * v + (1 - beta2) * g^2
-    v_max  <- max(v_max, v)                      (amsgrad only; v_max then replaces v below)
     m_hat   = m / (1 - beta1^t)
     v_hat   = v / (1 - beta2^t)
     theta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)
+
+    amsgrad: as in Adam (:func:`adam_textbook`).
     """
     lr_col, weight_decay = _columns(params, lr, weight_decay)
     params.copy_(params - lr_col * weight_decay * params)
@@ -670,181 +662,188 @@ def adadelta_textbook(params, grads, state: AdadeltaState, *, lr, rho=0.9, eps=1
     return AdadeltaState(state.count + 1, state.v, state.u, state.scale)
 
 
-# =========================================================================== registry
+# =========================================================================== parameters
+# Every hyper-parameter declared once (lrlab.params.Param: default, range, kind, help); the
+# registry, validation, the panels' controls, the CLI flags and the README's table read them.
+# An optimizer whose default differs takes the declaration with its own default
+# (``EPS.with_default(1e-10)`` reads: the same eps, another default).
+
 Range = tuple  # (low, high, low_inclusive, high_inclusive)
+
+LR = params_mod.LR
+WEIGHT_DECAY = Param("weight_decay", 0.0, "float", 0.0, 1.0,
+                     help="L2 penalty: weight_decay * theta is added to the gradient")
+MOMENTUM = Param("momentum", 0.9, "float", 0.0, 1.0, hi_open=True,
+                 help="how much of the velocity each step keeps (0: none)")
+BETAS = Param("betas", (0.9, 0.999), "pair", 0.0, 1.0, hi_open=True, parts=("beta1", "beta2"),
+              help="the averaging rates of the gradient (beta1, for m) and of its square (beta2, for v)")
+EPS = Param("eps", 1e-8, "float", 0.0, 1.0, lo_open=True, log=True, window=(1e-12, 1.0),
+            help="added to the denominator so that it is never 0")
+AMSGRAD = Param("amsgrad", False, "bool", help="divide by the largest v seen so far, so steps never grow")
+LR_DECAY = Param("lr_decay", 0.0, "float", 0.0, 1.0, help="lr_t = lr / (1 + (t - 1) * lr_decay)")
+INITIAL_ACCUMULATOR = Param("initial_accumulator_value", 0.0, "float", 0.0, 10.0,
+                            help="the value G starts from (added at the first step)")
+ALPHA = Param("alpha", 0.99, "float", 0.0, 1.0, hi_open=True,
+              help="the averaging rate of v: how slowly old squared gradients are forgotten")
+CENTERED = Param("centered", False, "bool",
+                 help="divide by the running variance of g (v - m^2) instead of its mean square")
+RHO = Param("rho", 0.9, "float", 0.0, 1.0, hi_open=True,
+            help="the averaging rate of v (squared gradients) and u (squared updates)")
+
+
+def _with_default(param: Param, default, **changes) -> Param:
+    return replace(param, default=default, **changes)
+
+
+LR_RANGE: Range = LR.range  # lr > 0 (declared once: lrlab.params.LR, from lrlab.limits.LR_RANGE)
+
+
+# =========================================================================== registry
+def formula_of(fn: Callable) -> str:
+    """The formula in the docstring of a ``*_textbook`` function: its second paragraph, cleaned
+    with :func:`inspect.cleandoc` (the same text on every Python; 3.13 strips docstring
+    indentation itself). ``''`` when docstrings are stripped (``python -OO``)."""
+    paragraphs = _paragraphs(fn.__doc__)
+    return paragraphs[1] if len(paragraphs) > 1 else ""
+
+
+def _paragraphs(doc: Optional[str]) -> list[str]:
+    return [p for p in re.split(r"\n[ \t]*\n", inspect.cleandoc(doc or "")) if p.strip()]
+
+
+def _fill_formula(step: Callable, textbook: Callable) -> None:
+    """Write ``textbook``'s formula (and the notes after it) into the ``{formula}`` line of the fast
+    ``step``'s docstring, which then reads the same on every Python (cleaned)."""
+    if step.__doc__ is None or "{formula}" not in step.__doc__:
+        return
+    body = "\n\n".join(_paragraphs(textbook.__doc__)[1:])
+    step.__doc__ = inspect.cleandoc(step.__doc__).replace("{formula}", textwrap.indent(body, "    "))
 
 
 @dataclass
 class OptimizerSpec:
-    """One optimizer: its pure functions, hyper-parameters, allowed ranges and words for the panels."""
+    """One optimizer: its pure functions, its hyper-parameters (:class:`lrlab.params.Param`, one
+    declaration each) and words for the panels.
+
+    ``defaults``, ``ranges``, ``kinds`` and ``choices`` are read from ``params``;
+    ``formula`` from the docstring of ``textbook``."""
 
     name: str
     init: Callable
     step: Callable
     effective_step: Callable
-    defaults: dict[str, Any]
-    ranges: dict[str, Range]
+    params: tuple
     description: str
-    formula: str
     cls: Optional[type] = None
     textbook: Optional[Callable] = None  # the readable reference of ``step`` (its docstring is the formula)
+
+    def __post_init__(self):
+        self.params = tuple(self.params)
+        self._by_name = {p.name: p for p in self.params}
+        #: the hyper-parameters besides ``lr``, in order (read at every step of a torch.optim class)
+        self.hyper_names = tuple(p.name for p in self.params if p.name != "lr")
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    @property
+    def ranges(self) -> dict[str, Range]:
+        """name -> (low, high, low_inclusive, high_inclusive), for every numeric hyper-parameter."""
+        return {p.name: p.range for p in self.params if p.range is not None}
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return {p.name: p.kind for p in self.params}
+
+    @property
+    def choices(self) -> dict[str, tuple]:
+        return {p.name: p.choices for p in self.params if p.kind == "choice"}
+
+    def param(self, name: str) -> Param:
+        """The declaration of hyper-parameter ``name``."""
+        return self._by_name[name]
+
+    @property
+    def formula(self) -> str:
+        """The update, as the docstring of :attr:`textbook` writes it (:func:`formula_of`)."""
+        return formula_of(self.textbook) if self.textbook is not None else ""
 
     def resolve(self, **given) -> dict[str, Any]:
         """The defaults overlaid with ``given`` (``None`` means "use the default"), validated.
 
-        Raises ``ValueError('<argument>: <allowed range>, got <value>')``. Tensor values [K]
-        are checked element by element.
+        Raises ``ValueError('<argument>: <allowed range>, got <value>')`` (:meth:`Param.check`).
+        Tensor values [K] are checked element by element.
         """
-        unknown = set(given) - set(self.defaults)
+        unknown = set(given) - set(self._by_name)
         if unknown:
             raise ValueError(f"{sorted(unknown)[0]}: not a hyper-parameter of {self.name}; "
-                             f"allowed: {', '.join(self.defaults)}")
-        hyper = {**self.defaults, **{k: v for k, v in given.items() if v is not None}}
-        for key, value in hyper.items():
-            if isinstance(self.defaults[key], bool):
-                hyper[key] = _check_bool(key, value)
-            elif key == "betas":
-                hyper[key] = _check_betas(value, self.ranges[key])
-            elif key in self.ranges:
-                _check_range(key, value, self.ranges[key])
+                             f"allowed: {', '.join(self._by_name)}")
+        hyper = {}
+        for p in self.params:
+            value = given.get(p.name)
+            hyper[p.name] = p.check(p.default if value is None else value)
         return hyper
 
-
-def _range_text(rng: Range) -> str:
-    lo, hi, lo_inc, hi_inc = rng
-    return f"{'[' if lo_inc else '('}{lo:g}, {hi:g}{']' if hi_inc else ')'}"
-
-
-def _check_range(name: str, value, rng: Range) -> None:
-    """A number in ``rng`` (:func:`lrlab.checks.check_number`), or a 1-D tensor of them (one per model)."""
-    lo, hi, lo_inc, hi_inc = rng
-    if not isinstance(value, torch.Tensor):
-        check_number(name, value, lo, hi, lo_open=not lo_inc, hi_open=not hi_inc)
-        return
-    if value.dim() > 1 or value.is_complex() or value.dtype == torch.bool:
-        raise ValueError(f"{name}: must be a number or a 1-D tensor of numbers in {_range_text(rng)}, got {value!r}")
-    v = value.detach().double()
-    if not bool(((v >= lo) if lo_inc else (v > lo)).all() and ((v <= hi) if hi_inc else (v < hi)).all()):
-        raise ValueError(f"{name}: must be in {_range_text(rng)}, got {value!r}")  # NaN fails every comparison
-
-
-def _check_betas(value, rng: Range):
-    if not (isinstance(value, (tuple, list)) and len(value) == 2):
-        raise ValueError(f"betas: must be a pair (beta1, beta2), each in {_range_text(rng)}, got {value!r}")
-    for part in value:
-        try:
-            _check_range("betas", part, rng)
-        except ValueError:
-            raise ValueError(f"betas: must be in {_range_text(rng)} (both of the pair), got {value!r}") from None
-    return tuple(value)
-
-
-def _check_bool(name: str, value) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    if isinstance(value, numbers.Integral) and value in (0, 1):
-        return bool(value)
-    raise ValueError(f"{name}: must be True or False, got {value!r}")
-
-
-LR_RANGE: Range = limits.LR_RANGE                  # lr > 0 (declared once, in lrlab.limits)
-UNIT_OPEN: Range = (0.0, 1.0, True, False)        # betas, momentum, alpha, rho: [0, 1)
-EPS_RANGE: Range = (0.0, 1.0, False, True)        # eps > 0
-DECAY_RANGE: Range = (0.0, 1.0, True, True)       # weight decay, lr decay >= 0
 
 _MOMENTUM_WORDS = ("Momentum keeps a velocity: a running sum of past gradients, each older one "
                    "weighted by another factor of momentum.")
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {
     "sgd": OptimizerSpec(
-        "sgd", sgd_init, sgd_step, sgd_effective_step,
-        {"lr": 0.01, "weight_decay": 0.0},
-        {"lr": LR_RANGE, "weight_decay": DECAY_RANGE},
+        "sgd", sgd_init, sgd_step, sgd_effective_step, (LR, WEIGHT_DECAY),
         "Plain gradient descent: every step moves each parameter downhill by the learning rate "
         "times its gradient. The step size is the same for every parameter and every step, so "
-        "a learning rate small enough for the steepest direction is slow in the flat ones.",
-        "g     <- g + weight_decay * theta\ntheta <- theta - lr * g"),
+        "a learning rate small enough for the steepest direction is slow in the flat ones."),
     "momentum": OptimizerSpec(
-        "momentum", momentum_init, momentum_step, momentum_effective_step,
-        {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.0},
-        {"lr": LR_RANGE, "momentum": UNIT_OPEN, "weight_decay": DECAY_RANGE},
+        "momentum", momentum_init, momentum_step, momentum_effective_step, (LR, MOMENTUM, WEIGHT_DECAY),
         "Heavy-ball momentum: the parameters move along a velocity that accumulates past "
         "gradients, like a ball rolling downhill. " + _MOMENTUM_WORDS + " Along a consistent "
         "slope it speeds up to about lr / (1 - momentum) per unit gradient; across a narrow "
-        "valley the back-and-forth gradients cancel out.",
-        "g        <- g + weight_decay * theta\nvelocity <- momentum * velocity + g\n"
-        "theta    <- theta - lr * velocity"),
+        "valley the back-and-forth gradients cancel out."),
     "nesterov": OptimizerSpec(
-        "nesterov", momentum_init, nesterov_step, nesterov_effective_step,
-        {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.0},
-        {"lr": LR_RANGE, "momentum": UNIT_OPEN, "weight_decay": DECAY_RANGE},
+        "nesterov", momentum_init, nesterov_step, nesterov_effective_step, (LR, MOMENTUM, WEIGHT_DECAY),
         "Nesterov momentum: like heavy-ball momentum, but the step looks ahead: it adds the "
         "current gradient once more on top of the updated velocity, so the ball brakes earlier "
-        "when the slope turns. " + _MOMENTUM_WORDS,
-        "g        <- g + weight_decay * theta\nvelocity <- momentum * velocity + g\n"
-        "g        <- g + momentum * velocity\ntheta    <- theta - lr * g"),
+        "when the slope turns. " + _MOMENTUM_WORDS),
     "adagrad": OptimizerSpec(
         "adagrad", adagrad_init, adagrad_step, adagrad_effective_step,
-        {"lr": 0.01, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10},
-        {"lr": LR_RANGE, "lr_decay": DECAY_RANGE, "weight_decay": DECAY_RANGE,
-         "initial_accumulator_value": (0.0, 10.0, True, True), "eps": EPS_RANGE},
+        (LR, LR_DECAY, WEIGHT_DECAY, INITIAL_ACCUMULATOR, _with_default(EPS, 1e-10)),
         "AdaGrad gives every parameter its own step size: the learning rate divided by the "
         "square root of the sum of all its squared gradients so far. Parameters that have seen "
         "large gradients slow down, rarely-updated ones keep large steps. The sum only grows, "
-        "so every step size only shrinks, and long runs can stall.",
-        "g     <- g + weight_decay * theta\nG     <- G + g^2\n"
-        "lr_t   = lr / (1 + (t - 1) * lr_decay)\ntheta <- theta - lr_t * g / (sqrt(G) + eps)"),
+        "so every step size only shrinks, and long runs can stall."),
     "rmsprop": OptimizerSpec(
         "rmsprop", rmsprop_init, rmsprop_step, rmsprop_effective_step,
-        {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": False},
-        {"lr": LR_RANGE, "alpha": UNIT_OPEN, "eps": EPS_RANGE, "weight_decay": DECAY_RANGE,
-         "momentum": UNIT_OPEN},
+        (LR, ALPHA, EPS, WEIGHT_DECAY, _with_default(MOMENTUM, 0.0), CENTERED),
         "RMSProp fixes AdaGrad's ever-shrinking steps: it divides by the root of a running "
         "average of squared gradients that forgets old ones at rate alpha, so step sizes can "
         "grow again when gradients get small. 'centered' divides by the running variance "
-        "instead (subtracting the squared mean gradient); 'momentum' adds a velocity on top.",
-        "g        <- g + weight_decay * theta\nv        <- alpha * v + (1 - alpha) * g^2\n"
-        "m        <- alpha * m + (1 - alpha) * g          (centered)\n"
-        "denom     = sqrt(v - m^2) + eps                  (centered; else sqrt(v) + eps)\n"
-        "velocity <- momentum * velocity + g / denom\ntheta    <- theta - lr * velocity"),
+        "instead (subtracting the squared mean gradient); 'momentum' adds a velocity on top."),
     "adam": OptimizerSpec(
-        "adam", adam_init, adam_step, adam_effective_step,
-        {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False},
-        {"lr": LR_RANGE, "betas": UNIT_OPEN, "eps": EPS_RANGE, "weight_decay": DECAY_RANGE},
+        "adam", adam_init, adam_step, adam_effective_step, (LR, BETAS, EPS, WEIGHT_DECAY, AMSGRAD),
         "Adam combines momentum and RMSProp: it keeps running averages of the gradient (m, "
         "rate beta1) and of its square (v, rate beta2), corrects both for starting at zero, and "
         "steps by lr * m_hat / (sqrt(v_hat) + eps). Each parameter's step is about lr however "
         "large or small its gradients are. 'amsgrad' divides by the largest v seen so far, so "
-        "step sizes never grow.",
-        "g      <- g + weight_decay * theta\nm      <- beta1 * m + (1 - beta1) * g\n"
-        "v      <- beta2 * v + (1 - beta2) * g^2\nm_hat   = m / (1 - beta1^t)\n"
-        "v_hat   = v / (1 - beta2^t)\ntheta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)"),
+        "step sizes never grow."),
     "adamw": OptimizerSpec(
         "adamw", adam_init, adamw_step, adam_effective_step,
         # weight decay 0.01 as torch.optim.AdamW: decoupled decay is the point of AdamW
-        {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01, "amsgrad": False},
-        {"lr": LR_RANGE, "betas": UNIT_OPEN, "eps": EPS_RANGE, "weight_decay": DECAY_RANGE},
+        (LR, BETAS, EPS, _with_default(WEIGHT_DECAY, 0.01, help="decoupled weight decay: every weight "
+                                       "shrinks by the fraction lr * weight_decay each step"), AMSGRAD),
         "AdamW is Adam with decoupled weight decay: instead of adding weight_decay * theta to "
         "the gradient (where Adam's scaling would shrink it for parameters with large "
         "gradients), it shrinks every weight by the same fraction lr * weight_decay each step, "
-        "then takes Adam's step.",
-        "theta  <- theta - lr * weight_decay * theta\nm      <- beta1 * m + (1 - beta1) * g\n"
-        "v      <- beta2 * v + (1 - beta2) * g^2\nm_hat   = m / (1 - beta1^t)\n"
-        "v_hat   = v / (1 - beta2^t)\ntheta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)"),
+        "then takes Adam's step."),
     "adadelta": OptimizerSpec(
         "adadelta", adadelta_init, adadelta_step, adadelta_effective_step,
         # lr 1.0 (torch's default): Adadelta sets its own step size; lr only rescales it
-        {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0},
-        {"lr": LR_RANGE, "rho": UNIT_OPEN, "eps": EPS_RANGE, "weight_decay": DECAY_RANGE},
+        (_with_default(LR, 1.0), RHO, _with_default(EPS, 1e-6), WEIGHT_DECAY),
         "Adadelta needs no learning rate of its own: each parameter's step size is the ratio of "
         "the running RMS of its recent updates to the running RMS of its recent gradients (both "
         "averaged at rate rho), so the update has the units of the parameter. lr (default 1) "
-        "only rescales it. Steps start tiny (about sqrt(eps)) and grow as updates accumulate.",
-        "g     <- g + weight_decay * theta\nv     <- rho * v + (1 - rho) * g^2\n"
-        "scale  = sqrt(u + eps) / sqrt(v + eps)\ndelta  = scale * g\n"
-        "u     <- rho * u + (1 - rho) * delta^2\ntheta <- theta - lr * delta"),
+        "only rescales it. Steps start tiny (about sqrt(eps)) and grow as updates accumulate."),
 }
 
 for _name, _textbook in {
@@ -852,6 +851,7 @@ for _name, _textbook in {
         "adagrad": adagrad_textbook, "rmsprop": rmsprop_textbook, "adam": adam_textbook,
         "adamw": adamw_textbook, "adadelta": adadelta_textbook}.items():
     OPTIMIZERS[_name].textbook = _textbook
+    _fill_formula(OPTIMIZERS[_name].step, _textbook)
 del _name, _textbook
 
 
@@ -928,7 +928,7 @@ class TextbookOptimizer(torch.optim.Optimizer):
         return get(self.name)
 
     def _hyper(self, group, spec) -> dict:
-        return {k: group[k] for k in spec.defaults if k != "lr"}
+        return {k: group[k] for k in spec.hyper_names}
 
     def add_param_group(self, param_group: dict) -> None:
         super().add_param_group(param_group)
@@ -1059,8 +1059,8 @@ class SGD(TextbookOptimizer):
     name = "sgd"
 
     def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0, nesterov=False):
-        _check_range("momentum", momentum, (0.0, 1.0, True, False))
-        nesterov = _check_bool("nesterov", nesterov)
+        MOMENTUM.check(momentum)
+        nesterov = check_bool("nesterov", nesterov)
         if nesterov and momentum == 0:
             raise ValueError("nesterov: needs momentum in (0, 1), got momentum 0")
         self._extra = {"momentum": momentum, "nesterov": nesterov}
@@ -1069,7 +1069,7 @@ class SGD(TextbookOptimizer):
     def add_param_group(self, param_group: dict) -> None:
         extra = {k: param_group.pop(k, v) for k, v in self._extra.items()}
         super().add_param_group(param_group)
-        _check_range("momentum", extra["momentum"], (0.0, 1.0, True, False))
+        MOMENTUM.check(extra["momentum"])
         self.param_groups[-1].update(extra)
 
     def _spec(self, group) -> OptimizerSpec:
@@ -1078,7 +1078,7 @@ class SGD(TextbookOptimizer):
         return OPTIMIZERS["momentum"] if group.get("momentum", 0) != 0 else OPTIMIZERS["sgd"]
 
     def _hyper(self, group, spec) -> dict:
-        return {k: group[k] for k in spec.defaults if k != "lr"}
+        return {k: group[k] for k in spec.hyper_names}
 
 
 class Momentum(TextbookOptimizer):
