@@ -2,8 +2,10 @@
 
 CONTRACT (the engine, the race and the panels rely on it):
 
-* ``SCHEDULES[name] -> ScheduleSpec`` with ``build``, ``defaults``, ``ranges``, ``kinds``,
-  ``choices``, ``description``, ``formula``, ``reactive``.  ``ranges[param]`` is
+* ``SCHEDULES[name] -> ScheduleSpec`` with ``build``, ``params`` (one
+  :class:`lrlab.params.Param` per parameter, declared once below: the factories validate with
+  them, and ``defaults``, ``ranges``, ``kinds``, ``choices`` and ``derive`` are read from
+  them), ``description``, ``formula``, ``reactive``.  ``ranges[param]`` is
   ``(low, high, low_inclusive, high_inclusive)`` for every numeric parameter (for
   ``milestones`` it bounds each element); ``kinds[param]`` is one of ``'lr'`` (a positive
   rate, best on a log slider), ``'float'``, ``'int'``, ``'epochs'`` (an integer count of
@@ -55,19 +57,94 @@ from __future__ import annotations
 import bisect
 import math
 from fractions import Fraction
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
 from . import limits
+from . import params as params_mod
 from .checks import check_number, check_whole
+from .params import Param
 
-# ---------------------------------------------------------------------------- validation
+# ---------------------------------------------------------------------------- parameters
+# Every schedule parameter declared once (lrlab.params.Param: default, range, kind, help, how a
+# default of None is derived). The factories below validate with them, the registry reads its
+# defaults/ranges/kinds/choices/derivations from them, and so do the widgets, the CLI and the
+# README's table.
 MAX_EPOCHS = limits.MAX_EPOCHS
-LR_RANGE = limits.LR_RANGE
-MIN_LR_RANGE = (0.0, 100.0, True, True)
-EPOCHS_RANGE = (1, MAX_EPOCHS, True, True)
+LR = params_mod.LR
+LR_RANGE = LR.range
+
+
+def _budget(lr, epochs, resolved):
+    return int(epochs)
+
+
+def _epochs(name: str, default=None, help: str = "", lo: int = 1, hi: int = MAX_EPOCHS, **more) -> Param:
+    """A count of epochs (an integer in [lo, hi]; its slider follows the epoch budget)."""
+    return Param(name, default, "epochs", lo, hi, help=help, **more)
+
+
+MAX_LR = replace(LR, name="max_lr", default=None, derive=lambda lr, epochs, r: lr, derived="lr",
+                 help="the highest rate (the peak)")
+MIN_LR = Param("min_lr", None, "lr", 0.0, 100.0, window=(1e-6, 100.0),
+               derive=lambda lr, epochs, r: r.get("max_lr", lr) / 100, derived="max_lr / 100",
+               help="the lowest rate (at most max_lr)")
+STEP_SIZE = _epochs("step_size", help="epochs between two cuts",
+                    derive=lambda lr, epochs, r: max(1, int(epochs) // 3), derived="epochs // 3")
+GAMMA = Param("gamma", 0.1, "float", 0.0, 1.0, lo_open=True, window=(0.01, 1.0),
+              help="the factor the rate is multiplied by at each cut")
+EXP_GAMMA = replace(GAMMA, default=None, help="the factor the rate is multiplied by every epoch",
+                    derive=lambda lr, epochs, r: 0.01 ** (1 / max(1, int(epochs))),
+                    derived="reach lr / 100 at the end of the budget")
+MILESTONES = Param("milestones", None, "milestones", 1, MAX_EPOCHS, help="the epochs at which the rate is cut",
+                   derive=lambda lr, epochs, r: (max(1, int(epochs) // 2), max(1, 3 * int(epochs) // 4)),
+                   derived="(epochs // 2, 3 epochs // 4)")
+T_MAX = _epochs("T_max", help="epochs of the cosine's fall from max_lr to min_lr", budget=2.0,
+                derive=_budget, derived="epochs")
+T_0_PARAM = _epochs("T_0", help="epochs of the first cycle", derive=lambda lr, epochs, r: max(1, int(epochs) // 4),
+              derived="epochs // 4")
+T_MULT = Param("T_mult", 1, "int", 1, 100, window=(1, 4), help="each cycle is T_mult times as long as the one before")
+WARMUP = _epochs("warmup", lo=0, hi=MAX_EPOCHS - 1, help="epochs of the linear rise from min_lr to max_lr",
+                 derive=lambda lr, epochs, r: min(int(r["T_max"]) // 10, int(r["T_max"]) - 1),
+                 derived="T_max // 10")
+TOTAL_STEPS = _epochs("total_steps", help="the length of the cycle, in epochs", budget=2.0, derive=_budget,
+                      derived="epochs")
+PCT_START = Param("pct_start", 0.3, "float", 0.0, 1.0, lo_open=True, hi_open=True, window=(0.05, 0.95),
+                  help="the fraction of the cycle spent rising")
+DIV_FACTOR = Param("div_factor", 25.0, "float", 1.0, 1e6, log=True, window=(1.0, 1000.0),
+                   help="the cycle starts at max_lr / div_factor")
+FINAL_DIV_FACTOR = Param("final_div_factor", 1e4, "float", 1.0, 1e9, log=True, window=(1.0, 1e6),
+                         help="it ends at the start rate / final_div_factor")
+START_FACTOR = Param("start_factor", 1.0, "float", 0.0, 1.0, lo_open=True, window=(0.01, 1.0),
+                     help="the rate starts at lr * start_factor")
+END_FACTOR = Param("end_factor", 0.01, "float", 0.0, 1.0, help="the rate ends at lr * end_factor")
+TOTAL_ITERS = _epochs("total_iters", help="epochs over which the factor changes", derive=_budget, derived="epochs")
+MONITOR = Param("monitor", "test_loss", "choice", choices=("test_loss", "train_loss", "test_acc", "train_acc"),
+                help="the metric watched")
+MODE = Param("mode", None, "choice", choices=("min", "max"), help="whether the metric should fall (min) or rise (max)",
+             derive=lambda lr, epochs, r: "max" if r["monitor"].endswith("_acc") else "min",
+             derived="'max' for an accuracy, else 'min'")
+FACTOR = Param("factor", 0.1, "float", 0.0, 1.0, lo_open=True, hi_open=True, window=(0.01, 0.99),
+               help="the rate is multiplied by factor at each cut")
+PATIENCE = _epochs("patience", 10, lo=0, help="epochs without improvement before a cut")
+THRESHOLD = Param("threshold", 1e-4, "float", 0.0, 1.0, hi_open=True, window=(0.0, 0.1),
+                  help="how much better counts as an improvement")
+THRESHOLD_MODE = Param("threshold_mode", "rel", "choice", choices=("rel", "abs"),
+                       help="threshold relative to the best value (rel) or absolute (abs)")
+COOLDOWN = _epochs("cooldown", 0, lo=0, help="epochs after a cut before the metric is watched again")
+FLOOR = replace(MIN_LR, default=0.0, derive=None, derived="", help="no cut takes the rate below min_lr")
+PLATEAU_EPS = Param("eps", 1e-8, "float", 0.0, 1.0, log=True, window=(1e-12, 1e-2),
+                    help="a cut smaller than eps is not made")
+PERIOD = _epochs("period", help="epochs per period: each period's mean loss and accuracy are compared with "
+                                "the previous period's", derive=lambda lr, epochs, r: max(1, int(epochs) // 10),
+                 derived="epochs // 10")
+PLATEAU_MONITOR = Param("monitor", "both", "choice", choices=("both", "loss", "accuracy"),
+                        help="cut when the mean loss rose (loss), the mean accuracy fell (accuracy), or either")
+
+MIN_LR_RANGE = MIN_LR.range
+EPOCHS_RANGE = T_MAX.range
 
 
 def check_range(name: str, value, rng) -> None:
@@ -77,55 +154,41 @@ def check_range(name: str, value, rng) -> None:
     check_number(name, value, lo, hi, lo_open=not lo_inc, hi_open=not hi_inc)
 
 
-def _integer(name: str, value, low: int = 1, high: int = MAX_EPOCHS) -> int:
-    """An integer in [low, high] (an integral float such as 50.0 is accepted)."""
-    return check_whole(name, value, low, high)
-
-
 def _check_lr_pair(max_lr, min_lr) -> None:
-    check_range("max_lr", max_lr, LR_RANGE)
-    check_range("min_lr", min_lr, MIN_LR_RANGE)
+    MAX_LR.check(max_lr)
+    MIN_LR.check(min_lr)
     if min_lr > max_lr:
         raise ValueError(f"min_lr: must be in [0, max_lr={max_lr:g}], got {min_lr!r}")
-
-
-def _choice(name: str, value, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name}: must be one of {', '.join(map(repr, allowed))}, got {value!r}")
-    return value
 
 
 # ---------------------------------------------------------------------------- pure schedules
 def constant(lr: float) -> Callable[[int], float]:
     """``lr(e) = lr``"""
-    check_range("lr", lr, LR_RANGE)
+    LR.check(lr)
     return lambda epoch: lr
 
 
-def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Callable[[int], float]:
+def step_decay(lr: float, step_size: int, gamma: float = GAMMA.default) -> Callable[[int], float]:
     """``lr(e) = lr * gamma ** floor(e / step_size)``  (torch ``StepLR``)"""
-    check_range("lr", lr, LR_RANGE)
-    step_size = _integer("step_size", step_size)
-    check_range("gamma", gamma, (0.0, 1.0, False, True))
+    LR.check(lr)
+    step_size = STEP_SIZE.check(step_size)
+    GAMMA.check(gamma)
     return lambda epoch: lr * gamma ** (epoch // step_size)
 
 
-def multistep(lr: float, milestones: Iterable[int], gamma: float = 0.1) -> Callable[[int], float]:
+def multistep(lr: float, milestones: Iterable[int], gamma: float = GAMMA.default) -> Callable[[int], float]:
     """``lr(e) = lr * gamma ** (number of milestones <= e)``  (torch ``MultiStepLR``; a repeated
     milestone counts twice, as in torch)."""
-    check_range("lr", lr, LR_RANGE)
-    try:
-        milestones = tuple(sorted(_integer("milestones", m) for m in milestones))
-    except TypeError:
-        raise ValueError(f"milestones: must be a sequence of integers >= 1, got {milestones!r}") from None
-    check_range("gamma", gamma, (0.0, 1.0, False, True))
+    LR.check(lr)
+    milestones = MILESTONES.check(milestones)
+    GAMMA.check(gamma)
     return lambda epoch: lr * gamma ** bisect.bisect_right(milestones, epoch)
 
 
 def exponential(lr: float, gamma: float) -> Callable[[int], float]:
     """``lr(e) = lr * gamma ** e``  (torch ``ExponentialLR``)"""
-    check_range("lr", lr, LR_RANGE)
-    check_range("gamma", gamma, (0.0, 1.0, False, True))
+    LR.check(lr)
+    EXP_GAMMA.check(gamma)
     return lambda epoch: lr * gamma ** epoch
 
 
@@ -138,7 +201,7 @@ def cosine(max_lr: float, min_lr: float, T_max: int) -> Callable[[int], float]:
     (it climbs back to ``max_lr`` at ``2 T_max``), exactly as torch's scheduler does.
     """
     _check_lr_pair(max_lr, min_lr)
-    T_max = _integer("T_max", T_max)
+    T_max = T_MAX.check(T_max)
     return lambda epoch: min_lr + 0.5 * (max_lr - min_lr) * (1 + math.cos(math.pi * epoch / T_max))
 
 
@@ -151,8 +214,8 @@ def cosine_warm_restarts(max_lr: float, min_lr: float, T_0: int, T_mult: int = 1
     epochs since the last restart (at each restart the rate jumps back to ``max_lr``).
     """
     _check_lr_pair(max_lr, min_lr)
-    T_0 = _integer("T_0", T_0)
-    T_mult = _integer("T_mult", T_mult, 1, 100)
+    T_0 = T_0_PARAM.check(T_0)
+    T_mult = T_MULT.check(T_mult)
 
     def schedule(epoch: int) -> float:
         if T_mult == 1:
@@ -178,8 +241,8 @@ def warmup_cosine(max_lr: float, min_lr: float, warmup: int, T_max: int) -> Call
     ``T_max`` is the whole length (warm-up included); ``warmup = 0`` is plain cosine up to T_max.
     """
     _check_lr_pair(max_lr, min_lr)
-    T_max = _integer("T_max", T_max)
-    warmup = _integer("warmup", warmup, 0, MAX_EPOCHS)
+    T_max = T_MAX.check(T_max)
+    warmup = WARMUP.check(warmup)
     if warmup >= T_max:
         raise ValueError(f"warmup: must be an integer in [0, T_max - 1 = {T_max - 1}], got {warmup!r}")
     decay = cosine(max_lr, min_lr, T_max - warmup)
@@ -194,8 +257,9 @@ def warmup_cosine(max_lr: float, min_lr: float, warmup: int, T_max: int) -> Call
     return schedule
 
 
-def one_cycle(max_lr: float, total_steps: int, pct_start: float = 0.3, div_factor: float = 25.0,
-              final_div_factor: float = 1e4) -> Callable[[int], float]:
+def one_cycle(max_lr: float, total_steps: int, pct_start: float = PCT_START.default,
+              div_factor: float = DIV_FACTOR.default,
+              final_div_factor: float = FINAL_DIV_FACTOR.default) -> Callable[[int], float]:
     """The 1cycle policy (torch ``OneCycleLR``, ``anneal_strategy='cos'``, two phases)::
 
         initial_lr = max_lr / div_factor;   final_lr = initial_lr / final_div_factor
@@ -205,11 +269,11 @@ def one_cycle(max_lr: float, total_steps: int, pct_start: float = 0.3, div_facto
 
     After ``total_steps - 1`` the rate stays at ``final_lr`` (torch refuses to step further).
     """
-    check_range("max_lr", max_lr, LR_RANGE)
-    total_steps = _integer("total_steps", total_steps)
-    check_range("pct_start", pct_start, (0.0, 1.0, False, False))
-    check_range("div_factor", div_factor, (1.0, 1e6, True, True))
-    check_range("final_div_factor", final_div_factor, (1.0, 1e9, True, True))
+    MAX_LR.check(max_lr)
+    total_steps = TOTAL_STEPS.check(total_steps)
+    PCT_START.check(pct_start)
+    DIV_FACTOR.check(div_factor)
+    FINAL_DIV_FACTOR.check(final_div_factor)
     initial_lr = max_lr / div_factor
     final_lr = initial_lr / final_div_factor
     phases = ((float(pct_start * total_steps) - 1, initial_lr, max_lr),
@@ -240,10 +304,10 @@ def linear(lr: float, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
 
     ``start_factor < end_factor`` is a warm-up; ``start_factor > end_factor`` a linear decay.
     """
-    check_range("lr", lr, LR_RANGE)
-    check_range("start_factor", start_factor, (0.0, 1.0, False, True))
-    check_range("end_factor", end_factor, (0.0, 1.0, True, True))
-    total_iters = _integer("total_iters", total_iters)
+    LR.check(lr)
+    START_FACTOR.check(start_factor)
+    END_FACTOR.check(end_factor)
+    total_iters = TOTAL_ITERS.check(total_iters)
     return lambda epoch: lr * (start_factor + (end_factor - start_factor) * min(epoch, total_iters) / total_iters)
 
 
@@ -314,21 +378,22 @@ class ReduceOnPlateau:
 
     reactive = True
     name = "reduce_on_plateau"
-    MONITORS = ("test_loss", "train_loss", "test_acc", "train_acc")
+    MONITORS = MONITOR.choices
 
-    def __init__(self, lr: float, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: float = 0.0, eps: float = 1e-8, monitor: str = "test_loss"):
-        check_range("lr", lr, LR_RANGE)
-        self.mode = _choice("mode", mode, ("min", "max"))
-        check_range("factor", factor, (0.0, 1.0, False, False))
-        self.patience = _integer("patience", patience, 0, MAX_EPOCHS)
-        check_range("threshold", threshold, (0.0, 1.0, True, False))
-        self.threshold_mode = _choice("threshold_mode", threshold_mode, ("rel", "abs"))
-        self.cooldown = _integer("cooldown", cooldown, 0, MAX_EPOCHS)
-        check_range("min_lr", min_lr, MIN_LR_RANGE)
-        check_range("eps", eps, (0.0, 1.0, True, True))
-        self.monitor = _choice("monitor", monitor, self.MONITORS)
+    def __init__(self, lr: float, mode: str = "min", factor: float = FACTOR.default, patience: int = PATIENCE.default,
+                 threshold: float = THRESHOLD.default, threshold_mode: str = THRESHOLD_MODE.default,
+                 cooldown: int = COOLDOWN.default, min_lr: float = FLOOR.default, eps: float = PLATEAU_EPS.default,
+                 monitor: str = MONITOR.default):
+        LR.check(lr)
+        self.mode = MODE.check(mode)
+        FACTOR.check(factor)
+        self.patience = PATIENCE.check(patience)
+        THRESHOLD.check(threshold)
+        self.threshold_mode = THRESHOLD_MODE.check(threshold_mode)
+        self.cooldown = COOLDOWN.check(cooldown)
+        FLOOR.check(min_lr)
+        PLATEAU_EPS.check(eps)
+        self.monitor = MONITOR.check(monitor)
         self.factor, self.threshold, self.min_lr, self.eps = factor, threshold, min_lr, eps
         self.params = dict(lr=lr, mode=mode, factor=factor, patience=patience, threshold=threshold,
                            threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_lr, eps=eps,
@@ -451,16 +516,16 @@ class CosineWithPlateauCuts:
 
     reactive = True
     name = "cosine_plateau_cuts"
-    MONITORS = ("both", "loss", "accuracy")
+    MONITORS = PLATEAU_MONITOR.choices
     #: no cut takes ``scale`` below this
     MIN_SCALE = 1e-12
 
-    def __init__(self, max_lr: float, min_lr: float, T_max: int, period: int, factor: float = 0.1,
-                 monitor: str = "both", loss_key: str = "train_loss", acc_key: str = "train_acc"):
+    def __init__(self, max_lr: float, min_lr: float, T_max: int, period: int, factor: float = FACTOR.default,
+                 monitor: str = PLATEAU_MONITOR.default, loss_key: str = "train_loss", acc_key: str = "train_acc"):
         self.cosine = cosine(max_lr, min_lr, T_max)
-        self.period = _integer("period", period)
-        check_range("factor", factor, (0.0, 1.0, False, False))
-        self.monitor = _choice("monitor", monitor, self.MONITORS)
+        self.period = PERIOD.check(period)
+        FACTOR.check(factor)
+        self.monitor = PLATEAU_MONITOR.check(monitor)
         self.factor, self.loss_key, self.acc_key = factor, loss_key, acc_key
         self.params = dict(max_lr=max_lr, min_lr=min_lr, T_max=int(T_max), period=self.period, factor=factor,
                            monitor=monitor)
@@ -510,169 +575,148 @@ class CosineWithPlateauCuts:
 # ---------------------------------------------------------------------------- the registry
 @dataclass
 class ScheduleSpec:
-    """A schedule by name: ``build(lr, epochs, **params) -> Schedule`` and what its parameters are."""
+    """A schedule by name: ``build(lr, epochs, **params) -> Schedule`` and its parameters
+    (:class:`lrlab.params.Param`, one declaration each, in resolution order).
+
+    ``defaults``, ``ranges``, ``kinds``, ``choices`` and ``derive`` are read from ``params``."""
 
     name: str
     build: Callable[..., Any]  # build(lr, epochs, **params) -> Schedule (params resolved)
-    defaults: dict[str, Any]
-    ranges: dict[str, tuple] = field(default_factory=dict)
+    params: tuple = ()
     description: str = ""
     formula: str = ""
     reactive: bool = False
-    kinds: dict[str, str] = field(default_factory=dict)
-    choices: dict[str, tuple] = field(default_factory=dict)
-    derive: dict[str, Callable[[float, int, dict], Any]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.params = tuple(self.params)
+        self._by_name = {p.name: p for p in self.params}
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    @property
+    def ranges(self) -> dict[str, tuple]:
+        """name -> (low, high, low_inclusive, high_inclusive) for every numeric parameter (milestones: each)."""
+        return {p.name: p.range for p in self.params if p.range is not None}
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return {p.name: p.kind for p in self.params}
+
+    @property
+    def choices(self) -> dict[str, tuple]:
+        return {p.name: p.choices for p in self.params if p.kind == "choice"}
+
+    @property
+    def derive(self) -> dict[str, Callable[[float, int, dict], Any]]:
+        """name -> ``f(lr, epochs, resolved_so_far)`` for every parameter whose default is None."""
+        return {p.name: p.derive for p in self.params if p.default is None}
+
+    def param(self, name: str) -> Param:
+        """The declaration of parameter ``name``."""
+        return self._by_name[name]
 
     def resolve(self, lr: float, epochs: int, **params) -> dict[str, Any]:
         """Every parameter with a value: given ones, else the default, else derived from lr/epochs."""
-        unknown = set(params) - set(self.defaults)
+        unknown = set(params) - set(self._by_name)
         if unknown:
-            allowed = ", ".join(self.defaults) or "none"
+            allowed = ", ".join(self._by_name) or "none"
             raise ValueError(f"{', '.join(sorted(unknown))}: not a parameter of schedule {self.name}; "
                              f"allowed: {allowed}")
         out = {}
-        for key, default in self.defaults.items():
-            value = params.get(key)
+        for p in self.params:
+            value = params.get(p.name)
             if value is None:
-                value = default if default is not None else self.derive[key](lr, epochs, out)
-            out[key] = value
+                value = p.default if p.default is not None else p.derive(lr, epochs, out)
+            out[p.name] = value
         return out
 
 
-def _derived_lr(lr, epochs, resolved):
-    return lr
-
-
-def _derived_min_lr(lr, epochs, resolved):
-    return resolved.get("max_lr", lr) / 100
-
-
-def _derived_budget(lr, epochs, resolved):
-    return int(epochs)
-
-
-def _spec(name, build, defaults, ranges, kinds, description, formula, reactive=False, choices=None, derive=None):
-    d = {"max_lr": _derived_lr, "min_lr": _derived_min_lr, "T_max": _derived_budget,
-         "total_steps": _derived_budget, "total_iters": _derived_budget}
-    d.update(derive or {})
-    return ScheduleSpec(name, build, defaults, ranges, description, formula, reactive, kinds, choices or {},
-                        {k: v for k, v in d.items() if k in defaults})
-
-
-_LR_PAIR_RANGES = {"max_lr": LR_RANGE, "min_lr": MIN_LR_RANGE}
-_LR_PAIR_KINDS = {"max_lr": "lr", "min_lr": "lr"}
+_LR_PAIR = (MAX_LR, MIN_LR)
 
 SCHEDULES: dict[str, ScheduleSpec] = {
-    "constant": _spec(
-        "constant", lambda lr, epochs: Schedule(constant(lr), "constant", {"lr": lr}), {}, {}, {},
+    "constant": ScheduleSpec(
+        "constant", lambda lr, epochs: Schedule(constant(lr), "constant", {"lr": lr}), (),
         "The learning rate never changes.", "lr(e) = lr"),
-    "step_decay": _spec(
+    "step_decay": ScheduleSpec(
         "step_decay",
         lambda lr, epochs, step_size, gamma: Schedule(step_decay(lr, step_size, gamma), "step_decay",
                                                       dict(lr=lr, step_size=step_size, gamma=gamma)),
-        {"step_size": None, "gamma": 0.1},
-        {"step_size": EPOCHS_RANGE, "gamma": (0.0, 1.0, False, True)}, {"step_size": "epochs", "gamma": "float"},
+        (STEP_SIZE, GAMMA),
         "Multiply the rate by gamma every step_size epochs (a staircase).",
-        "lr(e) = lr * gamma^floor(e / step_size)",
-        derive={"step_size": lambda lr, epochs, r: max(1, int(epochs) // 3)}),
-    "multistep": _spec(
+        "lr(e) = lr * gamma^floor(e / step_size)"),
+    "multistep": ScheduleSpec(
         "multistep",
         lambda lr, epochs, milestones, gamma: Schedule(multistep(lr, milestones, gamma), "multistep",
                                                        dict(lr=lr, milestones=tuple(milestones), gamma=gamma)),
-        {"milestones": None, "gamma": 0.1},
-        {"milestones": EPOCHS_RANGE, "gamma": (0.0, 1.0, False, True)},
-        {"milestones": "milestones", "gamma": "float"},
+        (MILESTONES, GAMMA),
         "Multiply the rate by gamma at each milestone epoch.",
-        "lr(e) = lr * gamma^(number of milestones <= e)",
-        derive={"milestones": lambda lr, epochs, r: (max(1, int(epochs) // 2), max(1, 3 * int(epochs) // 4))}),
-    "exponential": _spec(
+        "lr(e) = lr * gamma^(number of milestones <= e)"),
+    "exponential": ScheduleSpec(
         "exponential",
         lambda lr, epochs, gamma: Schedule(exponential(lr, gamma), "exponential", dict(lr=lr, gamma=gamma)),
-        {"gamma": None}, {"gamma": (0.0, 1.0, False, True)}, {"gamma": "float"},
+        (EXP_GAMMA,),
         "Multiply the rate by gamma every epoch (default: reach lr/100 at the end of the budget).",
-        "lr(e) = lr * gamma^e",
-        derive={"gamma": lambda lr, epochs, r: 0.01 ** (1 / max(1, int(epochs)))}),
-    "cosine": _spec(
+        "lr(e) = lr * gamma^e"),
+    "cosine": ScheduleSpec(
         "cosine",
         lambda lr, epochs, max_lr, min_lr, T_max: Schedule(cosine(max_lr, min_lr, T_max), "cosine",
                                                            dict(max_lr=max_lr, min_lr=min_lr, T_max=T_max)),
-        {"max_lr": None, "min_lr": None, "T_max": None},
-        {**_LR_PAIR_RANGES, "T_max": EPOCHS_RANGE}, {**_LR_PAIR_KINDS, "T_max": "epochs"},
+        (*_LR_PAIR, T_MAX),
         "Cosine annealing from max_lr down to min_lr over T_max epochs (the seed's formula).",
         "lr(e) = min_lr + 0.5 (max_lr - min_lr)(1 + cos(pi e / T_max))"),
-    "cosine_warm_restarts": _spec(
+    "cosine_warm_restarts": ScheduleSpec(
         "cosine_warm_restarts",
         lambda lr, epochs, max_lr, min_lr, T_0, T_mult: Schedule(
             cosine_warm_restarts(max_lr, min_lr, T_0, T_mult), "cosine_warm_restarts",
             dict(max_lr=max_lr, min_lr=min_lr, T_0=T_0, T_mult=T_mult)),
-        {"max_lr": None, "min_lr": None, "T_0": None, "T_mult": 1},
-        {**_LR_PAIR_RANGES, "T_0": EPOCHS_RANGE, "T_mult": (1, 100, True, True)},
-        {**_LR_PAIR_KINDS, "T_0": "epochs", "T_mult": "int"},
+        (*_LR_PAIR, T_0_PARAM, T_MULT),
         "Cosine cycles that restart at max_lr; each cycle T_mult times longer (SGDR).",
-        "lr(e) = min_lr + 0.5 (max_lr - min_lr)(1 + cos(pi T_cur / T_i)),  T_i = T_0 T_mult^i",
-        derive={"T_0": lambda lr, epochs, r: max(1, int(epochs) // 4)}),
-    "warmup_cosine": _spec(
+        "lr(e) = min_lr + 0.5 (max_lr - min_lr)(1 + cos(pi T_cur / T_i)),  T_i = T_0 T_mult^i"),
+    "warmup_cosine": ScheduleSpec(
         "warmup_cosine",
         lambda lr, epochs, max_lr, min_lr, warmup, T_max: Schedule(
             warmup_cosine(max_lr, min_lr, warmup, T_max), "warmup_cosine",
             dict(max_lr=max_lr, min_lr=min_lr, warmup=warmup, T_max=T_max)),
-        {"max_lr": None, "min_lr": None, "T_max": None, "warmup": None},
-        {**_LR_PAIR_RANGES, "T_max": EPOCHS_RANGE, "warmup": (0, MAX_EPOCHS - 1, True, True)},
-        {**_LR_PAIR_KINDS, "T_max": "epochs", "warmup": "epochs"},
+        (*_LR_PAIR, T_MAX, WARMUP),
         "Rise linearly from min_lr to max_lr over warmup epochs, then cosine down to min_lr at T_max.",
-        "lr(e) = min_lr + (max_lr - min_lr) e / warmup, then cosine over T_max - warmup epochs",
-        derive={"warmup": lambda lr, epochs, r: min(int(r["T_max"]) // 10, int(r["T_max"]) - 1)}),
-    "one_cycle": _spec(
+        "lr(e) = min_lr + (max_lr - min_lr) e / warmup, then cosine over T_max - warmup epochs"),
+    "one_cycle": ScheduleSpec(
         "one_cycle",
         lambda lr, epochs, max_lr, total_steps, pct_start, div_factor, final_div_factor: Schedule(
             one_cycle(max_lr, total_steps, pct_start, div_factor, final_div_factor), "one_cycle",
             dict(max_lr=max_lr, total_steps=total_steps, pct_start=pct_start, div_factor=div_factor,
                  final_div_factor=final_div_factor)),
-        {"max_lr": None, "total_steps": None, "pct_start": 0.3, "div_factor": 25.0, "final_div_factor": 1e4},
-        {"max_lr": LR_RANGE, "total_steps": EPOCHS_RANGE, "pct_start": (0.0, 1.0, False, False),
-         "div_factor": (1.0, 1e6, True, True), "final_div_factor": (1.0, 1e9, True, True)},
-        {"max_lr": "lr", "total_steps": "epochs", "pct_start": "float", "div_factor": "float",
-         "final_div_factor": "float"},
+        (MAX_LR, TOTAL_STEPS, PCT_START, DIV_FACTOR, FINAL_DIV_FACTOR),
         "Warm up from max_lr/div_factor to max_lr over pct_start of the run, then anneal far below.",
         "cos-anneal max_lr/div -> max_lr over pct_start*total, then -> max_lr/(div*final_div)"),
-    "linear": _spec(
+    "linear": ScheduleSpec(
         "linear",
         lambda lr, epochs, start_factor, end_factor, total_iters: Schedule(
             linear(lr, start_factor, end_factor, total_iters), "linear",
             dict(lr=lr, start_factor=start_factor, end_factor=end_factor, total_iters=total_iters)),
-        {"start_factor": 1.0, "end_factor": 0.01, "total_iters": None},
-        {"start_factor": (0.0, 1.0, False, True), "end_factor": (0.0, 1.0, True, True),
-         "total_iters": EPOCHS_RANGE},
-        {"start_factor": "float", "end_factor": "float", "total_iters": "epochs"},
+        (START_FACTOR, END_FACTOR, TOTAL_ITERS),
         "Change the rate linearly from lr*start_factor to lr*end_factor over total_iters epochs.",
         "lr(e) = lr (start + (end - start) min(e, total_iters) / total_iters)"),
-    "reduce_on_plateau": _spec(
+    "reduce_on_plateau": ScheduleSpec(
         "reduce_on_plateau",
         lambda lr, epochs, **p: ReduceOnPlateau(lr, **p),
-        {"monitor": "test_loss", "mode": None, "factor": 0.1, "patience": 10, "threshold": 1e-4,
-         "threshold_mode": "rel", "cooldown": 0, "min_lr": 0.0, "eps": 1e-8},
-        {"factor": (0.0, 1.0, False, False), "patience": (0, MAX_EPOCHS, True, True),
-         "threshold": (0.0, 1.0, True, False), "cooldown": (0, MAX_EPOCHS, True, True),
-         "min_lr": MIN_LR_RANGE, "eps": (0.0, 1.0, True, True)},
-        {"monitor": "choice", "mode": "choice", "factor": "float", "patience": "epochs", "threshold": "float",
-         "threshold_mode": "choice", "cooldown": "epochs", "min_lr": "lr", "eps": "float"},
+        (MONITOR, MODE, FACTOR, PATIENCE, THRESHOLD, THRESHOLD_MODE, COOLDOWN, FLOOR, PLATEAU_EPS),
         "Cut the rate by factor when the monitored metric has not improved for patience epochs.",
         "if no improvement for > patience epochs: lr <- max(lr * factor, min_lr)",
-        reactive=True,
-        choices={"monitor": ReduceOnPlateau.MONITORS, "mode": ("min", "max"), "threshold_mode": ("rel", "abs")},
-        derive={"mode": lambda lr, epochs, r: "max" if r["monitor"].endswith("_acc") else "min"}),
-    "cosine_plateau_cuts": _spec(
+        reactive=True),
+    "cosine_plateau_cuts": ScheduleSpec(
         "cosine_plateau_cuts",
         lambda lr, epochs, **p: CosineWithPlateauCuts(**p),
-        {"max_lr": None, "min_lr": None, "T_max": None, "period": None, "factor": 0.1, "monitor": "both"},
-        {**_LR_PAIR_RANGES, "T_max": EPOCHS_RANGE, "period": EPOCHS_RANGE, "factor": (0.0, 1.0, False, False)},
-        {**_LR_PAIR_KINDS, "T_max": "epochs", "period": "epochs", "factor": "float", "monitor": "choice"},
+        (*_LR_PAIR, T_MAX, PERIOD, FACTOR, PLATEAU_MONITOR),
         "The seed's cosine annealing; every period epochs, if the mean training loss rose or the "
         "mean accuracy fell against the previous period, multiply the rate by factor.",
         "lr(e) = scale * (min_lr + 0.5 (max_lr - min_lr)(1 + cos(pi e / T_max))),  scale *= factor on a plateau",
-        reactive=True, choices={"monitor": CosineWithPlateauCuts.MONITORS},
-        derive={"period": lambda lr, epochs, r: max(1, int(epochs) // 10)}),
+        reactive=True),
 }
+
+
 def get(name: str) -> ScheduleSpec:
     if name not in SCHEDULES:
         raise ValueError(f"schedule: unknown schedule {name!r}; allowed: {', '.join(SCHEDULES)}")
@@ -682,8 +726,8 @@ def get(name: str) -> ScheduleSpec:
 def make_schedule(name: str, lr: float, epochs: int, **params):
     """The schedule ``name`` for a run with peak rate ``lr`` and ``epochs`` epochs (None -> derived)."""
     spec = get(name)
-    check_range("lr", lr, LR_RANGE)
-    epochs = _integer("epochs", epochs)
+    LR.check(lr)
+    epochs = check_whole("epochs", epochs, 1, MAX_EPOCHS)
     return spec.build(lr, epochs, **spec.resolve(lr, epochs, **params))
 
 
