@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Optional
 @dataclass
 class Row:
     name: str
-    ours: float
+    ours: Optional[float]  # None: not measured here (skipped; the note says why)
     theirs: Optional[float]
     unit: str
     target: Optional[float] = None  # ratio ours/theirs (or the value itself when theirs is None)
@@ -26,13 +26,13 @@ class Row:
 
     @property
     def ratio(self) -> Optional[float]:
-        if self.theirs is None:
+        if self.theirs is None or self.ours is None:
             return None
         return self.ours / self.theirs if self.higher_is_better else self.theirs / self.ours
 
     @property
     def passed(self) -> Optional[bool]:
-        if self.target is None:
+        if self.target is None or self.ours is None:
             return None
         value = self.ratio if self.theirs is not None else self.ours
         return value >= self.target if (self.higher_is_better or self.theirs is not None) else value <= self.target
@@ -68,6 +68,8 @@ def collect(only: Iterable[str] | None = None, quick: bool = False) -> Iterable[
 
 
 def format_row(r: Row) -> str:
+    if r.ours is None:  # skipped: nothing measured
+        return f"{r.name:<58} {'-':>12} {'-':>12} {r.unit:<10} {'':8}  SKIPPED {r.note}".rstrip()
     ratio = r.ratio
     theirs = "" if r.theirs is None else f"{r.theirs:12.4g}"
     shown = f"{ratio:7.2f}x" if ratio is not None else "        "

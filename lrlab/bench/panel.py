@@ -5,6 +5,9 @@ bytes go into the ``ipywidgets.Image`` as in a notebook, with no front-end attac
 frames are drawn in the kernel's renderer process (:mod:`lrlab.plots.render_process`), which
 is started once per kernel: it is started and warmed up before anything is timed, as it is
 after a notebook's first Start. The note says where the frames were drawn.
+
+The Stop latency is measured again with the panel's device set to cuda where CUDA exists
+(:func:`stop_latency` takes the device; the cuda row is printed as skipped elsewhere).
 """
 from __future__ import annotations
 
@@ -16,9 +19,14 @@ CONFIG = dict(dataset="moons", n_samples=512, hidden=(16, 16), activation="tanh"
               max_epochs=10**6)
 
 
-def _panel(live: bool):
+def _panel(live: bool, device: str = "cpu"):
     from ..widgets.training_panel import TrainingPanel
-    return TrainingPanel(live=live, **CONFIG)
+    panel = TrainingPanel(live=live, **CONFIG, device=device)
+    if panel.config().device != device:  # the device picker offers cuda only where CUDA exists
+        panel.close()
+        raise ValueError(f"device: this panel cannot train on {device!r} here (it offers "
+                         f"{', '.join(panel.device.options)})")
+    return panel
 
 
 def warm_up_renderer(timeout: float = 60.0) -> str:
@@ -55,10 +63,11 @@ def training_rate(live: bool, seconds: float, modes: list | None = None) -> tupl
     return (steps - steps0) / (t - t0), (frames - frames0) / (t - t0)
 
 
-def stop_latency(repeats: int) -> tuple[float, float]:
+def stop_latency(repeats: int, device: str = "cpu") -> tuple[float, float]:
     """Worst times (ms), over ``repeats`` runs, from pressing Stop to ``stop()`` returning (the click)
-    and to the final frame being on show (``wait()``: trainer and drawer ended)."""
-    panel = _panel(True)
+    and to the final frame being on show (``wait()``: trainer and drawer ended), with the panel's
+    device set to ``device``."""
+    panel = _panel(True, device)
     worst_call = worst_frame = 0.0
     for _ in range(repeats):
         panel.start()
@@ -97,3 +106,17 @@ def rows(quick: bool):
               higher_is_better=False, note="Stop pressed -> stop() returned, trainer thread ended")
     yield Row("panel: Stop -> final frame on show (worst)", frame, None, "ms",
               higher_is_better=False, note="drawn after the click returned, by a short thread")
+    yield from cuda_stop_rows(quick)
+
+
+def cuda_stop_rows(quick: bool, device: str = "cuda"):
+    """The Stop click's latency with the panel training on ``device`` (cuda: skipped without CUDA)."""
+    import torch
+    name = f"panel: Stop click returns, device={device} (worst)"
+    if device == "cuda" and not torch.cuda.is_available():
+        yield Row(name, None, None, "ms", target=100, higher_is_better=False,
+                  note="skipped: no CUDA here (target <= 100 ms)")
+        return
+    call, _ = stop_latency(3 if quick else 8, device)
+    yield Row(name, call, None, "ms", target=100, higher_is_better=False,
+              note="Stop pressed -> stop() returned, trainer thread ended; moons 2-16-16-2, Adam, full batch")
