@@ -99,11 +99,13 @@ def test_stop_picker():
 
 
 def test_param_control_auto_and_zero():
-    c = ParamControl("T_max", None, (1, 10**7, True, True), "epochs", epochs=100, derived=100)
+    from lrlab.params import Param
+    c = ParamControl(Param("T_max", None, "epochs", 1, 10**7, derive=lambda lr, epochs, r: epochs), epochs=100,
+                     derived=100)
     assert c.value is None and c.parts[0].disabled
     c.auto.value = False
     assert c.value == 100
-    z = ParamControl("min_lr", 0.0, (0.0, 100.0, True, True), "lr")
+    z = ParamControl(Param("min_lr", 0.0, "lr", 0.0, 100.0, window=(1e-6, 100.0)))
     assert z.value == 0.0
     z.auto.value = False
     assert z.value > 0

@@ -10,7 +10,6 @@ from lrlab import schedules as S
 from lrlab.plots import new_figure
 from lrlab.plots.schedules import draw_schedule_preview, schedule_curve
 from lrlab.widgets import ScheduleExplorer
-from lrlab.widgets.schedule_explorer import _inside, control_bounds
 
 PNG = b"\x89PNG"
 
@@ -35,11 +34,14 @@ def test_every_control_is_bounded_inside_the_registry_ranges(explorer):
         spec = S.SCHEDULES[name]
         assert set(controls) == set(spec.defaults)
         for param, control in controls.items():
-            if isinstance(control, W.Dropdown):
-                assert set(control.options) <= set(spec.choices[param])
+            declared = spec.param(param)
+            assert control.param is declared  # built from the declaration
+            if isinstance(control.parts[0], W.Dropdown):
+                assert set(control.parts[0].options) <= set(spec.choices[param])
                 continue
-            lo, hi = control_bounds(control)
-            assert _inside(lo, spec.ranges[param]) and _inside(hi, spec.ranges[param]), (name, param, lo, hi)
+            lo, hi = control.bounds()
+            check = (lambda v: (v,)) if declared.kind == "milestones" else (lambda v: v)
+            assert declared.accepts(check(lo)) and declared.accepts(check(hi)), (name, param, lo, hi)
 
 
 def test_sliders_cannot_produce_invalid_schedules():
@@ -49,21 +51,24 @@ def test_sliders_cannot_produce_invalid_schedules():
     rng = random.Random(0)
     for name, controls in ex.controls.items():
         for trial in range(12):
-            for param, control in controls.items():
-                if isinstance(control, W.Dropdown):
-                    control.value = rng.choice(control.options)
-                elif isinstance(control, W.IntRangeSlider):
-                    a, b = sorted(rng.randint(control.min, control.max) for _ in range(2))
-                    control.value = (a, b)
-                else:
-                    choice = trial % 3
-                    if isinstance(control, W.FloatLogSlider):
-                        x = [control.min, control.max, rng.uniform(control.min, control.max)][choice]
-                        control.value = control.base ** x
+            for param, ctrl in controls.items():
+                if ctrl.auto is not None:  # a "zero" box: 0 or the slider
+                    ctrl.auto.value = rng.random() < 0.3
+                for control in ctrl.parts:
+                    if isinstance(control, W.Dropdown):
+                        control.value = rng.choice(control.options)
+                    elif isinstance(control, W.IntRangeSlider):
+                        a, b = sorted(rng.randint(control.min, control.max) for _ in range(2))
+                        control.value = (a, b)
                     else:
-                        control.value = [control.min, control.max, rng.uniform(control.min, control.max)][choice] \
-                            if isinstance(control, W.FloatSlider) else \
-                            [control.min, control.max, rng.randint(control.min, control.max)][choice]
+                        choice = trial % 3
+                        if isinstance(control, W.FloatLogSlider):
+                            x = [control.min, control.max, rng.uniform(control.min, control.max)][choice]
+                            control.value = control.base ** x
+                        else:
+                            control.value = [control.min, control.max, rng.uniform(control.min, control.max)][
+                                choice] if isinstance(control, W.FloatSlider) else \
+                                [control.min, control.max, rng.randint(control.min, control.max)][choice]
             params = ex.params(name)
             for lr, epochs in ((ex.lr_slider.value, ex.epochs_slider.value),):
                 S.make_schedule(name, lr, epochs, **params)  # must not raise

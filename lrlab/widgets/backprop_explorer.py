@@ -21,14 +21,18 @@ from ..nets import ACTIVATIONS, LOSSES, MLP
 from ..plots import fig_to_png, new_figure
 from ..plots import backprop as draw
 from ..checks import check_number
+from ..params import LR
+from .controls import lr_slider
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 #: the networks on offer: 2 inputs, 2 outputs (two classes)
 ARCHITECTURES = ("2-2-2", "2-3-2", "2-4-2", "2-8-2", "2-3-3-2", "2-4-4-2", "2-8-8-2")
 DATASETS = ("xor", "moons", "circles", "blobs")
 N_POINTS, NEW_FRACTION = 60, 1 / 3
-#: the sliders' ranges (exponents of 10 for the log sliders)
-LR_EXP, ITERATIONS, TOLERANCE_EXP, SEEDS = (-3, 0.5), (50, 5000), (-9, -2), (0, 20)
+#: the sliders' ranges (exponents of 10 for the log sliders); the learning rate's is lrlab.params.LR's
+#: window narrowed to LR_CLAMP (1e-3 .. about 3.16), a display clamp for a hand-stepped network
+LR_CLAMP, ITERATIONS, TOLERANCE_EXP, SEEDS = (1e-3, 10 ** 0.5), (50, 5000), (-9, -2), (0, 20)
+LR_EXP = LR.exponents(LR_CLAMP)
 
 
 def parse_architecture(text: str) -> tuple[int, ...]:
@@ -72,8 +76,7 @@ class BackpropExplorer(W.VBox):
         n_train = N_POINTS - round(N_POINTS * NEW_FRACTION)
         self.sample = W.IntSlider(value=sample, min=0, max=n_train - 1, description="sample",
                                   continuous_update=False, style=style)
-        self.lr = W.FloatLogSlider(value=lr, base=10, min=LR_EXP[0], max=LR_EXP[1], step=0.05, description="learning rate η",
-                                   readout_format=".3f", continuous_update=False, style=style)
+        self.lr = lr_slider(lr, LR_CLAMP, description="learning rate η", readout_format=".3f", style=style)
         self.max_iterations = W.IntSlider(value=max_iterations, min=ITERATIONS[0], max=ITERATIONS[1], step=50,
                                           description="iteration budget", continuous_update=False, style=style)
         self.tolerance = W.FloatLogSlider(value=tolerance, base=10, min=TOLERANCE_EXP[0], max=TOLERANCE_EXP[1], step=0.5,

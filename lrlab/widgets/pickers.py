@@ -6,11 +6,13 @@ Every picker is an ``ipywidgets.VBox`` with
 * ``config(base=None) -> TrainConfig``: ``base`` (default ``TrainConfig()``) with those changes;
 * ``on_change(callback)``: ``callback()`` is called whenever one of its controls changes.
 
-Controls are bounded by the registries' ranges (``lrlab.optim.OPTIMIZERS[name].ranges``,
-``lrlab.schedules.SCHEDULES[name].ranges``): sliders clamp, dropdowns refuse unknown
-options, so a value outside the allowed range cannot be set. The option lists are read
-from the registries when a picker is built, so new optimizers and schedules appear by
-themselves. No maths here.
+Every hyper-parameter control is built from its declaration (``spec.params``, one
+:class:`lrlab.params.Param` each) by the one control factory,
+:func:`lrlab.widgets.controls.make_control`: sliders clamp to the declared range (or the
+declaration's narrower slider window), dropdowns refuse unknown options, so a value outside
+the allowed range cannot be set. The learning-rate slider is :func:`~lrlab.widgets.controls.lr_slider`
+(its span from :data:`lrlab.params.LR`). The option lists are read from the registries when a
+picker is built, so new optimizers, schedules and parameters appear by themselves. No maths here.
 
 A config is never changed on its way in: ``set_config(c)`` (and a picker built from ``c``)
 gives ``config_changes()`` equal to ``c``'s fields for every config the engine accepts. A
@@ -23,29 +25,17 @@ from __future__ import annotations
 
 import contextlib
 import html
-import math
 from typing import Any, Callable
 
 import ipywidgets as widgets
 
 from .. import data as data_mod
-from .. import limits, nets, optim, schedules
+from .. import limits, nets, optim, params, schedules
 from ..train import TrainConfig
+from .controls import LABEL, ParamControl, _same, log_at_least, log_at_most, lr_slider, make_control, wide
 
-LABEL = {"description_width": "120px"}
-
-
-def wide() -> widgets.Layout:
-    """A fresh Layout per control: a shared one would hide every control when one is hidden."""
-    return widgets.Layout(width="380px")
-
-
-#: the learning-rate slider's range (a subset of the optimizers' (0, 100])
-LR_MIN_EXP, LR_MAX_EXP = -5, 2
-
-
-def _label(name: str) -> str:
-    return name.replace("_", " ")
+__all__ = ["DatasetPicker", "NetworkPicker", "OptimizerPicker", "SchedulePicker", "StopPicker", "ParamControl",
+           "LABEL", "wide"]
 
 
 def _code(text: str) -> str:
@@ -121,157 +111,18 @@ def _base(config: TrainConfig | None, fields: dict) -> TrainConfig:
     return config.replace(**fields) if fields else config
 
 
-# ------------------------------------------------------------------------ one parameter
-class ParamControl(widgets.HBox):
-    """A control for one hyper-parameter, bounded by its registry range.
-
-    ``kind``: ``'bool'`` (checkbox), ``'int'``/``'epochs'`` (integer slider), ``'float'``
-    (slider), ``'lr'`` (log slider), ``'pair'`` (two sliders, e.g. Adam's betas),
-    ``'milestones'`` (a range slider of two epochs), ``'choice'`` (dropdown).
-    A default of ``None`` ("derived from lr and epochs") gets an *auto* checkbox;
-    ``value`` is then ``None`` while it is ticked.
-    """
-
-    def __init__(self, name: str, default, rng: tuple | None = None, kind: str | None = None,
-                 choices: tuple = (), epochs: int = 200, derived=None):
-        self.name = name
-        self.kind = kind = kind or self.infer_kind(name, default, rng)
-        self.optional = default is None
-        #: a log-scale rate whose default is exactly 0 (e.g. min_lr=0): a "zero" box stands for 0
-        self.zero = kind == "lr" and default is not None and not isinstance(default, bool) and default == 0
-        start = derived if default is None else default
-        lo, hi, lo_inc, hi_inc = rng if rng is not None else (0.0, 1.0, True, True)
-        desc = _label(name)
-        self.parts: list[widgets.Widget] = []
-        if kind == "bool":
-            self.parts = [widgets.Checkbox(value=bool(start), description=desc, style=LABEL, indent=False)]
-        elif kind == "choice":
-            opts = list(choices) or [start]
-            self.parts = [widgets.Dropdown(options=opts, value=start if start in opts else opts[0],
-                                           description=desc, style=LABEL, layout=wide())]
-        elif kind in ("int", "epochs"):
-            lo_i = int(lo) + (0 if lo_inc else 1)
-            cap = max(2 * epochs, 10) if kind == "epochs" else 1000
-            hi_i = int(min(hi if hi_inc else hi - 1, max(cap, lo_i + 1)))
-            value = int(start) if start is not None else lo_i
-            hi_i = max(hi_i, min(value, int(hi)))
-            self.parts = [widgets.IntSlider(value=value, min=lo_i, max=hi_i, description=desc, style=LABEL,
-                                            layout=wide(), continuous_update=False)]
-        elif kind == "milestones":
-            lo_i = max(int(lo), 1)
-            hi_i = max(lo_i + 1, int(min(hi, epochs)))
-            value = tuple(start)[:2] if start else (max(lo_i, epochs // 2), max(lo_i, 3 * epochs // 4))
-            if len(value) == 1:
-                value = (value[0], value[0])
-            self.parts = [widgets.IntRangeSlider(value=value, min=lo_i, max=hi_i, description=desc, style=LABEL,
-                                                 layout=wide(), continuous_update=False)]
-        elif kind == "lr":
-            low = lo if lo > 0 else 1e-12
-            value = float(start) if start not in (None, 0) else max(low, 1e-3)
-            min_exp = max(math.floor(math.log10(low)) if lo_inc else math.log10(low) + 0.01,
-                          min(math.floor(math.log10(value)) - 3, -6))
-            max_exp = min(math.log10(hi) if hi_inc else math.log10(hi) - 0.01, max(math.log10(value) + 3, 1))
-            self.parts = [widgets.FloatLogSlider(value=value, base=10, min=min_exp, max=max_exp, step=0.01,
-                                                 description=desc, style=LABEL, layout=wide(), readout_format=".3g",
-                                                 continuous_update=False)]
-        else:  # float / pair: a linear slider inside the range (exclusive ends stepped in)
-            span = min(hi, 10.0 if hi > 10 else hi) - lo
-            step = 10 ** math.floor(math.log10(span / 1000)) if span > 0 else 0.001
-            if kind == "pair":
-                step = min(step, 0.001)
-            low = lo if lo_inc else lo + step
-            high = min(hi, 1e6) if hi_inc else min(hi, 1e6) - step
-            values = tuple(start) if kind == "pair" else (start,)
-            names = [f"{desc} [0]", f"{desc} [1]"] if kind == "pair" else [desc]
-            if kind == "pair" and name == "betas":
-                names = ["beta1", "beta2"]
-            self.parts = [widgets.FloatSlider(value=float(v), min=low, max=high, step=step, description=n,
-                                              style=LABEL, layout=wide(), readout_format=".4g",
-                                              continuous_update=False) for v, n in zip(values, names)]
-        self.auto = None
-        self._exact = None  # (a value the control cannot show, e.g. 0 on a log slider; its parts' values then)
-        children = list(self.parts)
-        if self.optional or self.zero:
-            self.auto = widgets.Checkbox(value=True, description="zero" if self.zero else "auto", indent=False,
-                                         layout=widgets.Layout(width="70px"),
-                                         tooltip="derived from the learning rate and the epoch budget")
-            self.auto.observe(self._auto_changed, names="value")
-            self._auto_changed()
-            children.append(self.auto)
-        super().__init__(children=children)
-
-    @staticmethod
-    def infer_kind(name: str, default, rng) -> str:
-        if isinstance(default, bool):
-            return "bool"
-        if isinstance(default, (tuple, list)):
-            return "pair"
-        if isinstance(default, str):
-            return "choice"
-        if rng is not None and isinstance(rng[0], int) and isinstance(rng[1], int) and not isinstance(default, float):
-            return "int"
-        if name in ("lr", "eps", "max_lr", "min_lr") or (isinstance(default, float) and 0 < default < 0.01 * rng[1]
-                                                          if rng else False):
-            return "lr"
-        if rng is not None and rng[0] > 0 and rng[1] / rng[0] >= 1e4:
-            return "lr"
-        return "float"
-
-    def _auto_changed(self, *_):
-        for p in self.parts:
-            p.disabled = bool(self.auto.value)
-
-    @property
-    def value(self):
-        if self.auto is not None and self.auto.value:
-            return 0.0 if self.zero else None
-        if self._exact is not None and self._state() == self._exact[1]:
-            return self._exact[0]  # set from a config, untouched since
-        return self._shown()
-
-    def _state(self) -> tuple:
-        return tuple(p.value for p in self.parts)
-
-    def _shown(self):
-        """The value the control shows (``value`` without an exact value kept from a config)."""
-        if self.kind == "pair":
-            return tuple(float(p.value) for p in self.parts)
-        if self.kind == "milestones":
-            a, b = self.parts[0].value
-            return (a,) if a == b else (a, b)
-        v = self.parts[0].value
-        if self.kind in ("int", "epochs"):
-            return int(v)
-        if self.kind in ("float", "lr"):
-            return float(v)
-        return v
-
-    def observe_value(self, callback) -> None:
-        for w in self.parts + ([self.auto] if self.auto is not None else []):
-            w.observe(callback, names="value")
-
-
-def _param_controls(defaults: dict, ranges: dict, kinds: dict | None = None, choices: dict | None = None,
-                    given: dict | None = None, skip=(), epochs: int = 200, derived: dict | None = None):
+# ------------------------------------------------------------------------ parameters
+def _param_controls(params, given: dict | None = None, skip=(), epochs: int = 200, derived: dict | None = None):
+    """A control per declared parameter (:func:`lrlab.widgets.controls.make_control`), set to ``given``."""
     controls = {}
-    for name, default in defaults.items():
-        if name in skip:
+    for param in params:
+        if param.name in skip:
             continue
-        kind = (kinds or {}).get(name)
-        ctrl = ParamControl(name, default, ranges.get(name), kind, (choices or {}).get(name, ()), epochs,
-                            (derived or {}).get(name))
-        if given and name in given and (given[name] is not None or ctrl.optional):
-            _set_control(ctrl, given[name])
-        controls[name] = ctrl
+        ctrl = make_control(param, epochs=epochs, derived=(derived or {}).get(param.name))
+        if given and param.name in given and (given[param.name] is not None or ctrl.optional):
+            ctrl.set(given[param.name])
+        controls[param.name] = ctrl
     return controls
-
-
-def _same(a, b) -> bool:
-    """Equal values, a tuple equal to a list with the same items (JSON turns tuples into lists)."""
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return type(a) is type(b) and a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float))
-                                               and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
 
 
 def _params_out(controls: dict, defaults: dict, given: dict) -> dict:
@@ -288,27 +139,6 @@ def _params_out(controls: dict, defaults: dict, given: dict) -> dict:
         elif name in given or not _same(value, defaults.get(name, object())):
             out[name] = value
     return out
-
-
-def _set_control(ctrl: ParamControl, value) -> None:
-    ctrl._exact = None
-    if ctrl.auto is not None:
-        if value is None and ctrl.optional or ctrl.zero and value == 0:
-            ctrl.auto.value = True
-            return
-        ctrl.auto.value = False
-    if ctrl.kind == "pair":
-        for p, v in zip(ctrl.parts, value):
-            p.value = v
-    elif ctrl.kind == "milestones":
-        v = tuple(value)
-        ctrl.parts[0].value = (v[0], v[-1])
-    else:
-        ctrl.parts[0].value = value
-    # a valid value the control cannot show (0 on a log slider, beta2 = 0.9999 on a slider that
-    # stops at 0.999, a third milestone): kept as given until the control is moved
-    if not _same(ctrl._shown(), value):
-        ctrl._exact = (value, ctrl._state())
 
 
 # ------------------------------------------------------------------------ dataset
@@ -558,11 +388,7 @@ class OptimizerPicker(_Picker):
         c = _base(config, fields)
         self.optimizer = widgets.Dropdown(options=list(optim.OPTIMIZERS), value=c.optimizer, description="optimizer",
                                           style=LABEL, layout=wide())
-        lr_range = optim.OPTIMIZERS[c.optimizer].ranges.get("lr", optim.LR_RANGE)
-        self.lr = widgets.FloatLogSlider(value=c.lr, base=10, min=LR_MIN_EXP,
-                                         max=min(LR_MAX_EXP, math.log10(lr_range[1])), step=0.05,
-                                         description="learning rate", style=LABEL, layout=wide(),
-                                         readout_format=".3g", continuous_update=False)
+        self.lr = lr_slider(params.LR.default, description="learning rate", style=LABEL, layout=wide())
         self.info = widgets.HTML()
         self.params_box = widgets.VBox()
         self.controls: dict[str, ParamControl] = {}
@@ -572,9 +398,8 @@ class OptimizerPicker(_Picker):
         self.regularization = widgets.Dropdown(options=[("none", "none"), ("L1: rate * sign(w)", "l1"),
                                                         ("L2: rate * w", "l2")], value=c.regularization,
                                                description="regularization", style=LABEL, layout=wide())
-        self.reg_rate = ParamControl("reg_rate", 0.0, (0.0, 1.0, True, True), "lr")
-        self.reg_rate.parts[0].description = "reg. rate"
-        _set_control(self.reg_rate, c.reg_rate)
+        self.reg_rate = make_control(params.REG_RATE, description="reg. rate")
+        self.reg_rate.set(c.reg_rate)
         self.regularization.observe(self._regularization_changed, names="value")
         self._set_lr(c.lr)
         super().__init__([self.optimizer, self.lr, self.params_box, self.regularization, self.reg_rate, self.info])
@@ -583,13 +408,13 @@ class OptimizerPicker(_Picker):
 
     def _regularization_changed(self, *_):
         if self.regularization.value != "none" and self.reg_rate.value == 0:
-            _set_control(self.reg_rate, 0.001)  # a rate that shows: Playground's smallest
+            self.reg_rate.set(0.001)  # a rate that shows: Playground's smallest
 
     def _build(self, name: str, given: dict | None = None) -> None:
         spec = optim.OPTIMIZERS[name]
-        defaults = {k: v for k, v in spec.defaults.items() if k != "lr"}
-        self._defaults, self._given = defaults, dict(given or {})
-        self.controls = _param_controls(defaults, spec.ranges, given=given)
+        hyper = [p for p in spec.params if p.name != "lr"]
+        self._defaults, self._given = {p.name: p.default for p in hyper}, dict(given or {})
+        self.controls = _param_controls(hyper, given=given)
         for ctrl in self.controls.values():
             ctrl.observe_value(self._changed)
         self.params_box.children = list(self.controls.values())
@@ -603,10 +428,12 @@ class OptimizerPicker(_Picker):
             self.lr.value = spec.defaults["lr"]
 
     def _set_lr(self, lr: float) -> None:
-        """The lr slider at ``lr``; its range (exponents) widened to hold it (the engine allows (0, 100])."""
-        hi = min(LR_MAX_EXP, math.log10(optim.OPTIMIZERS[self.optimizer.value].ranges.get("lr", optim.LR_RANGE)[1]))
-        exp = math.log10(lr) if isinstance(lr, (int, float)) and 0 < lr < math.inf else LR_MIN_EXP
-        lo_e, hi_e = min(LR_MIN_EXP, math.floor(exp)), max(hi, exp + 1e-9)  # exponents; 10 ** hi_e >= lr
+        """The lr slider at ``lr``; its span (:data:`lrlab.params.LR`'s, exponents) widened to hold it
+        (a config may hold any lr the engine allows)."""
+        lo, hi = params.LR.exponents()
+        if params.LR.accepts(lr):
+            lo, hi = min(lo, log_at_most(lr)), max(hi, log_at_least(lr))  # 10 ** lo <= lr <= 10 ** hi
+        lo_e, hi_e = lo, hi
         if hi_e > self.lr.max:
             self.lr.max = hi_e
         if lo_e < self.lr.min:
@@ -619,7 +446,7 @@ class OptimizerPicker(_Picker):
         self._build(c.optimizer, c.optimizer_params)
         self._set_lr(c.lr)
         self.regularization.value = c.regularization
-        _set_control(self.reg_rate, c.reg_rate)
+        self.reg_rate.set(c.reg_rate)
 
     def config_changes(self) -> dict:
         params = _params_out(self.controls, self._defaults, self._given)
@@ -664,9 +491,7 @@ class SchedulePicker(_Picker):
         except Exception:  # a registry without derivations: sliders start at their range's low end
             pass
         self._defaults, self._given = dict(spec.defaults), dict(given or {})
-        self.controls = _param_controls(spec.defaults, spec.ranges, getattr(spec, "kinds", None),
-                                        getattr(spec, "choices", None), given=given, epochs=self.epochs,
-                                        derived=derived)
+        self.controls = _param_controls(spec.params, given=given, epochs=self.epochs, derived=derived)
         for ctrl in self.controls.values():
             ctrl.observe_value(self._changed)
         self.params_box.children = list(self.controls.values())

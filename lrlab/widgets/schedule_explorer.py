@@ -3,10 +3,11 @@
 No maths here: the rates come from :mod:`lrlab.schedules` and the figure from
 :func:`lrlab.plots.schedules.draw_schedules`, both called directly by the tests.
 
-Every control is built from the registry (``spec.ranges``, ``spec.kinds``, ``spec.choices``)
-and clipped to a practical window inside the allowed range, so the sliders cannot produce an
-invalid schedule; the two constraints between parameters are kept by moving a slider's
-bound: ``min_lr <= max_lr`` (``min_lr``'s maximum follows ``max_lr``) and
+Every control is built from the parameter's declaration (``spec.params``) by the one control
+factory (:func:`lrlab.widgets.controls.make_control`), inside the declared range (its slider
+window: a practical span, e.g. ``gamma`` from 0.01, epoch counts up to the epoch budget), so the
+sliders cannot produce an invalid schedule; the two constraints between parameters are kept by
+moving a slider's bound: ``min_lr <= max_lr`` (``min_lr``'s maximum follows ``max_lr``) and
 ``warmup <= T_max - 1`` (``warmup``'s maximum follows ``T_max``).
 
 Synchronous use (notebooks, tests)::
@@ -19,7 +20,6 @@ Synchronous use (notebooks, tests)::
 from __future__ import annotations
 
 import html
-import math
 from typing import Sequence
 
 import ipywidgets as W
@@ -28,78 +28,21 @@ from .. import schedules as S
 from ..plots import fig_to_png
 from ..plots.schedules import schedules_figure
 from ..checks import check_number
+from ..params import LR
+from .controls import ParamControl, lr_slider
+from .controls import make_control as _make_control
 
-#: the lr slider's exponents (1e-4 .. 1), the epochs slider's range, the widest figure (inches)
-LR_EXP, EPOCHS, MAX_WIDTH_IN = (-4, 0), (5, 500), 40.0
-
-LR_EXPONENTS = (-5.0, 0.0)  # 'lr' kind sliders: 1e-5 .. 1
-
-#: practical slider windows (inside spec.ranges) for the float parameters: (min, max, step or 'log')
-FLOAT_WINDOWS = {
-    "gamma": (0.01, 1.0, 0.01),
-    "factor": (0.01, 0.99, 0.01),
-    "pct_start": (0.05, 0.95, 0.05),
-    "div_factor": (1.0, 1000.0, "log"),
-    "final_div_factor": (1.0, 1e6, "log"),
-    "start_factor": (0.01, 1.0, 0.01),
-    "end_factor": (0.0, 1.0, 0.01),
-    "threshold": (0.0, 0.1, 0.001),
-    "eps": (1e-12, 1e-2, "log"),
-    "min_lr": (0.0, 0.01, 1e-4),  # reduce_on_plateau's floor (0 allowed, so not a log slider)
-}
+#: the lr slider's display clamp (1e-4 .. 1, inside lrlab.params.LR's window), the epochs slider's
+#: range, the widest figure (inches)
+LR_CLAMP, EPOCHS, MAX_WIDTH_IN = (1e-4, 1.0), (5, 500), 40.0
 
 
-def _inside(value, rng) -> bool:
-    lo, hi, lo_inc, hi_inc = rng
-    return (value >= lo if lo_inc else value > lo) and (value <= hi if hi_inc else value < hi)
-
-
-def control_bounds(control) -> tuple[float, float]:
-    """The smallest and largest value a control can produce."""
-    if isinstance(control, W.FloatLogSlider):
-        return control.base ** control.min, control.base ** control.max
-    return control.min, control.max
-
-
-def control_kwargs(spec: S.ScheduleSpec, param: str, value, epochs: int) -> tuple[type, dict]:
-    """The control class and its arguments for ``spec``'s parameter ``param`` showing ``value``
-    (bounds inside ``spec.ranges``; epoch-like ones scaled to the epoch budget)."""
-    kind = spec.kinds[param]
-    if kind == "choice":
-        return W.Dropdown, dict(options=list(spec.choices[param]), value=value)
-    lo, hi, lo_inc, hi_inc = spec.ranges[param]
-    if kind == "lr":
-        exps = (max(LR_EXPONENTS[0], math.log10(lo) if lo > 0 else -math.inf), min(LR_EXPONENTS[1], math.log10(hi)))
-        return W.FloatLogSlider, dict(value=value, base=10, min=exps[0], max=exps[1], step=0.05, readout_format=".2e")
-    if kind in ("epochs", "int", "milestones"):
-        low = int(lo if lo_inc else lo + 1)
-        top = {"int": 4, "milestones": epochs}.get(kind, 2 * epochs if param in ("T_max", "total_steps") else epochs)
-        top = max(low + 1, min(int(hi if hi_inc else hi - 1), top))
-        if kind == "milestones":
-            first, second = (list(value) + [top, top])[:2]
-            return W.IntRangeSlider, dict(value=(min(max(first, low), top), min(max(second, low), top)),
-                                          min=low, max=top)
-        return W.IntSlider, dict(value=min(max(int(value), low), top), min=low, max=top)
-    wlo, whi, step = FLOAT_WINDOWS[param]
-    if step == "log":
-        return W.FloatLogSlider, dict(value=value, base=10, min=math.log10(wlo), max=math.log10(whi), step=0.1,
-                                      readout_format=".2g")
-    return W.FloatSlider, dict(value=value, min=wlo, max=whi, step=step, readout_format=".3g")
-
-
-def make_control(spec: S.ScheduleSpec, param: str, value, epochs: int):
-    """A bounded control for ``spec``'s parameter ``param`` showing ``value``."""
-    cls, kwargs = control_kwargs(spec, param, value, epochs)
-    if cls is not W.Dropdown:
-        kwargs["continuous_update"] = False
-    return cls(description=param, style={"description_width": "110px"}, layout=W.Layout(width="380px"), **kwargs)
-
-
-def control_value(control):
-    value = control.value
-    if isinstance(control, W.IntRangeSlider):
-        return tuple(int(v) for v in value)
-    return value
+def make_control(spec: S.ScheduleSpec, param: str, value, epochs: int) -> ParamControl:
+    """The control for ``spec``'s parameter ``param`` showing ``value``: the one control factory
+    (:func:`lrlab.widgets.controls.make_control`) on the parameter's declaration, without an
+    *auto* box (the explorer shows derived values, which follow lr and epochs until touched) and
+    clipping what it is given, as a slider does."""
+    return _make_control(spec.param(param), epochs=epochs, derived=value, auto=False, exact=False)
 
 
 class ScheduleExplorer(W.VBox):
@@ -117,7 +60,8 @@ class ScheduleExplorer(W.VBox):
             raise ValueError(f"schedules: must be a list of schedule names, got {schedules!r}"[:200])
         for name in schedules:
             S.get(name)
-        check_number("lr", lr, 10.0 ** LR_EXP[0], 10.0 ** LR_EXP[1])
+        lr_lo, lr_hi = LR.exponents(LR_CLAMP)
+        check_number("lr", lr, 10.0 ** lr_lo, 10.0 ** lr_hi)
         check_number("epochs", epochs, *EPOCHS, integer=True)
         check_number("width", width, 0.0, MAX_WIDTH_IN, lo_open=True)
         self.fig_width = width
@@ -125,8 +69,7 @@ class ScheduleExplorer(W.VBox):
         self.run = None
         self._syncing = False
         self._touched: set[tuple[str, str]] = set()
-        self.lr_slider = W.FloatLogSlider(value=lr, base=10, min=LR_EXP[0], max=LR_EXP[1], step=0.05, description="lr",
-                                          readout_format=".2e", continuous_update=False)
+        self.lr_slider = lr_slider(lr, LR_CLAMP, description="lr", readout_format=".2e")
         self.epochs_slider = W.IntSlider(value=epochs, min=EPOCHS[0], max=EPOCHS[1], description="epochs",
                                          continuous_update=False)
         self.picker = W.SelectMultiple(options=list(S.SCHEDULES), value=tuple(schedules), rows=len(S.SCHEDULES),
@@ -136,7 +79,7 @@ class ScheduleExplorer(W.VBox):
         self.log_scale = W.Checkbox(value=False, description="log scale")
         self.source = W.Dropdown(options=["synthetic"], value="synthetic", description="metrics")
         self.reset_button = W.Button(description="Reset parameters", icon="undo")
-        self.controls: dict[str, dict[str, W.Widget]] = {}
+        self.controls: dict[str, dict[str, ParamControl]] = {}
         self.params_box = W.VBox()
         self.image = W.Image(format="png")
         self.image.add_class("lrlab-figure")
@@ -168,16 +111,16 @@ class ScheduleExplorer(W.VBox):
             self.controls[name] = {}
             for param in spec.defaults:
                 control = make_control(spec, param, values[param], epochs)
-                control.observe(self._on_param(name, param), names="value")
+                control.observe_value(self._on_param(name, param))
                 self.controls[name][param] = control
             self._link_bounds(name)
 
     def _link_bounds(self, name: str) -> None:
         c = self.controls[name]
-        if "max_lr" in c and "min_lr" in c and isinstance(c["min_lr"], W.FloatLogSlider):
-            c["min_lr"].max = max(c["min_lr"].min, _log_at_most(c["max_lr"].value))
+        if "max_lr" in c and "min_lr" in c:
+            c["min_lr"].limit(c["max_lr"].value)
         if "warmup" in c and "T_max" in c:
-            c["warmup"].max = max(c["warmup"].min, c["T_max"].value - 1)
+            c["warmup"].limit(c["T_max"].value - 1)
 
     def _on_param(self, name: str, param: str):
         def handler(change):
@@ -204,13 +147,11 @@ class ScheduleExplorer(W.VBox):
         try:
             for name, spec in S.SCHEDULES.items():
                 values = spec.resolve(lr, epochs)
-                fresh = {param: control_kwargs(spec, param, values[param], epochs)[1] for param in spec.defaults}
-                for param, control in self.controls[name].items():  # widest bounds first, then the values
-                    if isinstance(control, (W.IntSlider, W.IntRangeSlider, W.FloatLogSlider)):
-                        control.max = fresh[param]["max"]  # epoch-like sliders follow the budget
+                for control in self.controls[name].values():  # the declared windows first, then the values
+                    control.rescale(epochs)  # epoch-like sliders follow the budget; the links' caps are lifted
                 for param, control in self.controls[name].items():
                     if (name, param) not in self._touched:
-                        control.value = fresh[param]["value"]
+                        control.set(values[param])
                 self._link_bounds(name)
         finally:
             self._syncing = False
@@ -263,10 +204,10 @@ class ScheduleExplorer(W.VBox):
         try:
             for param in ("max_lr", "T_max"):  # the bounds others follow first
                 if param in params:
-                    controls[param].value = params[param]
+                    controls[param].set(params[param])
                     self._link_bounds(name)
             for param, value in params.items():
-                controls[param].value = value
+                controls[param].set(value)
                 self._touched.add((name, param))
             self._link_bounds(name)
         finally:
@@ -274,7 +215,7 @@ class ScheduleExplorer(W.VBox):
 
     def params(self, name: str) -> dict:
         """The parameters the sliders give ``name`` now."""
-        return {param: control_value(c) for param, c in self.controls[name].items()}
+        return {param: c.value for param, c in self.controls[name].items()}
 
     def entries(self) -> list[tuple[str, dict]]:
         return [(name, self.params(name)) for name in self.picker.value]
@@ -347,14 +288,6 @@ class ScheduleExplorer(W.VBox):
                         f"<br><small>lr from {c.rates[0]:.3g} to {c.rates[-1]:.3g} "
                         f"(max {c.rates.max():.3g}, min {c.rates.min():.3g})</small>{cuts}</li>")
         return "<ul style='margin:0'>" + "".join(rows) + "</ul>" if rows else "<i>no schedule picked</i>"
-
-
-def _log_at_most(value: float) -> float:
-    """The largest exponent x with 10 ** x <= value (log10 may round up by one ulp)."""
-    x = math.log10(value)
-    while 10 ** x > value:
-        x = math.nextafter(x, -math.inf)
-    return x
 
 
 def _fmt(v) -> str:

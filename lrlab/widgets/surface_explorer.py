@@ -26,6 +26,7 @@ from ..plots import fig_to_png
 from ..plots import new_figure as _new_figure
 from ..plots import surfaces as plots
 from ..checks import check_number
+from .controls import lr_slider
 
 try:  # optional: clicks on the picture set the start point
     from ipyevents import Event as _Event
@@ -33,8 +34,8 @@ except Exception:  # pragma: no cover - depends on the environment
     _Event = None
 
 LABEL = {"description_width": "110px"}
-#: the steps slider's range
-STEPS = (10, 1000)
+#: the steps slider's range; the lr slider's display clamp (1e-5 .. 10, inside lrlab.params.LR's window)
+STEPS, LR_CLAMP = (10, 1000), (1e-5, 10.0)
 
 
 def wide() -> widgets.Layout:
@@ -87,8 +88,7 @@ class SurfaceExplorer(widgets.VBox):
                                                           layout=widgets.Layout(width="92px"))
                                   for n in names}
         self.tune = widgets.Dropdown(options=chosen, value=chosen[0], description="tune", style=LABEL, layout=wide())
-        self.lr = widgets.FloatLogSlider(value=1e-3, base=10, min=-5, max=1, step=0.05, description="lr",
-                                         style=LABEL, layout=wide(), continuous_update=False, readout_format=".2e")
+        self.lr = lr_slider(1e-3, LR_CLAMP, description="lr", style=LABEL, layout=wide(), readout_format=".2e")
         self.momentum = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="momentum",
                                             style=LABEL, layout=wide(), continuous_update=False)
         self.beta1 = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="β₁",
