@@ -16,9 +16,8 @@ then bias):
 
 The output layer is linear (logits for classification, the value for regression).
 
-:func:`loss_and_grads` is the training engine's forward and backward pass, written out
-by hand (the chain rule, as in :mod:`lrlab.backprop`, without the per-layer record);
-it is checked against autograd in the tests.
+The engine's forward and backward pass for one or K such networks, written out by hand,
+its losses and scores are in :mod:`lrlab.batched` (checked against autograd in the tests).
 """
 from __future__ import annotations
 
@@ -113,18 +112,30 @@ class MLP(nn.Module):
 
     def __init__(self, in_features: int, hidden: Sequence[int] = (16, 16), out_features: int = 2,
                  activation: str = "tanh", seed: int = 0, dtype: torch.dtype = torch.float32,
-                 device: str | torch.device = "cpu"):
+                 device: str | torch.device = "cpu", flat: torch.Tensor | None = None):
         super().__init__()
         hidden = tuple(int(h) if isinstance(h, (int,)) else h for h in hidden)
         validate_architecture(in_features, hidden, out_features, activation)
         self.sizes = (in_features, *hidden, out_features)
         self.activation = activation
         self.seed = seed
-        self.layers = nn.ModuleList(
-            nn.Linear(i, o, dtype=dtype, device=device) for i, o in zip(self.sizes[:-1], self.sizes[1:]))
-        values = init_weights(self.sizes, activation, seed)
-        self._flat = torch.cat([v.reshape(-1) for v in values]).to(dtype=dtype, device=device)
+        if flat is not None:  # the weights live in ``flat`` (a row of the engine's buffer): no copy, no init
+            dtype, device = flat.dtype, flat.device
+        with torch.device("meta"):  # shapes only: the values are bound to views of the flat buffer below
+            self.layers = nn.ModuleList(nn.Linear(i, o, dtype=dtype) for i, o in zip(self.sizes[:-1], self.sizes[1:]))
+        if flat is None:
+            values = init_weights(self.sizes, activation, seed)
+            flat = torch.cat([v.reshape(-1) for v in values]).to(dtype=dtype, device=device)
+        elif flat.shape != (self.num_parameters_of(self.sizes),):
+            raise ValueError(f"flat: expected {self.num_parameters_of(self.sizes)} parameters for sizes "
+                             f"{self.sizes}, got shape {tuple(flat.shape)}")
+        self._flat = flat
         self._bind_views()
+
+    @staticmethod
+    def num_parameters_of(sizes: Sequence[int]) -> int:
+        """Weights and biases of a network with layer widths ``sizes``."""
+        return sum((i + 1) * o for i, o in zip(sizes[:-1], sizes[1:]))
 
     # -- the flat parameter buffer -------------------------------------------------
     def _bind_views(self) -> None:
@@ -162,71 +173,3 @@ class MLP(nn.Module):
 
     def extra_repr(self) -> str:
         return f"sizes={self.sizes}, activation={self.activation!r}"
-
-
-def grad_views(model: MLP, flat_grad: torch.Tensor) -> list[torch.Tensor]:
-    """Views of ``flat_grad`` shaped like [W1, b1, W2, b2, ...]."""
-    views, offset = [], 0
-    for p in model.parameters():
-        views.append(flat_grad[offset: offset + p.numel()].view(p.shape))
-        offset += p.numel()
-    return views
-
-
-def output_loss(out: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Loss at the output and its gradient dL/d(out).
-
-    cross_entropy: ``L = -mean_i log softmax(out_i)[y_i]``,  ``dL/dout = (softmax(out) - onehot(y)) / n``
-    mse:           ``L = mean_ij (out_ij - t_ij)^2``,        ``dL/dout = 2 (out - t) / (n * c)``
-    (``t = onehot(y)`` for class labels, ``t = y`` for regression targets).
-    """
-    n = out.shape[0]
-    if loss == "cross_entropy":
-        logp = torch.log_softmax(out, dim=1)
-        value = -logp.gather(1, y.view(-1, 1)).mean()
-        dout = logp.exp()
-        dout[torch.arange(n, device=out.device), y] -= 1
-        return value, dout.div_(n)
-    if loss == "mse":
-        target = y if y.dtype.is_floating_point else torch.nn.functional.one_hot(y, out.shape[1]).to(out.dtype)
-        diff = out - target.view(out.shape)
-        return (diff * diff).mean(), diff.mul_(2.0 / diff.numel())
-    raise ValueError(f"loss: unknown loss {loss!r}; allowed: {', '.join(LOSSES)}")
-
-
-def loss_and_grads(model: MLP, X: torch.Tensor, y: torch.Tensor, loss: str,
-                   grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward pass, loss, and backward pass by the chain rule; writes dL/dW, dL/db into ``grads``.
-
-    Returns ``(loss, out)``. Per layer l (a_0 = X):
-    ``z_l = a_{l-1} W_l^T + b_l``, ``a_l = f(z_l)`` (output layer: ``a_L = z_L``);
-    ``delta_L = dL/dz_L``; ``dW_l = delta_l^T a_{l-1}``; ``db_l = sum_i delta_l``;
-    ``delta_{l-1} = (delta_l W_l) * f'(z_{l-1})``.
-    """
-    with torch.no_grad():
-        Ws, bs = model.weights_and_biases()
-        act = model.activation
-        zs, acts = [], [X]
-        a = X
-        for W, b in zip(Ws[:-1], bs[:-1]):
-            z = torch.addmm(b, a, W.t())
-            a = activate(z, act)
-            zs.append(z)
-            acts.append(a)
-        out = torch.addmm(bs[-1], a, Ws[-1].t())
-        value, delta = output_loss(out, y, loss)
-        for l in range(len(Ws) - 1, -1, -1):
-            torch.mm(delta.t(), acts[l], out=grads[2 * l])
-            torch.sum(delta, 0, out=grads[2 * l + 1])
-            if l > 0:
-                delta = torch.mm(delta, Ws[l]).mul_(activation_grad(zs[l - 1], acts[l], act))
-        return value, out
-
-
-def score(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
-    """Accuracy (fraction of argmax == label) for classification; R^2 for regression."""
-    if kind == "classification":
-        return (out.argmax(1) == y).to(out.dtype).mean()
-    resid = ((y - out) ** 2).sum()
-    total = ((y - y.mean()) ** 2).sum().clamp_min(torch.finfo(out.dtype).tiny)
-    return 1 - resid / total

@@ -46,9 +46,9 @@ PRESETS: dict[str, Preset] = {
         "rate it untangles the spiral while plain SGD (the contrast run) is still near chance.",
         compare=dict(optimizer="sgd")),
     "cosine cuts rescue a plateau": Preset(
-        dict(dataset="circles", optimizer="sgd", lr=5.0, hidden=(16, 16), max_epochs=200,
+        dict(dataset="circles", optimizer="sgd", lr=8.0, hidden=(16, 16), max_epochs=200,
              schedule="cosine_plateau_cuts", schedule_params=dict(period=10, factor=0.3, min_lr=0.5)),
-        "At a constant rate of 5 the loss bounces without settling; every 10 epochs the schedule "
+        "At a constant rate of 8 the loss bounces without settling; every 10 epochs the schedule "
         "compares the mean loss with the previous period's, cuts the rate when it rose (dotted "
         "lines on the learning-rate plot), and the loss then falls to a good fit.",
         compare=dict(schedule="constant", schedule_params={})),

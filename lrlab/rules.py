@@ -1,7 +1,7 @@
 """The per-epoch rules of a run, for K models at once: divergence, best epoch, stop.
 
-One piece of code serves the engine (:class:`lrlab.train.Trainer`, K = 1) and the race
-(:class:`lrlab.race.Race`, K models): :class:`EpochRules` holds each model's rule constants
+One piece of code serves every run, one model (K = 1) or a race of K (the engine,
+:class:`lrlab.engine.Engine`): :class:`EpochRules` holds each model's rule constants
 and rule state as ``[K]`` numpy arrays, and :meth:`EpochRules.after_epoch` applies the rules
 to one epoch's metrics of all K models with array operations (no Python loop over models).
 
@@ -34,11 +34,6 @@ GOING_ON, DIVERGED, STOPPED_BY_USER, TARGET_ACCURACY, CONVERGED, MAX_EPOCHS = ra
 REASONS = (None, "diverged", "stopped_by_user", "target_accuracy", "converged", "max_epochs")
 
 
-def _pick(condition, a, b):
-    """``np.where`` for one model: ``a`` if ``condition`` else ``b``."""
-    return a if condition else b
-
-
 class EpochRules:
     """The stopping and best-epoch rules of K runs (one per config), as ``[K]`` arrays.
 
@@ -47,27 +42,13 @@ class EpochRules:
     ``has_patience``/``patience`` (0 where unset), ``min_delta``, ``max_epochs``. State:
     ``first_loss`` and ``bound`` (NaN before the first epoch), ``has_best``/``best_value``,
     ``best_train_loss`` (inf), ``since_improved``.
-
-    ``scalar=True`` (one config: the engine) holds the same constants and state as plain
-    Python numbers and takes and returns numbers: :meth:`after_epoch` is the same code, run
-    on numbers with ``_pick``/``math``/``max`` in place of ``np.where``/``np.isfinite``/
-    ``np.maximum`` (a few NumPy calls on one-element arrays would cost the engine more than
-    the whole rule does in Python).
     """
 
-    def __init__(self, configs: Sequence, scalar: bool = False):
+    def __init__(self, configs: Sequence):
         configs = list(configs)
-        if scalar and len(configs) != 1:
-            raise ValueError(f"configs: scalar rules are for one config, got {len(configs)}")
         self.K = len(configs)
-        self.scalar = scalar
-        if scalar:
-            column = lambda values, dtype: dtype(values[0])  # noqa: E731
-            self._where, self._isfinite, self._maximum, self._all = _pick, math.isfinite, max, bool
-        else:
-            column = np.array
-            self._where, self._isfinite, self._maximum, self._all = np.where, np.isfinite, np.maximum, np.all
-        f64, i64 = (float, int) if scalar else (np.float64, np.int64)
+        column = np.array
+        f64, i64 = np.float64, np.int64
         self.divergence_factor = column([c.divergence_factor for c in configs], f64)
         self.by_accuracy = column([c.select_best != "loss" for c in configs], bool)
         self.has_target = column([c.target_accuracy is not None for c in configs], bool)
@@ -93,23 +74,22 @@ class EpochRules:
 
     def after_epoch(self, epoch: int, train_loss, test_loss, train_acc, test_acc, active=True,
                     stopped: bool = False):
-        """Apply the rules to epoch ``epoch``'s metrics (``[K]`` float64 arrays; numbers when
-        ``scalar``) of the models where ``active`` (``[K]`` bool; True: all); update their state.
+        """Apply the rules to epoch ``epoch``'s metrics (``[K]`` float64 arrays) of the models where
+        ``active`` (``[K]`` bool; True: all); update their state.
 
-        Returns ``(improved, reason)`` (``[K]`` arrays; numbers when ``scalar``): ``improved``
+        Returns ``(improved, reason)`` (``[K]`` arrays): ``improved``
         where the epoch is the model's best so far (never for a diverged or inactive model);
         ``reason`` the stop code (an index into :data:`REASONS`), 0 where the model goes on or
         was not active. A model that is not active stays so (a stopped run does not resume).
-        Masks are combined with ``&``, ``|`` and ``^ True`` (not), which numbers and arrays share.
         """
-        where, isfinite = self._where, self._isfinite
+        where, isfinite = np.where, np.isfinite
         # 1. divergence, against the first epoch's train loss (its bound is computed once)
         if self._first_pending:
             first = active & (self.has_first ^ True)
             self.first_loss = where(first, train_loss, self.first_loss)
-            self.bound = where(first, self.divergence_factor * self._maximum(abs(self.first_loss), 1e-3), self.bound)
+            self.bound = where(first, self.divergence_factor * np.maximum(abs(self.first_loss), 1e-3), self.bound)
             self.has_first = self.has_first | first
-            self._first_pending = not self._all(self.has_first)
+            self._first_pending = not np.all(self.has_first)
         # for a finite loss, "not loss > bound" is "loss <= bound" (the bound is never NaN then)
         going = isfinite(train_loss) & isfinite(test_loss) & (train_loss <= self.bound) & active
         reason = where(active & (going ^ True), DIVERGED, GOING_ON)

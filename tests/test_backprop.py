@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from lrlab import backprop, data
-from lrlab.nets import ACTIVATIONS, LOSSES, MLP, loss_and_grads
+from lrlab.batched import BatchedMLP
+from lrlab.nets import ACTIVATIONS, LOSSES, MLP
 
 DEPTHS = (1, 2, 3, 4)
 BATCHES = (1, 32)
@@ -80,8 +81,11 @@ def test_float32_model_checks_against_float64_differences():
 def test_engine_loss_and_grads_agrees_with_the_trace():
     for activation, loss in itertools.product(ACTIVATIONS, LOSSES):
         model, x, y = _case(activation, 2, 32)
-        grads = [torch.empty_like(p) for p in model.parameters()]
-        value, out = loss_and_grads(model, x, y, loss, grads)
+        engine = BatchedMLP.from_mlp(model, 1)  # the training engine, one model
+        flat = torch.empty_like(engine.params)
+        value, out = engine.loss_and_grads(x, y, loss, flat)
+        value, out = value[0], out[0]
+        grads = [v[0] for v in engine.views(flat)]
         t = backprop.trace(model, x, y, loss)
         assert abs(float(value) - float(t.loss)) < 1e-12
         assert torch.allclose(out, t.output, rtol=0, atol=1e-12)

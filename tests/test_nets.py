@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lrlab import nets
+from lrlab.batched import BatchedMLP, score
 
 
 def test_forward_shapes_and_flat_views():
@@ -42,12 +43,15 @@ def test_flat_parameters_survive_to():
 @pytest.mark.parametrize("activation", nets.ACTIVATIONS)
 @pytest.mark.parametrize("loss", nets.LOSSES)
 def test_loss_and_grads_match_autograd(activation, loss):
+    """The engine's hand-written backward of one model (K = 1) against autograd."""
     torch.manual_seed(0)
     net = nets.MLP(2, (5, 4), 3, activation, seed=2, dtype=torch.float64)
     X = torch.randn(9, 2, dtype=torch.float64)
     y = torch.randint(0, 3, (9,))
-    flat_grad = torch.zeros_like(net.flat_parameters())
-    value, out = nets.loss_and_grads(net, X, y, loss, nets.grad_views(net, flat_grad))
+    engine = BatchedMLP.from_mlp(net, 1)
+    flat_grad = torch.zeros_like(engine.params)
+    value, out = engine.loss_and_grads(X, y, loss, flat_grad)
+    flat_grad = flat_grad[0]
     out_ref = net(X)
     ref = (torch.nn.functional.cross_entropy(out_ref, y) if loss == "cross_entropy"
            else torch.nn.functional.mse_loss(out_ref, torch.nn.functional.one_hot(y, 3).double()))
@@ -61,13 +65,15 @@ def test_regression_loss_and_r2():
     net = nets.MLP(1, (8,), 1, "tanh", seed=0, dtype=torch.float64)
     X = torch.linspace(-1, 1, 20, dtype=torch.float64).view(-1, 1)
     y = torch.sin(3 * X)
-    g = torch.zeros_like(net.flat_parameters())
-    value, out = nets.loss_and_grads(net, X, y, "mse", nets.grad_views(net, g))
+    engine = BatchedMLP.from_mlp(net, 1)
+    g = torch.zeros_like(engine.params)
+    value, out = engine.loss_and_grads(X, y, "mse", g)
+    g = g[0]
     ref = torch.nn.functional.mse_loss(net(X), y)
     ref.backward()
     assert torch.allclose(g, torch.cat([p.grad.reshape(-1) for p in net.parameters()]), atol=1e-12)
-    assert float(nets.score(y, y, "regression")) == 1.0
-    assert float(nets.score(torch.full_like(y, float(y.mean())), y, "regression")) == pytest.approx(0.0, abs=1e-12)
+    assert float(score(y[None], y, "regression")[0]) == 1.0
+    assert float(score(torch.full_like(y, float(y.mean()))[None], y, "regression")[0]) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_bad_architecture():

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lrlab import data, nets, optim
+from reference import grad_views, loss_and_grads  # tests/reference.py
 
 STEPS = 200
 TOL = 1e-9
@@ -166,16 +167,16 @@ def test_batched_equals_separate_runs(name, vary_more, moons):
     separate_state = [spec.init(n.flat_parameters()) for n in separate]
     work = mlp()
     work_grad = torch.zeros_like(work.flat_parameters())
-    work_views = nets.grad_views(work, work_grad)
+    work_views = grad_views(work, work_grad)
     for _ in range(STEPS // 4):
         for k in range(K):  # grads of model k, evaluated at row k of the batch
             work.flat_parameters().copy_(batched_params[k])
-            nets.loss_and_grads(work, X, y, "cross_entropy", work_views)
+            loss_and_grads(work, X, y, "cross_entropy", work_views)
             batched_grads[k] = work_grad
         batched_state = spec.step(batched_params, batched_grads, batched_state, lr=lrs, **hyper)
         for k, net in enumerate(separate):
             g = torch.zeros_like(net.flat_parameters())
-            nets.loss_and_grads(net, X, y, "cross_entropy", nets.grad_views(net, g))
+            loss_and_grads(net, X, y, "cross_entropy", grad_views(net, g))
             separate_state[k] = spec.step(net.flat_parameters(), g, separate_state[k], lr=lrs[k].item(),
                                           **_numbers(hyper, k))
     expected = torch.stack([n.flat_parameters() for n in separate])

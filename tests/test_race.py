@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from lrlab import nets, optim, schedules
+from reference import grad_views, loss_and_grads, plain_output_loss, plain_score  # tests/reference.py
 from lrlab.batched import BatchedMLP, output_loss, score
 from lrlab.race import (Race, SweepResult, check_shared, lr_range_test, parse_lrs, race, ranking,
                         smooth_losses, suggest_lr, sweep, sweep_configs)
@@ -52,7 +53,7 @@ def test_batched_grads_match_the_engine_per_model(activation, loss):
     for k in range(3):
         single = net.to_mlp(k)
         g = torch.zeros_like(single.flat_parameters())
-        value, out_k = nets.loss_and_grads(single, ds.X_train, ds.y_train, loss, nets.grad_views(single, g))
+        value, out_k = loss_and_grads(single, ds.X_train, ds.y_train, loss, grad_views(single, g))
         assert float(losses[k]) == pytest.approx(float(value), abs=1e-12)
         torch.testing.assert_close(grad[k], g, atol=1e-12, rtol=0)
         torch.testing.assert_close(out[k], out_k, atol=1e-12, rtol=0)
@@ -79,10 +80,10 @@ def test_output_loss_and_score_per_model():
     value, dout = output_loss(out, y, "cross_entropy")
     acc = score(out, y, "classification")
     for k in range(4):
-        v, d = nets.output_loss(out[k].clone(), y, "cross_entropy")
+        v, d = plain_output_loss(out[k].clone(), y, "cross_entropy")
         torch.testing.assert_close(value[k], v)
         torch.testing.assert_close(dout[k], d)
-        torch.testing.assert_close(acc[k], nets.score(out[k], y, "classification"))
+        torch.testing.assert_close(acc[k], plain_score(out[k], y, "classification"))
 
 
 # ------------------------------------------------------------------ the race vs the engine
@@ -374,12 +375,12 @@ def test_two_class_loss_and_score_match_the_engine_with_nan_and_ties(dtype):
     assert none is None and torch.equal(value.nan_to_num(7.0), only.nan_to_num(7.0))
     acc = score(out, y, "classification")
     for k in range(5):
-        v, d = nets.output_loss(out[k].clone(), y, "cross_entropy")
+        v, d = plain_output_loss(out[k].clone(), y, "cross_entropy")
         assert math.isnan(float(v)) == math.isnan(float(value[k]))
         if math.isfinite(float(v)):
             assert float(value[k]) == pytest.approx(float(v), abs=1e-6 if dtype == torch.float32 else 1e-12)
         torch.testing.assert_close(dout[k], d, equal_nan=True)
-        assert float(acc[k]) == float(nets.score(out[k], y, "classification"))
+        assert float(acc[k]) == float(plain_score(out[k], y, "classification"))
 
 
 def test_adam_and_adamw_share_one_group_and_race_like_the_engine():

@@ -84,7 +84,7 @@ def test_rules_match_the_per_model_reference(seed):
     stream = random_stream(rng, K, epochs)
     user_stop = int(rng.integers(3, 30)) if seed % 3 == 0 else None
     batched = EpochRules(configs)
-    singles = [EpochRules([c], scalar=True) for c in configs]
+    singles = [EpochRules([c]) for c in configs]  # K = 1: one model's rules (a single run)
     refs = [Reference(c) for c in configs]
     active = np.ones(K, dtype=bool)
     stop_epoch = [None] * K
@@ -101,10 +101,10 @@ def test_rules_match_the_per_model_reference(seed):
         for k in np.flatnonzero(active):
             r = {name: float(m[name][k]) for name in m}
             want_improved, want_reason = refs[k].after_epoch(e, r, stopped)
-            one_improved, one_reason = singles[k].after_epoch(e, r["train_loss"], r["test_loss"], r["train_acc"],
-                                                              r["test_acc"], stopped=stopped)
+            one_improved, one_reason = singles[k].after_epoch(
+                e, *(np.array([r[n]]) for n in ("train_loss", "test_loss", "train_acc", "test_acc")), stopped=stopped)
             assert (bool(improved[k]), REASONS[reason[k]]) == (want_improved, want_reason), (k, e, r)
-            assert (one_improved, REASONS[one_reason]) == (want_improved, want_reason), (k, e, r)
+            assert (bool(one_improved[0]), REASONS[one_reason[0]]) == (want_improved, want_reason), (k, e, r)
             improvements += want_improved
             if want_reason is not None:
                 active[k] = False
@@ -133,15 +133,14 @@ def test_every_stop_reason_occurs_across_the_random_streams():
     assert seen == set(REASONS[1:])
 
 
-def run_rules(config, rows, scalar=False, stopped_at=None):
+def run_rules(config, rows, stopped_at=None):
     """Feed ``rows`` of (train_loss, test_loss, test_acc) to one model's rules until it stops."""
-    r = EpochRules([config], scalar=scalar)
+    r = EpochRules([config])
     improved_at = []
     for e, (tl, vl, va) in enumerate(rows):
-        args = (tl, vl, 0.5, va) if scalar else (np.array([tl]), np.array([vl]), np.array([0.5]), np.array([va]))
+        args = (np.array([tl]), np.array([vl]), np.array([0.5]), np.array([va]))
         improved, reason = r.after_epoch(e, *args, stopped=e == stopped_at)
-        if not scalar:
-            improved, reason = bool(improved[0]), int(reason[0])
+        improved, reason = bool(improved[0]), int(reason[0])
         if improved:
             improved_at.append(e)
         if reason:
@@ -149,43 +148,34 @@ def run_rules(config, rows, scalar=False, stopped_at=None):
     return None, None, improved_at
 
 
-@pytest.mark.parametrize("scalar", [False, True])
-def test_patience_with_min_delta_and_ties(scalar):
+def test_patience_with_min_delta_and_ties():
     c = TrainConfig(patience=2, min_delta=0.1, max_epochs=100)
     # 1.0 -> 0.85 improves by more than 0.1; 0.8 and 0.8 (a tie) do not: converged after 2 epochs
     rows = [(1.0, 1.0, 0.5), (0.85, 0.9, 0.5), (0.8, 0.9, 0.5), (0.8, 0.7, 0.5), (0.1, 0.1, 0.5)]
-    assert run_rules(c, rows, scalar) == ("converged", 3, [0, 1, 3])  # the tie at 0.9 is no improvement
+    assert run_rules(c, rows) == ("converged", 3, [0, 1, 3])  # the tie at 0.9 is no improvement
 
 
-@pytest.mark.parametrize("scalar", [False, True])
-def test_select_best_by_accuracy_and_target(scalar):
+def test_select_best_by_accuracy_and_target():
     c = TrainConfig(select_best="accuracy", target_accuracy=0.9, max_epochs=100)
     rows = [(1.0, 1.0, 0.5), (0.9, 0.5, 0.5), (0.8, 2.0, 0.75), (0.7, 0.1, 0.75), (0.6, 0.9, 0.95)]
-    assert run_rules(c, rows, scalar) == ("target_accuracy", 4, [0, 2, 4])
+    assert run_rules(c, rows) == ("target_accuracy", 4, [0, 2, 4])
 
 
-@pytest.mark.parametrize("scalar", [False, True])
-def test_divergence_against_the_first_loss_and_non_finite(scalar):
+def test_divergence_against_the_first_loss_and_non_finite():
     c = TrainConfig(divergence_factor=10.0, max_epochs=100)
-    assert run_rules(c, [(0.5, 0.5, 0.5), (5.0, 0.4, 0.5), (5.01, 0.3, 0.5)], scalar) == ("diverged", 2, [0, 1])
-    assert run_rules(c, [(math.nan, 0.5, 0.5)], scalar) == ("diverged", 0, [])
-    assert run_rules(c, [(0.5, 0.5, 0.5), (0.4, math.inf, 0.5)], scalar) == ("diverged", 1, [0])
+    assert run_rules(c, [(0.5, 0.5, 0.5), (5.0, 0.4, 0.5), (5.01, 0.3, 0.5)]) == ("diverged", 2, [0, 1])
+    assert run_rules(c, [(math.nan, 0.5, 0.5)]) == ("diverged", 0, [])
+    assert run_rules(c, [(0.5, 0.5, 0.5), (0.4, math.inf, 0.5)]) == ("diverged", 1, [0])
     # a tiny first loss: the bound is divergence_factor x 1e-3
-    assert run_rules(c, [(1e-6, 0.5, 0.5), (0.01, 0.4, 0.5), (0.0101, 0.3, 0.5)], scalar) == ("diverged", 2, [0, 1])
+    assert run_rules(c, [(1e-6, 0.5, 0.5), (0.01, 0.4, 0.5), (0.0101, 0.3, 0.5)]) == ("diverged", 2, [0, 1])
 
 
-@pytest.mark.parametrize("scalar", [False, True])
-def test_user_stop_after_divergence_and_best(scalar):
+def test_user_stop_after_divergence_and_best():
     c = TrainConfig(max_epochs=3, target_accuracy=0.5)
     # the learner's stop comes after the best-epoch rule and before the target
-    assert run_rules(c, [(1.0, 1.0, 0.9)], scalar, stopped_at=0) == ("stopped_by_user", 0, [0])
-    assert run_rules(c, [(math.nan, 1.0, 0.9)], scalar, stopped_at=0) == ("diverged", 0, [])
-    assert run_rules(c, [(1.0, 1.0, 0.1), (1.0, 1.0, 0.1), (1.0, 1.0, 0.1)], scalar) == ("max_epochs", 2, [0])
-
-
-def test_scalar_rules_are_for_one_config():
-    with pytest.raises(ValueError, match="configs"):
-        EpochRules([TrainConfig(), TrainConfig()], scalar=True)
+    assert run_rules(c, [(1.0, 1.0, 0.9)], stopped_at=0) == ("stopped_by_user", 0, [0])
+    assert run_rules(c, [(math.nan, 1.0, 0.9)], stopped_at=0) == ("diverged", 0, [])
+    assert run_rules(c, [(1.0, 1.0, 0.1), (1.0, 1.0, 0.1), (1.0, 1.0, 0.1)]) == ("max_epochs", 2, [0])
 
 
 def test_race_and_trainer_use_the_rules_module():
@@ -193,9 +183,9 @@ def test_race_and_trainer_use_the_rules_module():
     config = TrainConfig(max_epochs=3, n_samples=64)
     race = Race([config, config.replace(lr=0.1)])
     trainer = Trainer(config)
-    assert isinstance(race.rules, EpochRules) and not race.rules.scalar and race.rules.K == 2
-    assert isinstance(trainer.rules, EpochRules) and trainer.rules.scalar
-    # neither engine writes a rule itself
+    assert isinstance(race.rules, EpochRules) and race.rules.K == 2
+    assert trainer.engine.rules.K == 1 and type(trainer.engine) is Race  # one engine: a single run is K = 1
+    # neither the engine nor the single-run view writes a rule itself
     for cls in (Race, Trainer):
         source = inspect.getsource(cls)
         for rule in ("divergence_factor", "target_accuracy", "min_delta", "patience", "select_best"):

@@ -226,7 +226,8 @@ def test_train_chooses_from_the_mini_batch(monkeypatch):
     monkeypatch.setattr(threads, "resolve", spy)
     train(TrainConfig(max_epochs=1, batch_size=32))
     train(TrainConfig(max_epochs=1))
-    assert chosen == [(32, 354, 1), (410, 354, 1)]
+    # full batch: one pass runs the training and the test rows together (the engine's look-ahead pass)
+    assert chosen == [(32, 354, 1), (512, 354, 1)]
 
 
 def test_race_sweep_and_range_test_run_with_the_chosen_count(monkeypatch):
@@ -276,7 +277,7 @@ def test_load_bench_row_runs_and_returns_its_fields(monkeypatch):
     assert set(m) >= {"chosen_threads", "default_threads", "load_processes", "epochs", "rows", "params",
                       "quiet_chosen", "quiet_default", "load_chosen", "load_default", "others_without_load"}
     assert m["chosen_threads"] == 1 and m["default_threads"] == threads.torch_default()
-    assert (m["rows"], m["params"], m["load_processes"]) == (410, 354, 1)
+    assert (m["rows"], m["params"], m["load_processes"]) == (512, 354, 1)  # full batch: train + test rows in one pass
     assert all(m[k] > 0 for k in ("quiet_chosen", "quiet_default", "load_chosen", "load_default"))
     assert torch.get_num_threads() == 2
     monkeypatch.setattr(load, "EPOCHS", 3)

@@ -1,4 +1,8 @@
-"""Engine vs a plain hand-written torch loop (nn.Module + torch.optim), same MLP and data."""
+"""Engine vs a plain hand-written torch loop (nn.Module + torch.optim), same MLP and data.
+
+The engine here is a single run (:class:`lrlab.train.Trainer`, the engine with K = 1), which
+records every epoch's train and test metrics and applies the stopping rules; the plain loop
+only trains. Target (issue 15): >= 1.4x."""
 from __future__ import annotations
 
 import torch
@@ -42,5 +46,5 @@ def engine_rate(steps: int) -> float:
 def rows(quick: bool):
     steps = 300 if quick else 2000
     ours, theirs = side_by_side(lambda: engine_rate(steps), lambda: plain_loop_rate(steps), 2 if quick else 5)
-    yield Row("engine (epoch metrics recorded) vs plain torch loop", ours, theirs, "steps/s", target=1.0,
-              note="2-16-16-2 tanh, 410 moons, full batch, Adam")
+    yield Row("engine (epoch metrics recorded) vs plain torch loop", ours, theirs, "steps/s", target=1.4,
+              note="2-16-16-2 tanh, 410 moons, full batch, Adam; one engine: a single run is K = 1")

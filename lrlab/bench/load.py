@@ -57,8 +57,8 @@ def cpu_load(processes: int):
 
 def work_of(config: TrainConfig) -> tuple[int, int]:
     """(rows per step, parameters) of ``config``'s network, as the engine passes them to :mod:`lrlab.threads`."""
-    trainer = Trainer(config.replace(max_epochs=1))
-    return min(trainer.batch_size, trainer.n_train), trainer.params.numel()  # what Trainer.threads() uses
+    rows, n_params, _ = Trainer(config.replace(max_epochs=1)).engine.work()  # what Trainer.threads() uses
+    return rows, n_params
 
 
 def engine_rate(n_threads: int, epochs: int = EPOCHS, config: TrainConfig = CONFIG,

@@ -12,7 +12,6 @@ record nothing, for reference (no target).
 * a sweep of 64 learning rates x 4 optimizers (one race of 256 models) vs the same 256
   runs as plain loops: wall time, target >= 10x. The plain loops are timed on a fraction
   of the 256 runs and extrapolated linearly (each loop is independent, so their time adds up);
-* one batched model (K=1) vs the engine (lrlab.train.Trainer.epoch): steps/s, target >= 0.9;
 * the race of K=1024 configs vs plain loops, on the GPU where one exists, else on the CPU
   (no target: the figure shows the race scaling to K >= 1024 in one program).
 """
@@ -24,7 +23,7 @@ import torch
 
 from . import Row, side_by_side
 from ..race import Race, sweep_configs
-from ..train import TrainConfig, Trainer, make_dataset
+from ..train import TrainConfig, make_dataset
 
 CONFIG = TrainConfig(dataset="moons", n_samples=512, hidden=(16, 16), activation="tanh",
                      optimizer="adam", lr=0.01, max_epochs=10**6)
@@ -138,15 +137,6 @@ def big_race_rows(quick: bool, device: str = "cuda", K: int = 1024, sample: int 
                    f"timed on {len(subset)} of the {K} (with metrics), scaled linearly")
 
 
-def engine_rate(steps: int, config=CONFIG) -> float:
-    trainer = Trainer(config)
-    trainer.epoch()  # untimed, as the race's first epoch
-    t = time.perf_counter()
-    for _ in range(steps):
-        trainer.epoch()
-    return steps / (time.perf_counter() - t)
-
-
 def sweep_time(epochs: int, config=CONFIG) -> float:
     """Wall time of the 64 x 4 sweep as one race (building it included)."""
     t = time.perf_counter()
@@ -224,9 +214,3 @@ def rows(quick: bool):
 
     # the race of 1024 configs: on the GPU where there is one, else (for reference) on the CPU
     yield from big_race_rows(quick, "cuda" if torch.cuda.is_available() else "cpu")
-
-    steps = 300 if quick else 2000
-    one = [(CONFIG.optimizer, CONFIG.lr)]
-    ours, theirs = side_by_side(lambda: race_rate(one, steps), lambda: engine_rate(steps), repeats)
-    yield Row("batched K=1 vs the engine (Trainer.epoch)", ours, theirs, "steps/s", target=0.9,
-              note=f"{shape}, Adam lr 0.01; epoch metrics recorded by both")

@@ -158,18 +158,24 @@ def layer_norms(values: torch.Tensor, index: torch.Tensor, n_layers: int) -> np.
 
 
 def effective_steps(trainer) -> torch.Tensor:
-    """The optimizer's per-parameter effective step size (flat), e.g. Adam's ``lr / (sqrt(v_hat) + eps)``."""
-    return trainer.opt.effective_step(trainer.opt_state, trainer.params, lr=trainer.lr, **trainer.hyper)
+    """The optimizer's per-parameter effective step size (flat) of a :class:`lrlab.train.Trainer`
+    (:meth:`lrlab.train.Trainer.effective_steps`)."""
+    return trainer.effective_steps()
 
 
-def step_histograms(steps: torch.Tensor, index: torch.Tensor, n_layers: int,
-                    edges: np.ndarray = STEP_LOG_EDGES) -> np.ndarray:
+def _host(values) -> np.ndarray:
+    """A tensor (any device) or an array as a numpy array."""
+    return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+
+
+def step_histograms(steps, index, n_layers: int, edges: np.ndarray = STEP_LOG_EDGES) -> np.ndarray:
     """Fraction of each layer's parameters per bin of ``log10(effective step)``: [L, len(edges)-1].
 
+    ``steps``, ``index``: per parameter, its effective step and its layer (tensors or arrays).
     Values outside the bins are counted in the first/last bin; non-finite or zero steps are dropped.
     """
-    s = steps.detach().to(torch.float64).abs().cpu().numpy()
-    idx = index.cpu().numpy()
+    s = np.abs(_host(steps).astype(np.float64))
+    idx = _host(index)
     out = np.zeros((n_layers, len(edges) - 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log10(s)
@@ -185,29 +191,27 @@ def step_histograms(steps: torch.Tensor, index: torch.Tensor, n_layers: int,
 
 def live_frame(trainer, grid_points: np.ndarray | None = None, index: torch.Tensor | None = None,
                norms: tuple | None = None) -> dict:
-    """Snapshot of everything the live figure draws, as numpy arrays (safe to draw in another thread).
+    """What the live figure draws, from the engine's frame (:meth:`lrlab.train.Trainer.frame`):
+    numpy arrays, safe to draw in another thread.
 
     ``grid_points``: raw inputs where the decision boundary (or fitted curve) is evaluated.
-    ``norms``: ``(epochs, weight_norms [T, L], grad_norms [T, L])`` recorded so far.
+    ``norms``: ``(epochs, weight_norms [T, L], grad_norms [T, L])`` recorded so far; by default
+    the frame's norm columns when the run records them. ``index`` is not needed (the frame
+    knows each parameter's layer); it is accepted for callers that pass it.
     """
-    h = trainer.history
-    model = trainer.model
-    n_layers = len(model.sizes) - 1
-    index = layer_index(model) if index is None else index
-    frame = {name: np.array(h[name]) for name in ("epoch", "lr", "train_loss", "test_loss", "train_acc", "test_acc")}
-    frame["cuts"] = [dict(c) for c in h.cuts]
-    frame["epochs_done"] = trainer.epoch_index
-    frame["max_epochs"] = trainer.config.max_epochs
-    frame["best_epoch"] = trainer.run.best_epoch if trainer.done else None
-    if grid_points is not None:
-        out = trainer.run.output(grid_points)
-        if trainer.kind == "regression":
-            frame["grid"] = out[:, 0].cpu().numpy()
-        elif out.shape[1] == 2:
-            frame["grid"] = torch.softmax(out, 1)[:, 1].cpu().numpy()
-        else:
-            frame["grid"] = out.argmax(1).cpu().numpy().astype(float)
-    frame["step_hist"] = step_histograms(effective_steps(trainer), index, n_layers)
+    f = trainer.frame(grid_points)
+    frame = {name: f.history[name] for name in ("epoch", "lr", "train_loss", "test_loss", "train_acc", "test_acc")}
+    frame["cuts"] = [dict(c) for c in f.cuts]
+    frame["epochs_done"] = f.epochs_done
+    frame["max_epochs"] = f.max_epochs
+    frame["best_epoch"] = f.best_epoch if f.done else None
+    if f.grid is not None:
+        frame["grid"] = f.grid
+    frame["step_hist"] = step_histograms(f.effective_steps, f.layer_of, f.n_layers)
+    if norms is None and "weight_norm_1" in f.history:
+        L = f.n_layers
+        norms = (f.history["epoch"], np.stack([f.history[f"weight_norm_{l}"] for l in range(1, L + 1)], 1),
+                 np.stack([f.history[f"grad_norm_{l}"] for l in range(1, L + 1)], 1))
     if norms is not None:
         frame["norm_epochs"], frame["weight_norms"], frame["grad_norms"] = norms
     return frame

@@ -1,0 +1,763 @@
+"""The training engine: K >= 1 configs in, K :class:`lrlab.run.Run` out. No widgets here.
+
+One engine trains one model (:func:`lrlab.train.train`, the panels: K = 1) and K models
+side by side (:func:`lrlab.race.race`, the sweep, the LR range test). It is the seed's
+loop, exactly: initialise the learning rate; for each epoch, for each mini-batch compute
+the gradients by backprop, compute the step with the optimizer (:mod:`lrlab.optim`) and
+update; record the epoch's learning rate, train/test loss and accuracy; repeat until a
+stopping rule fires (:mod:`lrlab.rules`):
+
+* ``max_epochs``       the epoch budget is spent;
+* ``target_accuracy``  test accuracy (R^2 for regression) >= ``target_accuracy``;
+* ``converged``        the training loss has not improved by ``min_delta`` for ``patience`` epochs;
+* ``diverged``         the loss is not finite or exceeds ``divergence_factor`` x the first
+  epoch's loss (never raises: the run stops and says so);
+* ``stopped_by_user``  ``should_stop()`` returned True (checked before every mini-batch).
+
+Best-model selection: the epoch with the lowest test loss (``select_best='loss'``) or the
+highest test accuracy (``'accuracy'``); its weights are kept and restored at the end.
+
+Epoch metrics: ``train_loss``/``train_acc`` are the means over the epoch's mini-batches
+(computed during the forward passes that produced the gradients; with full-batch
+training this is the loss *before* the epoch's update); ``test_loss``/``test_acc`` are
+measured after the epoch's updates. ``lr`` is the learning rate used during the epoch.
+
+Mini-batches: the training set is shuffled every epoch with ``torch.randperm(n_train,
+generator=torch.Generator().manual_seed(seed + 1))`` (one generator for the run, on the
+CPU), then cut into ``batch_size`` pieces (the last may be smaller). ``batch_size=None``
+means full batch, no shuffling.
+
+How K models run as one program: the K configs share the data, the architecture, the
+batch size and the seed (so the same initial weights and the same mini-batches) and differ
+only in the optimizer, its hyper-parameters, the learning rate, the schedule and the
+regularisation. One forward, one loss and one hand-written backward serve the K models per
+mini-batch (:class:`lrlab.batched.BatchedMLP`); the models are grouped by optimizer (and
+its boolean options: nesterov, amsgrad, centered, ...; AdamW shares Adam's group, see
+:data:`SHARED_STEP`) and each group is stepped with ONE call of the optimizer function
+over its rows of the ``[K, P]`` parameter buffer, with per-model hyper-parameters as
+``[K]`` tensors. The per-epoch rules work on ``[K]`` arrays (:class:`lrlab.rules.EpochRules`),
+with no Python loop over the models. A model that stops (diverged, target reached,
+converged, out of epochs) is masked: its parameters stop changing, its weights are
+restored to its best epoch, and the others go on.
+
+Plots and widgets read an engine through :meth:`Engine.frame` (an immutable
+:class:`Frame`: history columns, predictions on a grid, per-layer norms, effective steps),
+never through its insides.
+"""
+from __future__ import annotations
+
+import collections.abc
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from . import data as data_mod
+from . import limits, nets, optim, schedules
+from . import threads as threads_mod
+from .batched import BatchedMLP
+from .config import TrainConfig, features_of, make_dataset, make_model, resolve_device, torch_dtype
+from .history import COLUMNS, KHistory
+from .rules import DIVERGED, REASONS, EpochRules
+from .run import Run
+
+
+def minibatches(X: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator):
+    """One epoch's mini-batches: the whole set when ``batch_size`` covers it (no shuffling), else a
+    fresh ``torch.randperm`` from ``generator`` (on the CPU) cut into ``batch_size`` pieces."""
+    n = X.shape[0]
+    if batch_size >= n:
+        yield X, y
+        return
+    order = torch.randperm(n, generator=generator).to(X.device)
+    for start in range(0, n, batch_size):
+        idx = order[start: start + batch_size]
+        yield X[idx], y[idx]
+
+
+#: Fields every config of a race must share (the data, the architecture, the batches, the seed).
+SHARED_FIELDS = ("dataset", "n_samples", "noise", "test_fraction", "classes", "data_seed", "csv_path",
+                 "features", "hidden", "activation", "loss", "batch_size", "seed", "device", "dtype")
+
+
+def check_shared(configs: Sequence[TrainConfig]) -> None:
+    """Raise ``ValueError`` unless every config shares :data:`SHARED_FIELDS` with the first."""
+    if len(configs) == 0:
+        raise ValueError("configs: a race needs at least one TrainConfig, got 0")
+    first = configs[0]
+    for i, c in enumerate(configs):
+        if not isinstance(c, TrainConfig):
+            raise ValueError(f"configs: every item must be a TrainConfig, got {type(c).__name__} at position {i}")
+        for name in SHARED_FIELDS:
+            if getattr(c, name) != getattr(first, name):
+                raise ValueError(f"configs: every config in a race must share {name} (the data, architecture, "
+                                 f"batch size and seed; only optimizer, hyper-parameters, lr, schedule and "
+                                 f"regularisation may differ), got {getattr(c, name)!r} in config {i} "
+                                 f"and {getattr(first, name)!r} in config 0")
+
+
+#: Optimizers stepped together with another family's group: AdamW is Adam plus the decoupled
+#: shrink ``theta <- theta - lr * weight_decay * theta`` done first, so one group runs both, with
+#: a per-model decoupled rate (0 for Adam rows: ``theta * (1 - lr * 0) = theta`` exactly) and a
+#: per-model coupled ``weight_decay`` (0 for AdamW rows: ``g + 0 * theta = g`` exactly).
+SHARED_STEP = {"adamw": "adam"}
+
+
+def group_key(config: TrainConfig) -> tuple:
+    """Models with equal keys are stepped by one batched optimizer call: the optimizer (AdamW
+    joins Adam, see :data:`SHARED_STEP`) and its non-numeric options (booleans such as
+    nesterov/amsgrad/centered, strings)."""
+    spec = optim.get(config.optimizer)
+    hyper = spec.resolve(lr=config.lr, **config.optimizer_params)
+    options = tuple(sorted((k, v) for k, v in hyper.items() if isinstance(v, (bool, str)) or v is None))
+    return (SHARED_STEP.get(config.optimizer, config.optimizer), options)
+
+
+def _stack_hyper(values: list, dtype, device):
+    """One hyper-parameter over a group: a number if all equal, else a ``[K]`` tensor (tuples by position)."""
+    first = values[0]
+    if all(v == first for v in values):
+        return first
+    if isinstance(first, (tuple, list)):
+        return tuple(_stack_hyper([v[i] for v in values], dtype, device) for i in range(len(first)))
+    return torch.tensor([float(v) for v in values], dtype=dtype, device=device)
+
+
+@dataclass
+class _Group:
+    spec: Any
+    rows: slice  # contiguous rows of the [K, P] buffer (models are ordered by group)
+    hyper: dict
+    state: Any
+    decoupled_decay: Any = 0.0  # AdamW rows' weight_decay (number or [K] tensor), 0 elsewhere
+    views: tuple = ()  # (params, grad, lr) rows of the race's buffers, built once
+    lr: Any = 0.0  # this epoch's learning rate: a number if the rows share it, else views[2]
+    shrink: bool = False  # any AdamW row with a non-zero decoupled decay
+
+
+
+
+def params_per_model(config: TrainConfig) -> int:
+    """Parameters of ``config``'s network, computed from the config alone (before anything is built)."""
+    regression = config.dataset in data_mod.REGRESSION or config.loss == "mse"
+    sizes = [len(features_of(config)), *config.hidden, 1 if regression else max(2, int(config.classes))]
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+
+def check_models(n_models: int, what: str = "race") -> None:
+    """A race or sweep trains at most :data:`lrlab.limits.MAX_MODELS` models."""
+    if n_models > limits.MAX_MODELS:
+        raise ValueError(f"{what}: {n_models} models (optimizers x schedules x learning rates) is more than the "
+                         f"{limits.MAX_MODELS} lrlab trains together; use fewer learning rates or optimizers")
+
+
+def check_race_size(configs: Sequence[TrainConfig], what: str = "race") -> None:
+    """``len(configs)`` models x their parameters fit :data:`lrlab.limits.MAX_RACE_PARAMETERS`
+    (checked on validated configs, before any data or model is built)."""
+    if not configs:
+        raise ValueError(f"{what}: at least one contender")
+    check_models(len(configs), what)
+    n_params = params_per_model(configs[0])
+    total = len(configs) * n_params
+    if total > limits.MAX_RACE_PARAMETERS:
+        raise ValueError(f"{what}: {len(configs)} models x {n_params} parameters = {total:,} numbers, more than the "
+                         f"{limits.MAX_RACE_PARAMETERS:,} lrlab holds in one race; use fewer learning rates or "
+                         f"optimizers, or a smaller network (--hidden)")
+
+
+class Engine:
+    """K >= 1 runs in progress: ``epoch()`` trains every running model one epoch; :meth:`run`
+    drives them to the end (as :func:`lrlab.train.train` for K = 1 and :func:`lrlab.race.race`).
+
+    ``runs`` are in the order of ``configs``. Internally the models are reordered so that
+    each optimizer group owns a contiguous block of rows of the ``[K, P]`` buffer.
+    ``norms=True`` adds each layer's weight and gradient norm to every epoch's record
+    (columns ``weight_norm_1``, ..., ``grad_norm_1``, ...; the gradient of the epoch's last
+    mini-batch), as the training panel draws them.
+    """
+
+    def __init__(self, configs: Sequence[TrainConfig], epochs: int | None = None,
+                 dataset: data_mod.Dataset | None = None, norms: bool = False):
+        configs = list(configs)
+        check_shared(configs)
+        if epochs is not None:
+            if not (isinstance(epochs, int) and epochs >= 1):
+                raise ValueError(f"epochs: must be an integer >= 1, got {epochs!r}")
+            configs = [c.replace(max_epochs=epochs) for c in configs]
+        check_models(len(configs))
+        for c in configs:
+            c.validate()
+        check_race_size(configs)
+        first = configs[0]
+        self.K = K = len(configs)
+        self.device = resolve_device(first.device)
+        self.dtype = torch_dtype(first.dtype)
+        self.dataset = make_dataset(first, self.device) if dataset is None else dataset.to(self.device)
+        feats = features_of(first)
+        self.X_train = data_mod.transform(self.dataset.X_train, feats)
+        self.X_test = data_mod.transform(self.dataset.X_test, feats)
+        self.y_train, self.y_test = self.dataset.y_train, self.dataset.y_test
+        self.kind = self.dataset.kind
+        self.loss = first.loss
+        self.n_train = self.X_train.shape[0]
+        self.batch_size = first.batch_size or self.n_train
+        self._shuffle_gen = torch.Generator().manual_seed(first.seed + 1)
+
+        # order the models by optimizer group: internal row i is configs[order[i]]
+        keys = [group_key(c) for c in configs]
+        distinct = list(dict.fromkeys(keys))
+        self.order = sorted(range(K), key=lambda j: distinct.index(keys[j]))
+        self.configs = [configs[j] for j in self.order]  # internal order
+        self.position = {j: i for i, j in enumerate(self.order)}  # input index -> internal row
+        self._input_rows = torch.tensor([self.position[j] for j in range(K)], device=self.device)
+
+        base = make_model(first, self.dataset)  # one seed: the same initial weights for every model
+        self.net = BatchedMLP.from_mlp(base, K)
+        self.params = self.net.params
+        self.grad = torch.zeros_like(self.params)
+        self.best_params = self.params.clone()
+        self.frozen = self.params.clone()  # rows of stopped models are held at these values
+
+        # full batch: one forward pass serves the test metrics and the next step (see _full_batch_pass)
+        self.full_batch = self.batch_size >= self.n_train
+        self._X_all = torch.cat([self.X_train, self.X_test]) if self.full_batch else None
+        self._y_all = torch.cat([self.y_train, self.y_test]) if self.full_batch else None
+        # chunks of rows for the full-batch pass (one on a GPU); groups never straddle two chunks
+        self.chunks = self.net.chunks(self._X_all.shape[0], K) if self.full_batch else [slice(0, K)]
+        bounds = sorted({c.start for c in self.chunks} | {K})
+        self.groups: list[_Group] = []
+        start = 0
+        internal_keys = [keys[j] for j in self.order]
+        for key in distinct:
+            members = [c for c, k in zip(self.configs, internal_keys) if k == key]
+            stop = start + len(members)
+            cuts = [start] + [b for b in bounds if start < b < stop] + [stop]
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                self.groups.append(self._make_group(key, members[a - start: b - start], slice(a, b)))
+            start = stop
+
+        # L1/L2 on weights only (biases excluded), per model
+        mask = torch.cat([torch.full((math.prod(s),), float(i % 2 == 0), dtype=self.dtype)
+                          for i, s in enumerate(self.net.shapes)]).to(self.device)
+        self.weight_mask = mask
+        l2 = [c.reg_rate if c.regularization == "l2" else 0.0 for c in self.configs]
+        l1 = [c.reg_rate if c.regularization == "l1" else 0.0 for c in self.configs]
+        self._l2 = torch.tensor(l2, dtype=self.dtype, device=self.device).view(K, 1) if any(l2) else None
+        self._l1 = torch.tensor(l1, dtype=self.dtype, device=self.device).view(K, 1) if any(l1) else None
+
+        self.schedules = [schedules.make_schedule(c.schedule, c.lr, c.max_epochs, **c.schedule_params)
+                          for c in self.configs]
+        # the K histories: one [K, rows, columns] buffer per history capacity (lrlab.history.KHistory);
+        # each run's history is its model's view of it
+        capacities = [c.history_capacity for c in self.configs]
+        self.n_layers = len(self.net.sizes) - 1
+        self.norms = bool(norms)
+        self._layer_of = torch.cat([torch.full((math.prod(s),), i // 2, dtype=torch.long)
+                                    for i, s in enumerate(self.net.shapes)]).to(self.device)
+        columns = COLUMNS + (norm_columns(self.n_layers) if self.norms else ())
+        self._khistories: list[tuple[KHistory, Optional[np.ndarray]]] = []  # (buffer, its internal rows or None: all)
+        self._kh_of = np.zeros(K, dtype=np.int64)  # internal row -> its buffer
+        self._kh_row = np.arange(K)  # internal row -> its row in that buffer
+        self.histories = [None] * K
+        for n, cap in enumerate(dict.fromkeys(capacities)):
+            rows = np.array([i for i, c in enumerate(capacities) if c == cap], dtype=np.int64)
+            kh = KHistory(len(rows), columns, capacity=cap)
+            self._kh_of[rows] = n
+            self._kh_row[rows] = np.arange(len(rows))
+            for view, i in zip(kh.views, rows.tolist()):
+                view.cuts = self.schedules[i].cuts
+                self.histories[i] = view
+            self._khistories.append((kh, None if len(rows) == K else rows))
+        self._runs = [Run(c, None, h, self.dataset) for c, h in zip(self.configs, self.histories)]
+        # best epoch and its metrics per model ([K], [4, K]: train loss, train score, test loss, test
+        # score), copied into the runs when they are read (runs, a stop)
+        self._best_epoch = np.full(K, -1, dtype=np.int64)
+        self._best_metrics = np.full((4, K), np.nan)
+        self._pos = np.array([self.position[j] for j in range(K)], dtype=np.int64)  # input index -> internal row
+        # the learning rates: pure schedules are functions of the epoch alone, so equal ones (same
+        # name, lr, epochs and parameters) are asked once per epoch; a constant one never changes
+        # (its rate is filled in once); reactive ones keep their own state and are asked per model
+        self._base_lrs = np.zeros(K)
+        by_key: dict = {}
+        reactive = []
+        for i, (c, sc) in enumerate(zip(self.configs, self.schedules)):
+            if type(sc) is not schedules.Schedule:
+                reactive.append(i)
+            elif c.schedule == "constant":
+                self._base_lrs[i] = sc.lr(0)
+            else:
+                key = (c.schedule, c.lr, c.max_epochs, repr(sorted(c.schedule_params.items())))
+                by_key.setdefault(key, []).append(i)
+        self._lr_groups = [(self.schedules[rows[0]], slice(None) if len(rows) == K else np.array(rows))
+                           for rows in by_key.values()]
+        self._lr_each = np.array(reactive, dtype=np.int64)
+        self.active = np.ones(K, dtype=bool)  # [K], internal order; a stopped model is False
+        self.epoch_index = 0
+        self.steps = 0
+        self.rules = EpochRules(self.configs)  # divergence, best epoch, stopping for all K (lrlab.rules)
+        self._t0 = None
+        self._models_built = False
+        self.lrs = torch.zeros(K, dtype=self.dtype, device=self.device)
+        for g in self.groups:  # the buffers are only ever modified in place, so views stay valid
+            g.views = (self.params[g.rows], self.grad[g.rows], self.lrs[g.rows])
+            g.shrink = isinstance(g.decoupled_decay, torch.Tensor) or g.decoupled_decay != 0
+        # schedules whose observe() only returns lr(epoch + 1) (no state) are not called per epoch
+        self._observing = np.array([type(sc).observe is not schedules.Schedule.observe for sc in self.schedules],
+                                   dtype=bool)
+        self._n_active = K
+        # per chunk: its rows, its optimizer groups and its rows of the (fixed) params and grad buffers
+        self._pipeline = [(rows, [g for g in self.groups if rows.start <= g.rows.start < rows.stop],
+                           self.params[rows], self.grad[rows]) for rows in self.chunks]
+        self._ahead = None  # (params version, [forward pass of the training inputs per chunk])
+        self._last_lrs = None
+        self._active_col = None  # self.active as a [K, 1] tensor on the device (None: to be rebuilt)
+        self._set_lrs(self._epoch_lrs(0))  # the first epoch's rates (what effective_steps reads before training)
+
+    @property
+    def current_lrs(self) -> np.ndarray:
+        """Every model's learning rate of the epoch trained last (before any: of the first), configs' order."""
+        return self._last_lrs[self._pos].copy()
+
+    def _make_group(self, key: tuple, members: list, rows: slice) -> _Group:
+        """One batched optimizer call over ``rows`` (configs ``members``, all of group ``key``)."""
+        spec = optim.get(key[0])
+        resolved = [optim.get(c.optimizer).resolve(lr=c.lr, **c.optimizer_params) for c in members]
+        decoupled = [r["weight_decay"] if c.optimizer in SHARED_STEP else 0.0 for c, r in zip(members, resolved)]
+        if any(c.optimizer in SHARED_STEP for c in members):
+            resolved = [{**r, "weight_decay": 0.0} if c.optimizer in SHARED_STEP else r
+                        for c, r in zip(members, resolved)]
+        hyper = {name: _stack_hyper([r[name] for r in resolved], self.dtype, self.device)
+                 for name in resolved[0] if name != "lr"}
+        group = _Group(spec, rows, hyper, spec.init(self.params[rows]))
+        group.decoupled_decay = _stack_hyper(decoupled, self.dtype, self.device)
+        if isinstance(group.decoupled_decay, torch.Tensor):
+            group.decoupled_decay = group.decoupled_decay.view(-1, 1)
+        return group
+
+    # -- state ---------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self._n_active == 0
+
+    @property
+    def runs(self) -> list[Run]:
+        """The K runs in the order of the configs given (models synced with the buffer)."""
+        self.sync_models()
+        self._sync_runs(np.flatnonzero(self.active).tolist())
+        return [self._runs[self.position[j]] for j in range(self.K)]
+
+    def _sync_runs(self, rows) -> None:
+        """Copy the steps and the best epoch (with its metrics) of the models ``rows`` into their runs."""
+        best = self._best_epoch
+        for i in rows:
+            run = self._runs[i]
+            run.steps = self.steps
+            b = int(best[i])
+            if b >= 0 and run.best_epoch != b:
+                tl, ta, vl, va = self._best_metrics[:, i].tolist()
+                run.best_epoch = b
+                run.best_metrics = {"train_loss": tl, "test_loss": vl, "train_acc": ta, "test_acc": va}
+
+    def sync_models(self) -> None:
+        """Give each run its :class:`lrlab.nets.MLP` (built on first use): its weights are *views*
+        of the model's row of the ``[K, P]`` buffer, so they are always the engine's current ones."""
+        if not self._models_built:
+            sizes = self.net.sizes
+            for i, run in enumerate(self._runs):
+                run.model = nets.MLP(sizes[0], sizes[1:-1], sizes[-1], self.net.activation, seed=run.config.seed,
+                                     flat=self.params[i])
+            self._models_built = True
+
+    def outputs(self, X: torch.Tensor) -> torch.Tensor:
+        """Every model's output on raw inputs ``X`` [n, d]: ``[K, n, c]`` in the configs' order (one forward)."""
+        X = torch.as_tensor(X, dtype=self.dtype, device=self.device)
+        X = data_mod.transform(X.view(-1, 1) if X.dim() == 1 else X, features_of(self.configs[0]))
+        return self.net.forward(X)[self._input_rows]
+
+    # -- one epoch -----------------------------------------------------------------
+    def batches(self):
+        """One epoch's mini-batches ``(X, y)`` (:func:`minibatches`; shuffled by the run's generator)."""
+        return minibatches(self.X_train, self.y_train, self.batch_size, self._shuffle_gen)
+
+    def step(self, X: torch.Tensor, y: torch.Tensor, lrs) -> tuple[torch.Tensor, torch.Tensor]:
+        """ONE optimizer step of every running model on the mini-batch ``(X, y)`` with learning
+        rates ``lrs`` (a number, or one per model in the configs' order); returns the loss and
+        score ``[K]`` (configs' order) of the forward pass that gave the gradient. Records
+        nothing and applies no stopping rule: the LR range test's step."""
+        lrs = np.broadcast_to(np.asarray(lrs, dtype=np.float64), (self.K,))[self.order]
+        self._set_lrs(np.where(self.active, lrs, 0.0))
+        if self._active_col is None:
+            self._active_col = torch.from_numpy(self.active.copy()).to(self.device).view(-1, 1)
+        self._ahead = None
+        loss, acc = self._step(X, y)
+        self.steps += 1
+        return loss[self._input_rows], acc[self._input_rows]
+
+    def _set_lrs(self, lrs) -> None:
+        """This epoch's learning rate per model (internal order; a list or an array): one
+        host->device copy only when one changed; a group whose models share one learning rate
+        gets it as a number (fewer tensor operations in its step), else its rows of the ``[K]`` buffer."""
+        lrs = np.array(lrs, dtype=np.float64)
+        if self._last_lrs is not None and np.array_equal(lrs, self._last_lrs):
+            return
+        self.lrs.copy_(torch.from_numpy(lrs).to(self.dtype))
+        self._last_lrs = lrs
+        for g in self.groups:
+            mine = lrs[g.rows]
+            g.lr = float(mine[0]) if (mine == mine[0]).all() else g.views[2]
+
+    def _epoch_lrs(self, e: int) -> np.ndarray:
+        """Every model's learning rate for epoch ``e`` (internal order; 0 for stopped models)."""
+        lrs = self._base_lrs.copy()
+        for s, rows in self._lr_groups:
+            lrs[rows] = s.lr(e)
+        active = self.active
+        for i in self._lr_each.tolist():
+            if active[i]:
+                lrs[i] = self.schedules[i].lr(e)
+        if self._n_active < self.K:
+            lrs[~active] = 0.0
+        return lrs
+
+    def _regularize(self, rows: slice = slice(None)) -> None:
+        if self._l2 is not None:  # penalty rate * |w|^2 / 2 -> grad rate * w
+            self.grad[rows].add_(self._l2[rows] * self.params[rows] * self.weight_mask)
+        if self._l1 is not None:  # penalty rate * |w| -> grad rate * sign(w)
+            self.grad[rows].add_(self._l1[rows] * torch.sign(self.params[rows]) * self.weight_mask)
+
+    def _update(self, groups, rows: slice = slice(None)) -> None:
+        """Regularise, then step each group's optimizer over its rows; stopped models keep their weights."""
+        self._regularize(rows)
+        for g in groups:
+            params, grad, _ = g.views  # this group's rows of the (fixed) params and grad buffers
+            lr = g.lr  # a number, or this group's rows of the lr buffer
+            if g.shrink:  # AdamW's decoupled decay
+                rate = lr.view(-1, 1) if isinstance(lr, torch.Tensor) else lr
+                params.mul_(optim.scalar(1 - rate * g.decoupled_decay, params))
+            g.state = g.spec.step(params, grad, g.state, lr=lr, **g.hyper)
+        if self._n_active < self.K and not self.active[rows].all():  # masked: stopped models keep their (restored) weights
+            self.params[rows].copy_(torch.where(self._active_col[rows], self.params[rows], self.frozen[rows]))
+
+    def _step(self, Xb, yb):
+        """One optimizer step of every model on the mini-batch ``(Xb, yb)``; returns its loss and score ``[K]``."""
+        loss, acc = self.net.loss_and_grads(Xb, yb, self.loss, self.grad, tag="step", kind=self.kind)
+        self._update(self.groups)
+        return loss, acc
+
+    def _full_batch_pass(self) -> torch.Tensor:
+        """One full-batch epoch, chunk by chunk: the step, then the test metrics of the updated
+        weights; returns ``[4, K]``: train loss, train score, test loss, test score.
+
+        The forward pass of the test metrics runs on the training and test inputs together,
+        and its training part is kept for the next epoch's step (the same weights, checked by
+        the buffer's version counter), so one forward serves both: test metrics are still those
+        of the weights after the update, the next step still sees exactly those weights. Each
+        chunk of models goes through backward, update and forward in turn while its numbers
+        are still in the CPU's cache."""
+        kept = self._ahead
+        if kept is not None and kept[0] != self.params._version:
+            kept = None  # the weights changed since (outside code)
+        self._ahead = None
+        passes, stats = [], []
+        whole = slice(None)
+        for c, (rows, groups, flat, grad) in enumerate(self._pipeline):
+            loss, acc = self.net.loss_and_grads(self.X_train, self.y_train, self.loss, grad, flat=flat,
+                                                layers=kept and [(whole, kept[1][c])], tag="step", kind=self.kind)
+            self._update(groups, rows)
+            test_loss, test_acc, ahead = self.net.evaluate(self._X_all, self.y_test, self.loss, self.kind, flat=flat,
+                                                           split=self.n_train, tag="ahead", y_all=self._y_all)
+            passes.append(ahead[0][1])
+            stats.append(torch.stack([loss, acc, test_loss, test_acc]))
+        self._ahead = (None, passes)  # its version is set at the end of epoch()
+        return stats[0] if len(stats) == 1 else torch.cat(stats, 1)
+
+    def epoch(self, should_stop: Callable[[], bool] | None = None) -> list[dict | None] | None:
+        """Train every running model one epoch; return the K records (configs' order; None for
+        models that had already stopped), or None if ``should_stop`` fired before any step."""
+        if self.done:
+            return None
+        if self._t0 is None:
+            self._t0 = time.perf_counter()
+        e = self.epoch_index
+        lrs = self._epoch_lrs(e)
+        self._set_lrs(lrs)
+        if self._active_col is None:
+            self._active_col = torch.from_numpy(self.active.copy()).to(self.device).view(-1, 1)
+        if self.full_batch:
+            if should_stop is not None and should_stop():
+                self.stop_all("stopped_by_user")
+                return None
+            n_batches = 1
+            stats = self._full_batch_pass()
+        else:
+            loss_sum = acc_sum = None
+            n_batches = 0
+            for Xb, yb in self.batches():
+                if should_stop is not None and should_stop():
+                    if n_batches == 0:
+                        self.stop_all("stopped_by_user")
+                        return None
+                    break
+                loss, acc = self._step(Xb, yb)
+                loss_sum = loss if loss_sum is None else loss_sum + loss
+                acc_sum = acc if acc_sum is None else acc_sum + acc
+                n_batches += 1
+            test_loss, test_acc = self.net.evaluate(self.X_test, self.y_test, self.loss, self.kind, tag="eval")
+            stats = torch.stack([loss_sum / n_batches, acc_sum / n_batches, test_loss, test_acc])
+        stopped = bool(n_batches and should_stop is not None and should_stop())
+        now = time.perf_counter() - self._t0
+        # the K models' metrics as float64 on the host (the numbers a record holds)
+        metrics = stats.detach().to("cpu", torch.float64).numpy()
+        train_loss, train_acc, test_loss, test_acc = metrics
+        active = self.active
+        improved, reason = self.rules.after_epoch(e, train_loss, test_loss, train_acc, test_acc,
+                                                  True if self._n_active == self.K else active, stopped)
+        ran = None if self._n_active == self.K else active.copy()  # the models that trained this epoch
+        # the record of every running model: one row per buffer, written for all of them at once
+        extra = self._extra_columns() if self.norms else None  # [K, 2L] per-layer norms, or None
+        columns = (e, lrs, train_loss, test_loss, train_acc, test_acc, now) + (() if extra is None else tuple(extra.T))
+        for kh, rows in self._khistories:
+            kh.append(columns if rows is None else
+                      [c if isinstance(c, (int, float)) else c[rows] for c in columns])
+        # the best epoch: the metrics of the models that improved, then their weights in one pass
+        n_better = int(np.count_nonzero(improved))
+        if n_better:
+            self._best_epoch[improved] = e
+            np.copyto(self._best_metrics, metrics, where=improved)
+        if n_better == self.K:
+            self.best_params.copy_(self.params)
+        elif n_better:  # one pass over the buffer (index_select + index_copy_ cost more)
+            mask = torch.from_numpy(improved).to(self.device).view(-1, 1)
+            torch.where(mask, self.params, self.best_params, out=self.best_params)
+        # reactive schedules see every running model's epoch unless it diverged
+        if self._observing.any():
+            for i in np.flatnonzero(self._observing & active & (reason != DIVERGED)).tolist():
+                self.schedules[i].observe(e, _record(i, e, lrs, metrics, now, extra))
+        self.epoch_index += 1
+        self.steps += n_batches
+        stopping = np.flatnonzero(reason)
+        if len(stopping):
+            self._stop_models(stopping, [REASONS[code] for code in reason[stopping].tolist()])
+        if self._ahead is not None:
+            # a stop restores a model's row: its kept forward pass is stale, but that model's
+            # numbers are masked from now on, so the kept pass still serves every running model
+            self._ahead = (self.params._version, self._ahead[1])
+        return EpochRecords(self._pos, ran, e, lrs, metrics, now, extra)
+
+    # -- what plots read -----------------------------------------------------------
+    def layer_norms(self, which: str = "weights") -> np.ndarray:
+        """Per-layer Euclidean norm ``||v_l|| = sqrt(sum_{i in layer l} v_i^2)`` (weights and biases
+        together) of every model's parameters (``which='weights'``) or last gradient (``'grads'``):
+        ``[K, L]`` float64, configs' order."""
+        buf = self.params if which == "weights" else self.grad
+        return self._norms_of(buf)[self._pos]
+
+    def _norms_of(self, buf: torch.Tensor) -> np.ndarray:
+        squares = buf.detach().to(torch.float64).square()
+        sums = torch.zeros(buf.shape[0], self.n_layers, dtype=torch.float64, device=buf.device)
+        sums.index_add_(1, self._layer_of, squares)
+        return sums.sqrt_().cpu().numpy()
+
+    def _extra_columns(self) -> np.ndarray:
+        """The norm columns of this epoch's records, ``[K, 2L]`` (internal order)."""
+        return np.concatenate([self._norms_of(self.params), self._norms_of(self.grad)], axis=1)
+
+    def effective_steps(self, model: int = 0) -> torch.Tensor:
+        """Model ``model``'s (configs' order) per-parameter effective step at its last step, flat
+        ``[P]``: the multiplier its optimizer applies to the gradient (:func:`lrlab.optim` ``*_effective_step``,
+        e.g. Adam's ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``)."""
+        i = self.position[model]
+        g = next(g for g in self.groups if g.rows.start <= i < g.rows.stop)
+        params = g.views[0]
+        steps = g.spec.effective_step(g.state, params, lr=g.lr, **g.hyper)
+        return steps.expand_as(params)[i - g.rows.start]
+
+    def frame(self, model: int = 0, grid_points=None) -> "Frame":
+        """What a plot draws of model ``model`` (configs' order) now, as an immutable :class:`Frame`
+        of numpy copies (safe to draw in another thread while training goes on).
+
+        ``grid_points``: raw inputs ``[n, d]`` where the model's output is evaluated (the decision
+        boundary's probabilities, the class, or the fitted curve)."""
+        i = self.position[model]
+        history = self.histories[i]
+        columns = {name: _frozen(history[name]) for name in history.columns}
+        grid = None
+        if grid_points is not None:
+            with torch.no_grad():
+                out = self.outputs(grid_points)[model]
+            if self.kind == "regression":
+                grid = out[:, 0]
+            elif out.shape[1] == 2:
+                grid = torch.softmax(out, 1)[:, 1]
+            else:
+                grid = out.argmax(1).to(out.dtype)
+            grid = _frozen(grid.detach().cpu().double().numpy())
+        best = int(self._best_epoch[i])
+        return Frame(epochs_done=history.epochs_seen,
+                     max_epochs=self.configs[i].max_epochs, done=not self.active[i],
+                     stop_reason=self._runs[i].stop_reason, best_epoch=best if best >= 0 else None,
+                     history=columns, cuts=tuple(dict(c) for c in history.cuts), grid=grid,
+                     weight_norms=_frozen(self._norms_of(self.params[i:i + 1])[0]),
+                     grad_norms=_frozen(self._norms_of(self.grad[i:i + 1])[0]),
+                     effective_steps=_frozen(self.effective_steps(model).detach().cpu().double().numpy()),
+                     layer_of=_frozen(self._layer_of.cpu().numpy()))
+
+    def _stop(self, i: int, reason: str) -> None:
+        """End model ``i``'s run (see :meth:`_stop_models`)."""
+        self._stop_models(np.array([i]), [reason])
+
+    def _stop_models(self, rows: np.ndarray, reasons: list) -> None:
+        """End the runs of the models ``rows`` (internal order; those still running): record why,
+        restore each one's best epoch's weights (where it has one) and freeze its row."""
+        running = self.active[rows]
+        if not running.all():
+            rows, reasons = rows[running], [r for r, go in zip(reasons, running.tolist()) if go]
+        if len(rows) == 0:
+            return
+        stop_epoch = self.epoch_index - 1 if self.epoch_index else None
+        wall = time.perf_counter() - self._t0 if self._t0 is not None else None
+        has_best = self.rules.has_best
+        self._sync_runs(rows.tolist())
+        for n, (kh, _) in enumerate(self._khistories):
+            kh.stop(self._kh_row[rows] if len(self._khistories) == 1 else self._kh_row[rows[self._kh_of[rows] == n]])
+        for i, reason, best in zip(rows.tolist(), reasons, has_best[rows].tolist()):
+            run = self._runs[i]
+            run.stop_reason = reason
+            run.stop_epoch = stop_epoch
+            if best:  # it has a best epoch: its weights are restored below
+                run.restored_best = True
+            if wall is not None:
+                run.wall_time = wall
+        self.active[rows] = False
+        self._n_active -= len(rows)
+        self._active_col = None
+        with torch.no_grad():
+            if len(rows) == 1:
+                i = int(rows[0])
+                if has_best[i]:
+                    self.params[i].copy_(self.best_params[i])
+                self.frozen[i].copy_(self.params[i])
+            else:
+                stop = np.zeros(self.K, dtype=bool)
+                stop[rows] = True
+                restore = torch.from_numpy(stop & has_best).to(self.device).view(-1, 1)
+                torch.where(restore, self.best_params, self.params, out=self.params)
+                torch.where(torch.from_numpy(stop).to(self.device).view(-1, 1), self.params, self.frozen,
+                            out=self.frozen)
+
+    def stop_all(self, reason: str = "stopped_by_user") -> list[Run]:
+        """Stop every running model (e.g. the learner pressed Stop); returns the runs."""
+        self._stop_models(np.arange(self.K), [reason] * self.K)
+        return self.runs
+
+    def work(self) -> tuple[int, int, int]:
+        """One step's work: (rows of one pass, parameters per model, models). Full batch: the
+        training and test rows (one look-ahead pass runs them together); else the mini-batch's rows."""
+        rows = self._X_all.shape[0] if self.full_batch else min(self.batch_size, self.n_train)
+        return rows, self.params.shape[1], self.K
+
+    def threads(self, override: int | None = None) -> int:
+        """The intra-op thread count (:func:`lrlab.threads.resolve`): ``override`` if given, else
+        chosen from one step's work (:meth:`work`: rows x parameters x models)."""
+        return threads_mod.resolve(override, *self.work())
+
+    def run(self, on_epoch: Callable[[list, "Engine"], Any] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> list[Run]:
+        """Train to the end with :meth:`threads` intra-op threads (torch's setting restored afterwards)."""
+        with threads_mod.engine_threads(self.threads()):
+            while not self.done:
+                records = self.epoch(should_stop)
+                if records is not None and on_epoch is not None:
+                    on_epoch(records, self)
+        return self.runs
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One model's state as plots draw it (:meth:`Engine.frame`): numpy copies, read-only.
+
+    ``history``: every history column (``epoch``, ``lr``, ``train_loss``, ... and, with
+    ``norms=True``, the per-layer norms); ``grid``: the output on the grid points asked for;
+    ``weight_norms``/``grad_norms``: per-layer norms now ``[L]``; ``effective_steps``: the
+    optimizer's multiplier on the gradient per parameter ``[P]``, ``layer_of[p]`` its layer."""
+
+    epochs_done: int
+    max_epochs: int
+    done: bool
+    stop_reason: Optional[str]
+    best_epoch: Optional[int]
+    history: dict
+    cuts: tuple
+    grid: Optional[np.ndarray]
+    weight_norms: np.ndarray
+    grad_norms: np.ndarray
+    effective_steps: np.ndarray
+    layer_of: np.ndarray
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.weight_norms)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``a``."""
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+def _record(i: int, e: int, lrs: np.ndarray, metrics: np.ndarray, now: float, extra=None) -> dict:
+    """Model ``i``'s (internal row) record of epoch ``e``: the engine's record, numbers as Python
+    floats (``extra``: the per-layer norms ``[K, 2L]`` in the order of :func:`norm_columns`, or None)."""
+    record = {"epoch": e, "lr": float(lrs[i]), "train_loss": float(metrics[0, i]), "test_loss": float(metrics[2, i]),
+              "train_acc": float(metrics[1, i]), "test_acc": float(metrics[3, i]), "seconds": now}
+    if extra is not None:
+        record.update(zip(norm_columns(extra.shape[1] // 2), extra[i].tolist()))
+    return record
+
+
+def norm_columns(n_layers: int) -> tuple[str, ...]:
+    """The history columns of the per-layer norms: ``weight_norm_1 .. L``, then ``grad_norm_1 .. L``."""
+    return tuple(f"{what}_norm_{l}" for what in ("weight", "grad") for l in range(1, n_layers + 1))
+
+
+class EpochRecords(collections.abc.Sequence):
+    """An epoch's K records in the configs' order (None for a model that had already stopped),
+    as :meth:`Race.epoch` returns them: a read-only sequence whose dicts are built when read
+    (and kept, so a record read twice is the same dict). ``list(records)`` is a plain list."""
+
+    __slots__ = ("_pos", "_ran", "_e", "_lrs", "_metrics", "_now", "_extra", "_built")
+
+    def __init__(self, pos: np.ndarray, ran: Optional[np.ndarray], e: int, lrs: np.ndarray, metrics: np.ndarray,
+                 now: float, extra: Optional[np.ndarray] = None):
+        self._pos, self._ran, self._e, self._lrs, self._metrics, self._now = pos, ran, e, lrs, metrics, now
+        self._extra = extra
+        self._built: dict = {}
+
+    def __len__(self) -> int:
+        return len(self._pos)
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [self[k] for k in range(*j.indices(len(self)))]
+        j = range(len(self))[j]  # an int in range (negative counts from the end), else IndexError/TypeError
+        got = self._built.get(j)
+        if got is None:
+            i = int(self._pos[j])
+            if self._ran is not None and not self._ran[i]:
+                return None
+            got = self._built[j] = _record(i, self._e, self._lrs, self._metrics, self._now, self._extra)
+        return got
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (EpochRecords, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return repr(list(self))
