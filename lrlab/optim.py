@@ -676,7 +676,7 @@ WEIGHT_DECAY = Param("weight_decay", 0.0, "float", 0.0, 1.0,
 MOMENTUM = Param("momentum", 0.9, "float", 0.0, 1.0, hi_open=True,
                  help="how much of the velocity each step keeps (0: none)")
 BETAS = Param("betas", (0.9, 0.999), "pair", 0.0, 1.0, hi_open=True, parts=("beta1", "beta2"),
-              help="the averaging rates of the gradient (beta1, for m) and of its square (beta2, for v)")
+              help="the averaging rates of m, the gradient's average (beta1), and v, its square's (beta2)")
 EPS = Param("eps", 1e-8, "float", 0.0, 1.0, lo_open=True, log=True, window=(1e-12, 1.0),
             help="added to the denominator so that it is never 0")
 AMSGRAD = Param("amsgrad", False, "bool", help="divide by the largest v seen so far, so steps never grow")

@@ -106,13 +106,17 @@ class Param:
         """The command-line flag: ``--weight-decay``."""
         return "--" + self.name.replace("_", "-")
 
+    def interval_text(self) -> str:
+        """The range alone, in words: ``in (0, 100]`` (each number of a pair or of milestones)."""
+        return interval(*self._bounds())
+
     def allowed(self) -> str:
         """What is allowed, in words: ``in (0, 100]``, ``one of 'min', 'max'``, ``True or False``."""
         if self.kind == "choice":
             return "one of " + ", ".join(map(repr, self.choices))
         if self.kind == "bool":
             return "True or False"
-        text = interval(*self._bounds())
+        text = self.interval_text()
         if self.kind == "pair":
             return f"two numbers, each {text}"
         if self.kind == "milestones":
@@ -161,6 +165,10 @@ class Param:
         if kind == "pair":
             return self._check_pair(name, value)
         return self._check_number(name, value)
+
+    def check_part(self, value, name: Optional[str] = None):
+        """One number of a pair (``beta1``), checked against the pair's range."""
+        return self._check_number(name or self.name, value)
 
     def _check_number(self, name, value):
         if not _is_tensor(value):

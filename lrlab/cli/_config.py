@@ -1,4 +1,9 @@
-"""Turning command-line flags into a TrainConfig: one flag per TrainConfig field.
+"""Turning command-line flags into a TrainConfig: one flag per TrainConfig field, and one per
+optimizer hyper-parameter, read from its declaration (:class:`lrlab.params.Param`: its help,
+default, allowed range; :func:`optimizer_params`). A value given to such a flag is checked
+against that declaration before anything else (``lrlab: error: argument --momentum: must be in
+[0, 1), got 1.5``); then each optimizer that takes it checks it again when the config is
+validated.
 
 Also what every training command shares: ``--threads`` (:func:`add_threads_argument`,
 :func:`engine_threads`), the output checks done before any training starts
@@ -13,6 +18,7 @@ import math
 import os
 from dataclasses import MISSING, fields
 
+from ..params import LR, REG_RATE, Param, format_value
 from ..train import TrainConfig
 
 
@@ -97,6 +103,8 @@ SPECIAL = {
     "csv_path": dict(type=str, metavar="FILE",
                      help="your own data: a CSV with header x1,x2,label (classes) or x1[,x2],y (regression); "
                           "inputs are rescaled to [-1, 1] (see lrlab.csvdata)"),
+    "lr": dict(type=float, metavar="LR", help=f"{LR.help}; {LR.allowed()}"),
+    "reg_rate": dict(type=float, metavar="RATE", help=f"{REG_RATE.help}; {REG_RATE.allowed()}"),
 }
 SKIP = {"optimizer_params", "schedule_params"}
 ALIASES = {"max_epochs": ["--epochs"], "n_samples": ["--samples"], "csv_path": ["--csv"]}
@@ -117,14 +125,95 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         if f.name == "T_max":
             flags = ["--T-max"]
         g.add_argument(*flags, dest=f.name, default=None, **kw)
-    g.add_argument("--momentum", type=float, help="optimizer momentum (momentum, nesterov, rmsprop)")
-    g.add_argument("--beta1", type=float, help="Adam/AdamW beta1")
-    g.add_argument("--beta2", type=float, help="Adam/AdamW beta2")
-    g.add_argument("--eps", type=float, help="optimizer epsilon")
-    g.add_argument("--weight-decay", type=float, help="optimizer weight decay")
-    g.add_argument("--opt", action="append", metavar="KEY=VALUE", help="any other optimizer hyper-parameter")
+    add_optimizer_arguments(parser)
+    g.add_argument("--opt", action="append", metavar="KEY=VALUE",
+                   help="an optimizer hyper-parameter as KEY=VALUE (each also has its own flag above)")
     g.add_argument("--sched", action="append", metavar="KEY=VALUE",
-                   help="a schedule parameter, e.g. --sched T_max=50 --sched min_lr=0.001")
+                   help="a schedule parameter, e.g. --sched T_max=50 --sched min_lr=0.001 "
+                        "(the parameters: lrlab schedule --help)")
+
+
+# ------------------------------------------------------------------------------ optimizer flags
+def optimizer_params() -> dict[str, tuple[Param, list[str]]]:
+    """Every optimizer hyper-parameter but ``lr`` once: name -> (its declaration, the optimizers
+    that take it). One flag per name, so every optimizer must declare a name alike (the same kind,
+    range and parts; a default may differ)."""
+    from .. import optim
+    out: dict[str, tuple[Param, list[str]]] = {}
+    for spec in optim.OPTIMIZERS.values():
+        for p in spec.params:
+            if p.name == "lr":
+                continue
+            if p.name not in out:
+                out[p.name] = (p, [spec.name])
+                continue
+            first, takers = out[p.name]
+            if (first.kind, first.range, first.parts) != (p.kind, p.range, p.parts):
+                raise AssertionError(f"{p.name}: declared differently by {takers[0]} and {spec.name}")
+            takers.append(spec.name)
+    return out
+
+
+def _defaults_text(name: str, takers: list[str], part: int | None = None) -> str:
+    """``default 0.9`` or ``default 0.9 (rmsprop: 0)``, from each taker's declaration."""
+    from .. import optim
+    by_value: dict[str, list[str]] = {}
+    for o in takers:
+        default = optim.get(o).param(name).default
+        by_value.setdefault(format_value(default if part is None else default[part]), []).append(o)
+    common = max(by_value, key=lambda v: len(by_value[v]))
+    others = "; ".join(f"{', '.join(os)}: {v}" for v, os in by_value.items() if v != common)
+    return f"default {common}" + (f" ({others})" if others else "")
+
+
+def _flags(name: str, p: Param) -> list[tuple[str, int | None]]:
+    """(flag, part index) of hyper-parameter ``name``: ``--momentum``; a pair has one per part (``--beta1``)."""
+    if p.kind == "pair" and p.parts:
+        return [(f"--{part.replace('_', '-')}", i) for i, part in enumerate(p.parts)]
+    return [(p.flag, None)]
+
+
+def add_optimizer_arguments(parser) -> None:
+    """A flag per optimizer hyper-parameter, its help, metavar and type read from the declaration."""
+    from .. import optim
+    g = parser.add_argument_group("optimizer hyper-parameters (each goes to the optimizers that take it)")
+    for name, (p, takers) in optimizer_params().items():
+        users = "every optimizer" if len(takers) == len(optim.OPTIMIZERS) else ", ".join(takers)
+        for flag, part in _flags(name, p):
+            where = f"{_defaults_text(name, takers, part)}; {users}"
+            dest = "opt_" + flag[2:].replace("-", "_")
+            if p.kind == "bool":
+                g.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None,
+                               help=f"{p.help} ({where})")
+                continue
+            what = p.help if part is None else f"{p.parts[part]}, {('the first', 'the second')[part]} of {name}: {p.help}"
+            each = p.allowed() if part is None else p.interval_text()
+            g.add_argument(flag, dest=dest, type=float, default=None, metavar=flag[2:].replace("-", "_").upper(),
+                           help=f"{what}; {each} ({where})")
+
+
+def optimizer_flag_values(args, base_params: dict | None = None) -> dict:
+    """The optimizer hyper-parameters given by their own flags, each checked against its declaration
+    (``ValueError('argument --beta1: ...')`` naming the flag). A pair given by one part takes the
+    other from ``base_params`` or the declared default."""
+    out = {}
+    for name, (p, _) in optimizer_params().items():
+        parts = {}
+        for flag, part in _flags(name, p):
+            value = getattr(args, "opt_" + flag[2:].replace("-", "_"), None)
+            if value is None:
+                continue
+            p.check_part(value, f"argument {flag}") if part is not None else p.check(value, f"argument {flag}")
+            parts[part] = value
+        if not parts:
+            continue
+        if p.kind == "pair" and p.parts:
+            given = (base_params or {}).get(name)
+            other = tuple(given) if isinstance(given, (tuple, list)) and len(given) == 2 else p.default
+            out[name] = tuple(parts.get(i, other[i]) for i in range(len(p.parts)))
+        else:
+            out[name] = parts[None]
+    return out
 
 
 def config_from_args(args, base: TrainConfig | None = None, validate: bool = True) -> TrainConfig:
@@ -133,14 +222,7 @@ def config_from_args(args, base: TrainConfig | None = None, validate: bool = Tru
     changes = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
                if f.name not in SKIP and getattr(args, f.name, None) is not None}
     opt = key_values(args.opt, "opt")
-    if args.momentum is not None:
-        opt["momentum"] = args.momentum
-    if args.beta1 is not None or args.beta2 is not None:
-        opt["betas"] = (0.9 if args.beta1 is None else args.beta1, 0.999 if args.beta2 is None else args.beta2)
-    if args.eps is not None:
-        opt["eps"] = args.eps
-    if args.weight_decay is not None:
-        opt["weight_decay"] = args.weight_decay
+    opt.update(optimizer_flag_values(args, {**base.optimizer_params, **opt}))
     changes["optimizer_params"] = {**base.optimizer_params, **opt}
     changes["schedule_params"] = {**base.schedule_params, **key_values(args.sched, "sched")}
     config = base.replace(**changes)

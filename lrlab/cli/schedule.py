@@ -5,7 +5,10 @@
     lrlab schedule cosine_plateau_cuts --run run.json --png cuts.png   # replay a recorded run
 
 Each parameter flag goes to every named schedule that has that parameter (``--min-lr`` to
-cosine and cosine_plateau_cuts alike); a flag none of them has is an error. Reactive
+cosine and cosine_plateau_cuts alike); a flag none of them has is an error. The flags, their
+help, choices and allowed ranges are read from the parameters' declarations
+(:class:`lrlab.params.Param`, ``spec.params``); a value outside the range of a schedule it goes
+to is refused naming the flag (``argument --T-max: must be an integer in [1, 10000000], got 0``). Reactive
 schedules are fed a synthetic loss curve, or the metrics of a run saved by
 ``lrlab train --json`` (read through :meth:`lrlab.train.Run.from_json`, which checks it).
 At most :data:`lrlab.limits.MAX_SCHEDULE_EPOCHS` epochs are drawn; ``--png`` is checked
@@ -17,13 +20,27 @@ HELP = "print and draw learning-rate schedules (e.g. lrlab schedule cosine --T-m
 
 
 def _params():
-    """Every schedule parameter once: name -> kind (the first schedule's kind wins)."""
+    """Every schedule parameter once: name -> (its declarations, one per distinct way it is
+    declared, each with the schedules that have it), in registry order."""
     from ..schedules import SCHEDULES
-    out = {}
+    out: dict[str, dict] = {}
     for spec in SCHEDULES.values():
-        for param in spec.defaults:
-            out.setdefault(param, spec.kinds[param])
+        for p in spec.params:
+            key = (p.kind, p.range, p.choices, p.help)
+            out.setdefault(p.name, {}).setdefault(key, (p, []))[1].append(spec.name)
     return out
+
+
+def _help(declared: dict) -> str:
+    """A flag's help from its declarations: what it is, what is allowed, the default, the schedules."""
+    from ..params import format_value
+    texts = []
+    for p, users in declared.values():
+        default = f"default: {p.derived}" if p.default is None and p.derived else (
+            "derived" if p.default is None else f"default {format_value(p.default)}")
+        allowed = p.allowed() if p.kind != "choice" else ""
+        texts.append(f"{p.help}{'; ' + allowed if allowed else ''} ({default}; {', '.join(users)})")
+    return " | ".join(texts)
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -57,9 +74,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--run", metavar="FILE.json", help="feed reactive schedules this recorded run's metrics")
     g = parser.add_argument_group("schedule parameters (each goes to the named schedules that have it)")
     types = {"lr": _float, "float": _float, "epochs": whole, "int": whole, "milestones": _int_list, "choice": str}
-    for param, kind in _params().items():
-        g.add_argument(f"--{param.replace('_', '-')}", dest=f"p_{param}", type=types[kind], default=None,
-                       metavar="EPOCHS" if kind == "milestones" else param.upper())
+    for param, declared in _params().items():
+        first = next(iter(declared.values()))[0]
+        kinds = {p.kind for p, _ in declared.values()}
+        if len(kinds) != 1:
+            raise AssertionError(f"{param}: declared as {', '.join(sorted(kinds))}; one flag needs one kind")
+        kw = dict(type=types[first.kind], metavar="EPOCHS" if first.kind == "milestones" else param.upper())
+        if first.kind == "choice":  # every choice any schedule allows; each schedule keeps only its own
+            kw = dict(choices=list(dict.fromkeys(c for p, _ in declared.values() for c in p.choices)))
+        g.add_argument(first.flag, dest=f"p_{param}", default=None, help=_help(declared), **kw)
 
 
 def _check_epochs(epochs, where: str) -> int:
@@ -81,13 +104,6 @@ def run(args) -> int:
     for param in given:
         if not any(param in SCHEDULES[n].defaults for n in names):
             raise ValueError(f"{param}: not a parameter of {', '.join(names)}")
-    lr = args.lr if args.lr is not None else given.get("max_lr", 0.1)
-    if args.epochs is not None:
-        epochs = _check_epochs(args.epochs, "--epochs")
-    else:
-        key = next((k for k in ("T_max", "total_steps", "total_iters") if k in given), None)
-        epochs = 100 if key is None else _check_epochs(given[key], f"from --{key.replace('_', '-')}; "
-                                                                   f"--epochs sets how many are drawn")
 
     def takes(name, param, value):  # a choice goes only where it is one of the choices (--monitor)
         spec = SCHEDULES[name]
@@ -97,6 +113,18 @@ def run(args) -> int:
             not any(value in SCHEDULES[n].choices.get(param, ()) for n in names)
 
     entries = [(n, {k: v for k, v in given.items() if takes(n, k, v)}) for n in names]
+    lr = args.lr if args.lr is not None else given.get("max_lr", 0.1)
+    if args.epochs is not None:
+        epochs = _check_epochs(args.epochs, "--epochs")
+    else:
+        key = next((k for k in ("T_max", "total_steps", "total_iters") if k in given), None)
+        epochs = 100 if key is None else _check_epochs(given[key], f"from --{key.replace('_', '-')}; "
+                                                                   f"--epochs sets how many are drawn")
+    for n, params in entries:  # each value in the range of every schedule it goes to, refused naming the flag
+        for k, v in params.items():
+            p = SCHEDULES[n].param(k)
+            if p.kind != "choice":  # a choice is checked by the schedule itself, against its own choices
+                p.check(v, f"argument {p.flag}")
     check_outputs(files=[("png", args.png)], inputs=[args.run])
     if args.run:
         from ..train import Run
