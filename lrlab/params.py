@@ -13,8 +13,8 @@ everything else reads them from there:
 * the command line -- the per-optimizer flags of ``lrlab train / race / sweep`` and the
   parameter flags of ``lrlab schedule``, with their help, choices and range checks
   (:mod:`lrlab.cli._config`);
-* the docs -- :func:`table` prints the README's parameter tables (``python -m lrlab.params``;
-  ``tests/test_params.py`` keeps the README equal to it).
+* the docs -- :func:`readme_tables` prints the README's parameter tables
+  (``tests/test_params.py`` keeps the README equal to it).
 
 The learning rate has its own declaration, :data:`LR` (its range is
 :data:`lrlab.limits.LR_RANGE`); every learning-rate slider takes its span from
@@ -32,13 +32,13 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from . import limits
 from .checks import check_number, check_whole, interval, shown
 
-__all__ = ["Param", "LR", "REG_RATE", "KINDS", "check_bool", "table", "format_value"]
+__all__ = ["Param", "LR", "REG_RATE", "KINDS", "check_bool", "table", "readme_tables", "format_value"]
 
 KINDS = ("lr", "float", "int", "epochs", "milestones", "choice", "bool", "pair")
 #: kinds whose values are numbers with a range (a pair and milestones: each element)
@@ -275,13 +275,14 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _rows(specs) -> list[tuple]:
+def _rows(specs, every: str = "every one") -> list[tuple]:
     """One row per parameter declaration; the same declaration in several registry entries is one
     row listing them (a default that differs is given per entry)."""
+    specs = list(specs)
     rows: dict = {}
     for spec in specs:
         for p in spec.params:
-            key = replace(p, default=None, derive=None)  # the same parameter apart from its default
+            key = (p.name, p.kind, p.range, p.choices, p.parts, p.help)  # the same parameter, but for its default
             rows.setdefault(key, []).append((spec.name, p))
     out = []
     for key, users in rows.items():
@@ -294,13 +295,14 @@ def _rows(specs) -> list[tuple]:
         else:
             common = max(defaults, key=lambda d: len(defaults[d]))
             default = "; ".join([common] + [f"{', '.join(o)}: {d}" for d, o in defaults.items() if d != common])
-        out.append((p.name, ", ".join(owner for owner, _ in users), default, p.allowed(), p.help))
+        owners = every if len(users) == len(specs) > 1 else ", ".join(owner for owner, _ in users)
+        out.append((p.name, owners, default, p.allowed(), p.help))
     return out
 
 
 def table(which: str = "optimizers") -> str:
     """The parameter table of ``which`` (``'optimizers'`` or ``'schedules'``) as Markdown, from the
-    declarations: parameter, used by, default, allowed, meaning (the README prints both)."""
+    declarations: parameter, used by, default, allowed, meaning (:func:`readme_tables` prints both)."""
     if which == "optimizers":
         from .optim import OPTIMIZERS as registry
     elif which == "schedules":
@@ -308,13 +310,14 @@ def table(which: str = "optimizers") -> str:
     else:
         raise ValueError(f"which: must be 'optimizers' or 'schedules', got {which!r}")
     lines = ["| parameter | used by | default | allowed | meaning |", "|---|---|---|---|---|"]
-    for name, users, default, allowed, meaning in _rows(registry.values()):
+    for name, users, default, allowed, meaning in _rows(registry.values(), f"every {which[:-1]}"):
         lines.append(f"| `{name}` | {_cell(users)} | {_cell(default)} | {_cell(allowed)} | {_cell(meaning)} |")
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # python -m lrlab.params: the README's tables
-    print("**Optimizer hyper-parameters**\n")
-    print(table("optimizers"))
-    print("\n**Schedule parameters**\n")
-    print(table("schedules"))
+def readme_tables() -> str:
+    """The README's parameter tables, as ``python -c "from lrlab import params; print(params.readme_tables())"``
+    prints them (``tests/test_params.py`` keeps the README equal to this)."""
+    return (f"**Optimizer hyper-parameters** (`lrlab.optim.OPTIMIZERS[name].params`; the learning rate is "
+            f"`lrlab.params.LR`, {LR.allowed()})\n\n{table('optimizers')}\n\n"
+            f"**Schedule parameters** (`lrlab.schedules.SCHEDULES[name].params`)\n\n{table('schedules')}\n")
