@@ -177,10 +177,17 @@ class Engine:
     ``norms=True`` adds each layer's weight and gradient norm to every epoch's record
     (columns ``weight_norm_1``, ..., ``grad_norm_1``, ...; the gradient of the epoch's last
     mini-batch), as the training panel draws them.
+
+    Bookkeeping on the device (``device_bookkeeping``; by default where the models are not on the
+    CPU): the per-epoch metrics stay on the device, the rules run there on ``[K]`` tensors
+    (:class:`lrlab.rules.EpochRules` with a device), the best epoch and its metrics are kept
+    there, and the history rows are copied to the host in blocks of :data:`HISTORY_BLOCK` epochs
+    (or when read); one boolean ("did any model stop?") crosses to the host per epoch.
     """
 
     def __init__(self, configs: Sequence[TrainConfig], epochs: int | None = None,
-                 dataset: data_mod.Dataset | None = None, norms: bool = False):
+                 dataset: data_mod.Dataset | None = None, norms: bool = False,
+                 device_bookkeeping: bool | None = None):
         configs = list(configs)
         check_shared(configs)
         if epochs is not None:
@@ -274,8 +281,16 @@ class Engine:
         self._runs = [Run(c, None, h, self.dataset) for c, h in zip(self.configs, self.histories)]
         # best epoch and its metrics per model ([K], [4, K]: train loss, train score, test loss, test
         # score), copied into the runs when they are read (runs, a stop)
-        self._best_epoch = np.full(K, -1, dtype=np.int64)
-        self._best_metrics = np.full((4, K), np.nan)
+        self.on_device = self.device.type != "cpu" if device_bookkeeping is None else bool(device_bookkeeping)
+        if self.on_device:
+            self._best_epoch = torch.full((K,), -1, dtype=torch.int64, device=self.device)
+            self._best_metrics = torch.full((4, K), math.nan, dtype=torch.float64, device=self.device)
+        else:
+            self._best_epoch = np.full(K, -1, dtype=np.int64)
+            self._best_metrics = np.full((4, K), np.nan)
+        self._pending: list = []  # epochs whose history rows are still on the device (on_device)
+        for kh, _ in self._khistories:
+            kh.before_read = self.flush_history
         self._pos = np.array([self.position[j] for j in range(K)], dtype=np.int64)  # input index -> internal row
         # the learning rates: pure schedules are functions of the epoch alone, so equal ones (same
         # name, lr, epochs and parameters) are asked once per epoch; a constant one never changes
@@ -297,7 +312,8 @@ class Engine:
         self.active = np.ones(K, dtype=bool)  # [K], internal order; a stopped model is False
         self.epoch_index = 0
         self.steps = 0
-        self.rules = EpochRules(self.configs)  # divergence, best epoch, stopping for all K (lrlab.rules)
+        # divergence, best epoch, stopping for all K (lrlab.rules), where the metrics are
+        self.rules = EpochRules(self.configs, device=self.device if self.on_device else None)
         self._t0 = None
         self._models_built = False
         self.lrs = torch.zeros(K, dtype=self.dtype, device=self.device)
@@ -351,13 +367,14 @@ class Engine:
 
     def _sync_runs(self, rows) -> None:
         """Copy the steps and the best epoch (with its metrics) of the models ``rows`` into their runs."""
-        best = self._best_epoch
+        best, metrics = _host(self._best_epoch), None
         for i in rows:
             run = self._runs[i]
             run.steps = self.steps
             b = int(best[i])
             if b >= 0 and run.best_epoch != b:
-                tl, ta, vl, va = self._best_metrics[:, i].tolist()
+                metrics = _host(self._best_metrics) if metrics is None else metrics
+                tl, ta, vl, va = metrics[:, i].tolist()
                 run.best_epoch = b
                 run.best_metrics = {"train_loss": tl, "test_loss": vl, "train_acc": ta, "test_acc": va}
 
@@ -509,43 +526,76 @@ class Engine:
             stats = torch.stack([loss_sum / n_batches, acc_sum / n_batches, test_loss, test_acc])
         stopped = bool(n_batches and should_stop is not None and should_stop())
         now = time.perf_counter() - self._t0
-        # the K models' metrics as float64 on the host (the numbers a record holds)
-        metrics = stats.detach().to("cpu", torch.float64).numpy()
+        # the K models' metrics as float64: on the host, or on the device (bookkeeping there)
+        metrics = stats.detach().to(torch.float64)
+        metrics = metrics if self.on_device else metrics.cpu().numpy()
         train_loss, train_acc, test_loss, test_acc = metrics
         active = self.active
-        improved, reason = self.rules.after_epoch(e, train_loss, test_loss, train_acc, test_acc,
-                                                  True if self._n_active == self.K else active, stopped)
+        if self._n_active == self.K:
+            running = True
+        elif self.on_device:
+            running = self._active_col.view(-1)
+        else:
+            running = active
+        improved, reason = self.rules.after_epoch(e, train_loss, test_loss, train_acc, test_acc, running, stopped)
         ran = None if self._n_active == self.K else active.copy()  # the models that trained this epoch
         # the record of every running model: one row per buffer, written for all of them at once
         extra = self._extra_columns() if self.norms else None  # [K, 2L] per-layer norms, or None
-        columns = (e, lrs, train_loss, test_loss, train_acc, test_acc, now) + (() if extra is None else tuple(extra.T))
-        for kh, rows in self._khistories:
-            kh.append(columns if rows is None else
-                      [c if isinstance(c, (int, float)) else c[rows] for c in columns])
-        # the best epoch: the metrics of the models that improved, then their weights in one pass
+        self._pending.append((e, lrs, metrics, now, extra))
+        if not self.on_device or len(self._pending) >= HISTORY_BLOCK:
+            self.flush_history()
+        self._keep_best(e, improved, metrics)
+        # reactive schedules see every running model's epoch unless it diverged
+        if self._observing.any():
+            host_metrics, host_reason = _host(metrics), _host(reason)
+            for i in np.flatnonzero(self._observing & active & (host_reason != DIVERGED)).tolist():
+                self.schedules[i].observe(e, _record(i, e, lrs, host_metrics, now, extra))
+        self.epoch_index += 1
+        self.steps += n_batches
+        if not self.on_device or bool(reason.any()):  # on the device: one boolean to the host
+            reason = _host(reason)
+            stopping = np.flatnonzero(reason)
+            if len(stopping):
+                self._stop_models(stopping, [REASONS[code] for code in reason[stopping].tolist()])
+        if self._ahead is not None:
+            # a stop restores a model's row: its kept forward pass is stale, but that model's
+            # numbers are masked from now on, so the kept pass still serves every running model
+            self._ahead = (self.params._version, self._ahead[1])
+        return EpochRecords(self._pos, ran, e, lrs, metrics, now, extra)
+
+    def _keep_best(self, e: int, improved, metrics) -> None:
+        """The best epoch: the epoch and metrics of the models that ``improved``, then their weights
+        in one pass over the buffer (index_select + index_copy_ cost more)."""
+        if self.on_device:  # no count on the host: one masked pass of each
+            self._best_epoch = torch.where(improved, e, self._best_epoch)
+            self._best_metrics = torch.where(improved, metrics, self._best_metrics)
+            torch.where(improved.view(-1, 1), self.params, self.best_params, out=self.best_params)
+            return
         n_better = int(np.count_nonzero(improved))
         if n_better:
             self._best_epoch[improved] = e
             np.copyto(self._best_metrics, metrics, where=improved)
         if n_better == self.K:
             self.best_params.copy_(self.params)
-        elif n_better:  # one pass over the buffer (index_select + index_copy_ cost more)
+        elif n_better:
             mask = torch.from_numpy(improved).to(self.device).view(-1, 1)
             torch.where(mask, self.params, self.best_params, out=self.best_params)
-        # reactive schedules see every running model's epoch unless it diverged
-        if self._observing.any():
-            for i in np.flatnonzero(self._observing & active & (reason != DIVERGED)).tolist():
-                self.schedules[i].observe(e, _record(i, e, lrs, metrics, now, extra))
-        self.epoch_index += 1
-        self.steps += n_batches
-        stopping = np.flatnonzero(reason)
-        if len(stopping):
-            self._stop_models(stopping, [REASONS[code] for code in reason[stopping].tolist()])
-        if self._ahead is not None:
-            # a stop restores a model's row: its kept forward pass is stale, but that model's
-            # numbers are masked from now on, so the kept pass still serves every running model
-            self._ahead = (self.params._version, self._ahead[1])
-        return EpochRecords(self._pos, ran, e, lrs, metrics, now, extra)
+
+    def flush_history(self) -> None:
+        """Write the epochs still held back (bookkeeping on the device) into the K histories: their
+        metrics cross to the host in one copy, then each epoch is one row per history buffer."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        if self.on_device:
+            block = torch.stack([m for _, _, m, _, _ in pending]).cpu().numpy()  # [B, 4, K]: one copy
+            pending = [(e, lrs, m, now, extra) for (e, lrs, _, now, extra), m in zip(pending, block)]
+        for e, lrs, (train_loss, train_acc, test_loss, test_acc), now, extra in pending:
+            columns = (e, lrs, train_loss, test_loss, train_acc, test_acc, now) + (
+                () if extra is None else tuple(extra.T))
+            for kh, rows in self._khistories:
+                kh.append(columns if rows is None else
+                          [c if isinstance(c, (int, float)) else c[rows] for c in columns])
 
     # -- what plots read -----------------------------------------------------------
     def layer_norms(self, which: str = "weights") -> np.ndarray:
@@ -595,7 +645,7 @@ class Engine:
             else:
                 grid = out.argmax(1).to(out.dtype)
             grid = _frozen(grid.detach().cpu().double().numpy())
-        best = int(self._best_epoch[i])
+        best = int(_host(self._best_epoch)[i])
         return Frame(epochs_done=history.epochs_seen,
                      max_epochs=self.configs[i].max_epochs, done=not self.active[i],
                      stop_reason=self._runs[i].stop_reason, best_epoch=best if best >= 0 else None,
@@ -617,9 +667,10 @@ class Engine:
             rows, reasons = rows[running], [r for r, go in zip(reasons, running.tolist()) if go]
         if len(rows) == 0:
             return
+        self.flush_history()  # the epochs held back were trained by these models too
         stop_epoch = self.epoch_index - 1 if self.epoch_index else None
         wall = time.perf_counter() - self._t0 if self._t0 is not None else None
-        has_best = self.rules.has_best
+        has_best = _host(self.rules.has_best)
         self._sync_runs(rows.tolist())
         for n, (kh, _) in enumerate(self._khistories):
             kh.stop(self._kh_row[rows] if len(self._khistories) == 1 else self._kh_row[rows[self._kh_of[rows] == n]])
@@ -673,6 +724,15 @@ class Engine:
                 if records is not None and on_epoch is not None:
                     on_epoch(records, self)
         return self.runs
+
+
+#: epochs of history held on the device before one copy to the host (bookkeeping on the device)
+HISTORY_BLOCK = 32
+
+
+def _host(values):
+    """A tensor (any device) as a numpy array; numpy arrays pass through."""
+    return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values
 
 
 @dataclass(frozen=True)
@@ -749,6 +809,7 @@ class EpochRecords(collections.abc.Sequence):
             i = int(self._pos[j])
             if self._ran is not None and not self._ran[i]:
                 return None
+            self._metrics = _host(self._metrics)  # metrics kept on the device cross to the host once
             got = self._built[j] = _record(i, self._e, self._lrs, self._metrics, self._now, self._extra)
         return got
 

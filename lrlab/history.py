@@ -123,6 +123,7 @@ class KHistory:
         self._seens = np.zeros(self.K, dtype=np.int64)
         self._strides = np.ones(self.K, dtype=np.int64)
         self.views = [HistoryView(self, i) for i in range(self.K)]
+        self.before_read = None  # called before a view reads (the engine writes rows it held back)
 
     @property
     def running(self) -> np.ndarray:
@@ -171,7 +172,9 @@ class KHistory:
         self._rows = slice(None) if self._running.all() else np.flatnonzero(self._running)
 
     def state(self, i: int) -> tuple[int, int, int]:
-        """Model ``i``'s (size, records seen, stride)."""
+        """Model ``i``'s (size, records seen, stride), once the rows held back are written."""
+        if self.before_read is not None:
+            self.before_read()
         if self._running[i]:
             return self._size, self._seen, self.stride
         return int(self._sizes[i]), int(self._seens[i]), int(self._strides[i])
@@ -214,6 +217,7 @@ class HistoryView(History):
 
     @property
     def _data(self) -> np.ndarray:
+        self._owner.state(self._i)
         return self._owner._data[self._i]
 
     @property
@@ -233,7 +237,8 @@ class HistoryView(History):
     def __getitem__(self, column: str) -> np.ndarray:
         """The kept values of ``column`` (a view; do not modify)."""
         o = self._owner
-        return o._data[self._i, : self._size, o.columns.index(column)]
+        size = self._size  # first: it brings the rows held back
+        return o._data[self._i, :size, o.columns.index(column)]
 
     def snapshot(self) -> History:
         """A plain :class:`History` equal to this one (its own copies of the rows, ``last`` and ``cuts``)."""

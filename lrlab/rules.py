@@ -27,11 +27,45 @@ import math
 from typing import Sequence
 
 import numpy as np
+import torch
 
 #: Stop-reason codes returned by :meth:`EpochRules.after_epoch` (0: the model goes on).
 GOING_ON, DIVERGED, STOPPED_BY_USER, TARGET_ACCURACY, CONVERGED, MAX_EPOCHS = range(6)
 #: ``REASONS[code]``: the :class:`lrlab.train.Run`'s ``stop_reason`` of each code.
 REASONS = (None, "diverged", "stopped_by_user", "target_accuracy", "converged", "max_epochs")
+
+
+class _NumpyArrays:
+    """The array operations the rules use, on numpy arrays (the host)."""
+
+    where, isfinite, floor_at = staticmethod(np.where), staticmethod(np.isfinite), staticmethod(np.maximum)
+
+    def __init__(self, device=None):
+        self.device = None
+
+    def column(self, values, kind):
+        return np.array(values, dtype={float: np.float64, int: np.int64, bool: bool}[kind])
+
+    @staticmethod
+    def all(mask) -> bool:
+        return bool(np.all(mask))
+
+
+class _TorchArrays:
+    """The same operations on torch tensors on ``device`` (a GPU: the rules run where the metrics are)."""
+
+    where, isfinite, floor_at = staticmethod(torch.where), staticmethod(torch.isfinite), staticmethod(torch.clamp_min)
+
+    def __init__(self, device):
+        self.device = torch.device(device)
+
+    def column(self, values, kind):
+        dtype = {float: torch.float64, int: torch.int64, bool: torch.bool}[kind]
+        return torch.tensor(values, dtype=dtype, device=self.device)
+
+    @staticmethod
+    def all(mask) -> bool:
+        return bool(mask.all()) if isinstance(mask, torch.Tensor) else bool(mask)
 
 
 class EpochRules:
@@ -42,13 +76,18 @@ class EpochRules:
     ``has_patience``/``patience`` (0 where unset), ``min_delta``, ``max_epochs``. State:
     ``first_loss`` and ``bound`` (NaN before the first epoch), ``has_best``/``best_value``,
     ``best_train_loss`` (inf), ``since_improved``.
+
+    ``device=None``: numpy arrays on the host. ``device='cuda'`` (any torch device): the same
+    code on torch tensors there, so a race on a GPU applies its rules without copying the
+    metrics to the host every epoch (:class:`lrlab.engine.Engine`).
     """
 
-    def __init__(self, configs: Sequence):
+    def __init__(self, configs: Sequence, device=None):
         configs = list(configs)
         self.K = len(configs)
-        column = np.array
-        f64, i64 = np.float64, np.int64
+        self.xp = xp = _NumpyArrays() if device is None else _TorchArrays(device)
+        column = xp.column
+        f64, i64 = float, int
         self.divergence_factor = column([c.divergence_factor for c in configs], f64)
         self.by_accuracy = column([c.select_best != "loss" for c in configs], bool)
         self.has_target = column([c.target_accuracy is not None for c in configs], bool)
@@ -82,14 +121,15 @@ class EpochRules:
         ``reason`` the stop code (an index into :data:`REASONS`), 0 where the model goes on or
         was not active. A model that is not active stays so (a stopped run does not resume).
         """
-        where, isfinite = np.where, np.isfinite
+        xp = self.xp
+        where, isfinite = xp.where, xp.isfinite
         # 1. divergence, against the first epoch's train loss (its bound is computed once)
         if self._first_pending:
             first = active & (self.has_first ^ True)
             self.first_loss = where(first, train_loss, self.first_loss)
-            self.bound = where(first, self.divergence_factor * np.maximum(abs(self.first_loss), 1e-3), self.bound)
+            self.bound = where(first, self.divergence_factor * xp.floor_at(abs(self.first_loss), 1e-3), self.bound)
             self.has_first = self.has_first | first
-            self._first_pending = not np.all(self.has_first)
+            self._first_pending = not xp.all(self.has_first)
         # for a finite loss, "not loss > bound" is "loss <= bound" (the bound is never NaN then)
         going = isfinite(train_loss) & isfinite(test_loss) & (train_loss <= self.bound) & active
         reason = where(active & (going ^ True), DIVERGED, GOING_ON)

@@ -197,3 +197,43 @@ def test_plots_and_widgets_read_no_private_engine_attribute(path):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in (
                 "trainer", "race", "engine") and node.attr in ("opt", "hyper", "groups", "rules", "net"):
             raise AssertionError(f"{path.name}:{node.lineno} reads {node.value.id}.{node.attr}")
+
+
+# ------------------------------------------------------------------ bookkeeping on the device
+def _mixed(epochs=70, batch_size=None):
+    b = TrainConfig(max_epochs=epochs, n_samples=96, hidden=(6,), batch_size=batch_size, dtype="float64")
+    return [b.replace(optimizer="sgd", lr=0.5),
+            b.replace(optimizer="adam", lr=0.01, schedule="cosine"),
+            b.replace(optimizer="sgd", lr=100.0, divergence_factor=2.0),  # diverges early
+            b.replace(optimizer="sgd", lr=0.2, patience=3, min_delta=0.01),
+            b.replace(optimizer="adam", lr=0.05, target_accuracy=0.75, select_best="accuracy"),
+            b.replace(optimizer="rmsprop", lr=0.01, schedule="reduce_on_plateau", schedule_params={"patience": 2}),
+            b.replace(optimizer="momentum", lr=0.3, schedule="cosine_plateau_cuts",
+                      schedule_params={"period": 5, "min_lr": 0.01})]
+
+
+@pytest.mark.parametrize("batch_size", [None, 32], ids=["full-batch", "batches-of-32"])
+def test_bookkeeping_on_the_device_gives_the_same_runs(batch_size):
+    """The GPU's bookkeeping path (rules, best epoch, history blocks on the device), run on the CPU."""
+    configs = _mixed(batch_size=batch_size)
+    host, dev = Engine(configs), Engine(configs, device_bookkeeping=True)
+    assert not host.on_device and dev.on_device and isinstance(dev._best_epoch, torch.Tensor)
+    seen = []
+    probe = Engine(configs[:2], device_bookkeeping=True)
+    probe.epoch()
+    assert len(probe._pending) == 1  # the epoch's rows are held back on the device ...
+    assert probe.runs[0].history["epoch"].tolist() == [0] and not probe._pending  # ... and written when read
+    a = host.run()
+    b = dev.run(on_epoch=lambda records, _: seen.append(records[1]["train_loss"]))
+    assert len(seen) == len(b[1].history["train_loss"])  # its record read every epoch
+    assert len({r.stop_reason for r in a}) >= 4 and max(len(r.history) for r in a) > 32  # crosses a block
+    for x, y in zip(a, b):
+        assert (x.stop_reason, x.stop_epoch, x.best_epoch, x.steps) == (y.stop_reason, y.stop_epoch, y.best_epoch,
+                                                                        y.steps)
+        assert x.best_metrics == y.best_metrics
+        assert x.history.columns == y.history.columns and x.history.epochs_seen == y.history.epochs_seen
+        for column in x.history.columns[:-1]:  # every column but the wall-clock seconds
+            np.testing.assert_array_equal(x.history[column], y.history[column])
+        assert {k: v for k, v in x.history.last.items() if k != "seconds"} == \
+            {k: v for k, v in y.history.last.items() if k != "seconds"}
+        assert torch.equal(x.model.flat_parameters(), y.model.flat_parameters())

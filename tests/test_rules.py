@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from lrlab import rules
 from lrlab.race import Race
@@ -84,6 +85,7 @@ def test_rules_match_the_per_model_reference(seed):
     stream = random_stream(rng, K, epochs)
     user_stop = int(rng.integers(3, 30)) if seed % 3 == 0 else None
     batched = EpochRules(configs)
+    on_device = EpochRules(configs, device="cpu")  # the same code on torch tensors (as on a GPU)
     singles = [EpochRules([c]) for c in configs]  # K = 1: one model's rules (a single run)
     refs = [Reference(c) for c in configs]
     active = np.ones(K, dtype=bool)
@@ -97,6 +99,12 @@ def test_rules_match_the_per_model_reference(seed):
         improved, reason = batched.after_epoch(e, m["train_loss"], m["test_loss"], m["train_acc"], m["test_acc"],
                                                True if active.all() else active.copy(), stopped)
         assert improved.shape == reason.shape == (K,)
+        t = {k: torch.from_numpy(np.asarray(v, dtype=np.float64)) for k, v in m.items()}
+        t_improved, t_reason = on_device.after_epoch(e, t["train_loss"], t["test_loss"], t["train_acc"],
+                                                     t["test_acc"], True if active.all() else torch.from_numpy(active),
+                                                     stopped)
+        np.testing.assert_array_equal(t_improved.numpy(), improved)
+        np.testing.assert_array_equal(t_reason.numpy(), reason)
         assert not improved[~active].any() and not reason[~active].any()
         for k in np.flatnonzero(active):
             r = {name: float(m[name][k]) for name in m}
