@@ -177,7 +177,9 @@ class Param:
         if value.dim() > 1 or value.is_complex() or value.dtype == sys.modules["torch"].bool:
             raise ValueError(f"{name}: must be a number or a 1-D tensor of numbers {where}, got {shown(value)}")
         v = value.detach().double()
-        inside = ((v > self.lo) if self.lo_open else (v >= self.lo)) & ((v < self.hi) if self.hi_open else (v <= self.hi))
+        above = (v > self.lo) if self.lo_open else (v >= self.lo)
+        below = (v < self.hi) if self.hi_open else (v <= self.hi)
+        inside = above & below
         if not bool(inside.all()):  # NaN fails every comparison
             raise ValueError(f"{name}: must be {where}, got {shown(value)}")
         return value

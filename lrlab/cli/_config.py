@@ -186,7 +186,8 @@ def add_optimizer_arguments(parser) -> None:
                 g.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None,
                                help=f"{p.help} ({where})")
                 continue
-            what = p.help if part is None else f"{p.parts[part]}, {('the first', 'the second')[part]} of {name}: {p.help}"
+            which = ("the first", "the second")[part] if part is not None else ""
+            what = p.help if part is None else f"{p.parts[part]}, {which} of {name}: {p.help}"
             each = p.allowed() if part is None else p.interval_text()
             g.add_argument(flag, dest=dest, type=float, default=None, metavar=flag[2:].replace("-", "_").upper(),
                            help=f"{what}; {each} ({where})")

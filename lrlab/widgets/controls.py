@@ -30,7 +30,7 @@ import ipywidgets as widgets
 
 from ..params import LR, Param
 
-__all__ = ["LABEL", "ParamControl", "make_control", "lr_slider", "wide", "label"]
+__all__ = ["LABEL", "ParamControl", "make_control", "lr_slider", "wide", "label", "same_value"]
 
 LABEL = {"description_width": "120px"}
 
@@ -70,10 +70,10 @@ def lr_slider(value: float, clamp: tuple | None = None, *, description: str = "l
                                   readout_format=readout_format, **kwargs)
 
 
-def _same(a, b) -> bool:
+def same_value(a, b) -> bool:
     """Equal values, a tuple equal to a list with the same items (JSON turns tuples into lists)."""
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
     return type(a) is type(b) and a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float))
                                                and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
 
@@ -239,7 +239,7 @@ class ParamControl(widgets.HBox):
             self.parts[0].value = (min(v), max(v))
         else:
             self.parts[0].value = value
-        if self.exact and not _same(self._shown(), value):
+        if self.exact and not same_value(self._shown(), value):
             self._exact = (value, self._state())
 
     def observe_value(self, callback) -> None:

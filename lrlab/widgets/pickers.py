@@ -32,7 +32,7 @@ import ipywidgets as widgets
 from .. import data as data_mod
 from .. import limits, nets, optim, params, schedules
 from ..train import TrainConfig
-from .controls import LABEL, ParamControl, _same, log_at_least, log_at_most, lr_slider, make_control, wide
+from .controls import LABEL, ParamControl, log_at_least, log_at_most, lr_slider, make_control, same_value, wide
 
 __all__ = ["DatasetPicker", "NetworkPicker", "OptimizerPicker", "SchedulePicker", "StopPicker", "ParamControl",
            "LABEL", "wide"]
@@ -132,11 +132,11 @@ def _params_out(controls: dict, defaults: dict, given: dict) -> dict:
     out = {}
     for name, ctrl in controls.items():
         value = ctrl.value
-        if name in given and _same(value, given[name]):
+        if name in given and same_value(value, given[name]):
             out[name] = given[name]
         elif value is None:
             continue
-        elif name in given or not _same(value, defaults.get(name, object())):
+        elif name in given or not same_value(value, defaults.get(name, object())):
             out[name] = value
     return out
 
