@@ -5,26 +5,28 @@ buttons Start, Pause/Resume, Stop, Step (one epoch), Reset and Save, a status li
 (``HTML``, class ``lrlab-status``) and a live figure (``Image``, class ``lrlab-figure``)
 drawn by :class:`lrlab.plots.training.LiveTrainingFigure`.
 
-Threads. Start trains in a background thread (the *worker*) so the kernel stays
-responsive; the worker polls the stop flag before every mini-batch (the engine's
-``should_stop``), so Stop acts within one step. Pause ends the worker between epochs and
-keeps the run; Resume starts a new worker on the same run. A second thread (the *drawer*)
-publishes frames: every ``1 / max_fps`` seconds at most, the worker snapshots the numbers
-between two epochs (:func:`lrlab.plots.training.live_frame`) and hands them over; the
-drawer sends them to the kernel's renderer process (:mod:`lrlab.plots.render_process`:
-matplotlib holds the GIL while drawing, a process does not take it from training) and
-waits for the PNG, or draws here where no renderer runs. Drawing never paces training (a
-frame is skipped while the drawer is busy); a run that ends by itself shows its final
-frame. Changing a control applies at the next Start (or Reset / Step of a new run); the
-status line says so.
+Threads: the machinery is a :class:`lrlab.widgets.runner.Runner` (``panel.runner``); the
+panel is its display (controls, status line, figure). Start trains in a background thread
+(the *worker*) so the kernel stays responsive; the worker polls the stop flag before every
+mini-batch (the engine's ``should_stop``), so Stop acts within one step. Pause ends the
+worker at the end of the epoch going on and keeps the run; Resume starts a new worker on the
+same run. A second thread (the *drawer*) publishes frames: every ``1 / max_fps`` seconds at
+most, the worker snapshots the numbers between two epochs
+(:func:`lrlab.plots.training.live_frame`) and hands them over; the drawer sends them to the
+kernel's renderer process (:mod:`lrlab.plots.render_process`: matplotlib holds the GIL while
+drawing, a process does not take it from training) and waits for the PNG, or draws here
+where no renderer runs. Drawing never paces training (a frame is skipped while the drawer is
+busy); a run that ends by itself shows its final frame. The network view, when open, is
+redrawn by a third, slow thread beside the worker (the runner's *companion*). Changing a
+control applies at the next Start (or Reset / Step of a new run); the status line says so.
 
-Stop (and Pause) return at once: they raise the flag, join the worker (it ends within one
+Stop (and Pause) return at once: they raise the flag, join the worker (Stop: within one
 training step) and say so on the status line; a frame in flight is abandoned, and the final
 frame (the stopped run, its best weights restored) is drawn *after* the click returns, by a
-short background thread (``lrlab-final-frame``). Every other action (Start, Reset, Step,
-Save, ``run``, ``set_config``, ``close``) first waits for that thread, so no loop is ever
-left running and a final frame is never lost or drawn over a newer one; ``panel.wait()``
-returns once it is drawn.
+short background thread (``lrlab-trainer-final-frame``). Every other action (Start, Reset,
+Step, Save, ``run``, ``set_config``, ``close``) first waits for that thread, so no loop is
+ever left running and a final frame is never lost or drawn over a newer one;
+``panel.wait()`` returns once it is on show.
 
 Threads for the arithmetic: the worker (and ``run``/``step``) train inside
 ``lrlab.threads.engine_threads(lrlab.threads.resolve(panel.threads, rows, parameters))``:
@@ -56,13 +58,13 @@ import numpy as np
 import torch
 
 from .. import safeio
-from .. import threads as threads_mod
 from ..history import History
 from ..plots import render_process
 from ..plots.training import LiveTrainingFigure, layer_index, layer_norms, live_frame
 from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
 from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
+from .runner import Runner
 from ..checks import check_number
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
@@ -141,9 +143,7 @@ class TrainingPanel(widgets.VBox):
         check_panel_arguments(max_fps, live, save_dir, threads)
         base = config_from_arguments(config)
         self.base_config = base
-        self._max_fps = float(max_fps)
-        self.threads = threads
-        self.switch_interval = 0.0005
+        self.runner = self._build_runner(max_fps, threads)  # the threads (lrlab.widgets.runner); none started
         self.data_picker = DatasetPicker(base)
         self.network_picker = NetworkPicker(base)
         self.optimizer_picker = OptimizerPicker(base)
@@ -201,28 +201,16 @@ class TrainingPanel(widgets.VBox):
                           self.status, self.image, self.view_options, self.network_box])
         self.add_class("lrlab-training-panel")
 
-        self._lock = threading.RLock()  # guards trainer / thread swaps
-        self._stop_flag = threading.Event()
-        self._pause_flag = threading.Event()
-        self._worker: Optional[threading.Thread] = None
-        self._drawer: Optional[threading.Thread] = None
-        self._finisher: Optional[threading.Thread] = None  # draws the final frame after Stop / Pause
+        self._lock = threading.RLock()  # guards trainer swaps and the runner's actions
         self._norms: Optional[History] = None
-        self._frame_ready = threading.Condition()
-        self._pending_frame = None
-        self._drawer_busy = False
-        self._drawer_quit = False
         self.trainer: Optional[Trainer] = None
         self.figure: Optional[LiveTrainingFigure] = None
         self.error: Optional[str] = None
         self.frames_drawn = 0
-        self.last_stop_latency: Optional[float] = None  # s from the Stop flag to the worker's end
-        self.last_stop_call: Optional[float] = None  # s the last stop() / pause() took to return
         self._steps_rate = None
+        self._rate_mark = (0.0, 0)  # (time, steps) where the steps/s window began
         self._controls_changed = False
         self._net_lock = threading.Lock()
-        self._net_quit = threading.Event()
-        self._net_thread: Optional[threading.Thread] = None
         self._net_key = None
         self.network_interval = 0.75  # s between live network-view redraws (each costs ~0.2-0.5 s)
 
@@ -242,11 +230,11 @@ class TrainingPanel(widgets.VBox):
     @property
     def max_fps(self) -> float:
         """Live frames per second at most (in (0, 120]; checked when set)."""
-        return self._max_fps
+        return self.runner.max_fps
 
     @max_fps.setter
     def max_fps(self, value: float) -> None:
-        self._max_fps = float(check_number("max_fps", value, 0.0, MAX_FPS, lo_open=True))
+        self.runner.max_fps = check_number("max_fps", value, 0.0, MAX_FPS, lo_open=True)
 
     # ------------------------------------------------------------------ the embedded extras
     def _build_extras(self, save_dir: str) -> None:
@@ -341,38 +329,19 @@ class TrainingPanel(widgets.VBox):
             self._net_key = key
         return True
 
-    def _start_network_thread(self) -> None:
-        self._join_network_thread()
-        self._net_quit.clear()
-        worker = self._worker
-        if worker is None:
-            return
-        self._net_thread = threading.Thread(target=self._network_loop, args=(self.trainer, worker),
-                                            name="lrlab-network-view", daemon=True)
-        self._net_thread.start()
-
-    def _network_loop(self, trainer: Trainer, worker: threading.Thread) -> None:
-        """Off the training path: every ``network_interval`` s, if the view is open, redraw it; at the end, once."""
+    def _network_loop(self, running, quit: threading.Event) -> None:
+        """The runner's companion, off the training path: every ``network_interval`` s, if the view
+        is open, redraw it; once more when the run has ended by itself (not on Stop / Pause: the
+        final frame does it)."""
         last, gap = 0.0, self.network_interval
-        try:
-            while worker.is_alive() and not self._net_quit.wait(0.05):
-                if self.network_visible and time.perf_counter() - last >= gap:
-                    t0 = time.perf_counter()
-                    if self.update_network_view():
-                        last = time.perf_counter()
-                        gap = max(self.network_interval, 2 * (last - t0))  # drawing <= 1/3 of the time
-            if not self._net_quit.is_set():
-                self.update_network_view()  # the run ended by itself: its final (best) weights
-        except Exception as exc:  # a drawing problem must not kill anything else
-            self.error = f"network view failed: {type(exc).__name__}: {exc}"
-
-    def _join_network_thread(self, quit: bool = True) -> None:
-        t = self._net_thread
-        if t is not None and t is not threading.current_thread():
-            if quit:
-                self._net_quit.set()
-            t.join()
-        self._net_thread = None
+        while running() and not quit.wait(0.05):
+            if self.network_visible and time.perf_counter() - last >= gap:
+                t0 = time.perf_counter()
+                if self.update_network_view():
+                    last = time.perf_counter()
+                    gap = max(self.network_interval, 2 * (last - t0))  # drawing <= 1/3 of the time
+        if not quit.is_set():
+            self.update_network_view()  # the run ended by itself: its final (best) weights
 
     # ------------------------------------------------------------------ config
     def set_config(self, config: TrainConfig) -> TrainConfig:
@@ -400,7 +369,7 @@ class TrainingPanel(widgets.VBox):
                 raise ValueError(f"{unshown[0].split(' ', 1)[0]}: the panel cannot show {'; '.join(unshown)}; "
                                  f"it keeps its previous configuration (train this one with lrlab.train.train "
                                  f"or `lrlab train`)")
-            self._halt(self._stop_flag)
+            self._halt(cut=True)
             self._controls_changed = False
             self.reset()
             self._refresh_extras()
@@ -464,13 +433,11 @@ class TrainingPanel(widgets.VBox):
     # ------------------------------------------------------------------ state
     @property
     def is_running(self) -> bool:
-        w = self._worker
-        return w is not None and w.is_alive()
+        return self.runner.is_running
 
     @property
     def is_paused(self) -> bool:
-        return (not self.is_running and self.trainer is not None and not self.trainer.done
-                and self.trainer.epoch_index > 0)
+        return self.runner.is_paused
 
     @property
     def run_result(self) -> Optional[Run]:
@@ -483,24 +450,7 @@ class TrainingPanel(widgets.VBox):
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the background run has ended and its final frame is drawn (or ``timeout`` s);
         True if so."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-
-        def left():
-            return None if deadline is None else max(0.0, deadline - time.monotonic())
-        w = self._worker
-        if w is not None:
-            w.join(left())
-        if self.is_running:
-            return False
-        self._join_drawer()
-        self._join_network_thread(quit=False)  # it draws the end of the run once, then ends
-        f = self._finisher
-        if f is not None and f is not threading.current_thread():
-            f.join(left())
-            if f.is_alive():
-                return False
-            self._finisher = None
-        return True
+        return self.runner.wait(timeout)
 
     # ------------------------------------------------------------------ building a run
     def _new_trainer(self) -> Optional[Trainer]:
@@ -512,6 +462,7 @@ class TrainingPanel(widgets.VBox):
             self._set_status(f"<b style='color:#D55E00'>cannot train this configuration</b>: {html.escape(str(exc))}")
             return None
         self.error = None
+        self.runner.attach(trainer, stop=trainer.stop)
         self.trainer = trainer
         self._controls_changed = False
         n_layers = len(trainer.model.sizes) - 1
@@ -545,12 +496,15 @@ class TrainingPanel(widgets.VBox):
             rows = np.vstack([rows, [[h.last[c] for c in columns]]])
         return rows[:, 0].astype(np.int64), rows[:, 1:1 + L], rows[:, 1 + L:]
 
-    def _snapshot(self) -> dict:
-        """The numbers of the current state (call between epochs, from the thread that trains)."""
+    def _snapshot(self, final: bool = False) -> dict:
+        """The numbers of the current state (call between epochs, from the thread that trains);
+        ``final``: the last frame of a run (or of a stop / pause), marked ``frame["final"]``."""
         self._record_norms()
         frame = live_frame(self.trainer, self.figure.grid_points, self._index, self.norms())
         frame["status"] = self._status_text()
         frame["options"] = self._figure_options()
+        if final:
+            frame["final"] = True
         return frame
 
     def _draw(self, frame: dict, png: bytes | None = None) -> None:
@@ -616,18 +570,59 @@ class TrainingPanel(widgets.VBox):
         return text
 
     # ------------------------------------------------------------------ threads
-    # Live frames are drawn in the kernel's renderer process (lrlab.plots.render_process):
-    # matplotlib holds the GIL while it draws, so a drawer thread here would take its time
-    # out of training. The drawer thread only sends the worker's snapshot down a pipe and
-    # waits there (GIL released). Where no renderer runs (still starting, cannot start,
-    # LRLAB_RENDER_PROCESS=0) it draws in this process as before.
+    # The machinery (worker, drawer, finisher, flags, thread counts) is lrlab.widgets.runner's
+    # Runner; the panel gives it its callbacks. Live frames are drawn in the kernel's renderer
+    # process (lrlab.plots.render_process): matplotlib holds the GIL while it draws, so drawing
+    # in a thread here would take its time out of training. The drawer thread only sends the
+    # worker's snapshot down a pipe and waits there (GIL released). Where no renderer runs
+    # (still starting, cannot start, LRLAB_RENDER_PROCESS=0) it draws in this process.
     render_mode = "thread"  # where the last live frame was drawn: "process" or "thread (why)"
     frames_remote = 0  # live frames drawn by the renderer process
     frame_epoch = None  # epochs_done of the frame on show
     _render_key = None  # this figure's key in the renderer
     _render_blob = None  # this figure, pickled for the renderer
     _render_figure = None  # the figure that _render_key / _render_blob describe
-    _drawer_abandon = None
+
+    def _build_runner(self, max_fps: float, threads: int | None) -> Runner:
+        return Runner(self._frame_for_runner, self._show, max_fps=max_fps, render=self._render_frame,
+                      on_abandon=render_process.wake, on_epoch=self._on_epoch, on_launch=self._on_launch,
+                      on_halt=self._on_halt, on_error=self._on_error, companion=self._network_loop,
+                      companion_name="lrlab-network-view", threads=threads,
+                      thread_count=lambda trainer: self.engine_threads(trainer), switch_interval=0.0005,
+                      name="lrlab-trainer")
+
+    @property
+    def threads(self) -> int | None:
+        """Intra-op threads while training (None: chosen from the work, :mod:`lrlab.threads`)."""
+        return self.runner.threads
+
+    @threads.setter
+    def threads(self, value: int | None) -> None:
+        check_number("threads", value, 1, 1024, integer=True, optional=True)
+        self.runner.threads = value
+
+    @property
+    def switch_interval(self) -> float:
+        """The GIL switch interval while the worker trains (short slices: drawing must not starve it)."""
+        return self.runner.switch_interval
+
+    @switch_interval.setter
+    def switch_interval(self, value: float) -> None:
+        self.runner.switch_interval = value
+
+    @property
+    def last_stop_latency(self) -> Optional[float]:
+        """Seconds from the Stop (or Pause) flag to the worker's end, last time."""
+        return self.runner.last_stop_latency
+
+    @property
+    def last_stop_call(self) -> Optional[float]:
+        """Seconds the last ``stop()`` / ``pause()`` of a running run took to return."""
+        return self.runner.last_stop_call
+
+    def engine_threads(self, trainer: Trainer) -> int:
+        """The intra-op thread count for ``trainer``'s steps (``self.threads`` if set, else from the work)."""
+        return trainer.threads(self.threads)
 
     def _prepare_renderer(self) -> None:
         """Start the kernel's renderer (returns at once) and pickle this figure for it (~60 ms)."""
@@ -647,8 +642,8 @@ class TrainingPanel(widgets.VBox):
             return
         self._render_key, self._render_blob = render_process.new_key(), blob
 
-    def _render_remote(self, frame: dict, abandon: threading.Event) -> bytes | None:
-        """PNG of ``frame`` from the renderer process, or None (abandoned, or draw it here)."""
+    def _render_remote(self, frame: dict, abandoned) -> bytes | None:
+        """PNG of ``frame`` from the renderer process, or None (``abandoned()``, or draw it here)."""
         if self._render_figure is not self.figure:  # live drawing turned on during the run
             self._prepare_renderer()
         if self._render_blob is None:
@@ -661,7 +656,7 @@ class TrainingPanel(widgets.VBox):
             self.render_mode = "thread (renderer starting)"
             return None
         try:
-            png = renderer.render(self._render_key, self._render_blob, frame, abandon.is_set)
+            png = renderer.render(self._render_key, self._render_blob, frame, abandoned)
         except render_process.RenderError as exc:
             self.render_mode = f"thread ({exc})"
             return None
@@ -670,192 +665,69 @@ class TrainingPanel(widgets.VBox):
             self.frames_remote += 1
         return png
 
-    def _launch(self) -> None:
-        self._stop_flag.clear()
-        self._pause_flag.clear()
-        self._drawer_quit = False
-        self._pending_frame = None
-        self._drawer_busy = False
+    # -- the runner's callbacks (the worker's and the drawer's threads, or the finisher's)
+    def _on_launch(self) -> None:
+        """Before each worker starts: the renderer gets this figure; the steps rate starts anew."""
         if self.live.value:
             self._prepare_renderer()
-        trainer = self.trainer
-        abandon = self._drawer_abandon = threading.Event()
-        self._drawer = threading.Thread(target=self._drawer_loop, args=(abandon,), name="lrlab-drawer",
-                                        daemon=True)
-        self._worker = threading.Thread(target=self._worker_loop, args=(trainer,), name="lrlab-trainer",
-                                        daemon=True)
-        self._drawer.start()
-        self._worker.start()
+        t = self.trainer
+        self._rate_mark = (time.perf_counter(), t.run.steps)
         self.pause_button.description, self.pause_button.icon = "Pause", "pause"
 
-    def _hand_over(self, frame: dict) -> None:
-        """Give ``frame`` to the drawer (replacing one it has not started on)."""
-        with self._frame_ready:
-            self._pending_frame = frame
-            self._drawer_busy = True
-            self._frame_ready.notify()
+    def _on_epoch(self, record) -> None:
+        """After each epoch (worker): the steps/s shown on the status line, over ~0.5 s windows."""
+        t0, steps0 = self._rate_mark
+        now = time.perf_counter()
+        if now - t0 >= 0.5 or (self._steps_rate is None and (now - t0 >= 0.05 or self.trainer.done)):
+            steps = self.trainer.run.steps
+            self._steps_rate = (steps - steps0) / max(now - t0, 1e-9)
+            self._rate_mark = (now, steps)
 
-    def _worker_loop(self, trainer: Trainer) -> None:
-        """Train until done / Stop / Pause; every ``1 / max_fps`` s, a snapshot for the drawer.
+    def _frame_for_runner(self, final: bool) -> Optional[dict]:
+        """A frame for the runner: the final one always; a live one only while drawing is on
+        (else the numbers go to the status line and no frame is drawn)."""
+        if final or self.live.value:
+            return self._snapshot(final)
+        self._record_norms()
+        self._set_status(self._status_text())
+        return None
 
-        Frames are due on a fixed clock (``next_frame += interval``), so the drawer gets
-        ``max_fps`` frames a second when it keeps up; a frame is skipped while it is busy.
-        A run that ends by itself hands over its final frame (drawn even with live drawing off).
-        """
-        import sys
-        switch = sys.getswitchinterval()
-        if switch == self.switch_interval:  # another panel's worker set it: restore CPython's default
-            switch = 0.005
-        sys.setswitchinterval(self.switch_interval)  # short GIL slices: a drawer drawing here must not starve training
-        t0, steps0 = time.perf_counter(), trainer.run.steps
-        rate_t, rate_steps = t0, steps0
-        try:
-            interval = 1.0 / self.max_fps
-            with threads_mod.engine_threads(self.engine_threads(trainer)):
-                self._train_live(trainer, interval, rate_t, rate_steps)
-            if self._steps_rate is None and time.perf_counter() > t0:
-                self._steps_rate = (trainer.run.steps - steps0) / max(time.perf_counter() - t0, 1e-9)
-            if trainer.done and not self._stop_flag.is_set() and not self._pause_flag.is_set():
-                frame = self._snapshot()  # the run ended by itself: its final state is drawn
-                frame["final"] = True
-                self._hand_over(frame)
-        except Exception as exc:  # never leave a silent dead thread: say what happened
-            self.error = f"{type(exc).__name__}: {exc}"
-            trainer.stop("stopped_by_user")
-            self._set_status(self._status_text(note=f"training stopped: {self.error}"))
-        finally:
-            sys.setswitchinterval(switch)
-            self._stop_time = time.perf_counter()
-            with self._frame_ready:
-                self._drawer_quit = True
-                self._frame_ready.notify()
+    def _render_frame(self, frame: dict, abandoned) -> dict:
+        """The drawer's slow part: the renderer process draws ``frame`` (its PNG kept in it)."""
+        png = self._render_remote(frame, abandoned)
+        if png is not None:
+            frame["png"] = png
+        return frame
 
-    def engine_threads(self, trainer: Trainer) -> int:
-        """The intra-op thread count for ``trainer``'s steps (``self.threads`` if set, else from the work)."""
-        return trainer.threads(self.threads)
+    def _show(self, frame: dict) -> None:
+        """Publish ``frame`` (drawn by the renderer, else here); a final one updates the panel's own
+        figure (figure_png, Save) and the network view (if open)."""
+        png = frame.pop("png", None)
+        self._draw(frame, png)
+        if frame.get("final"):
+            if png is not None:
+                self.figure.update(frame)
+            self.update_network_view()
 
-    def _train_live(self, trainer: Trainer, interval: float, rate_t: float, rate_steps: int) -> None:
-        """The worker's loop: epochs until done / Stop / Pause; a snapshot for the drawer when one is due."""
-        next_frame = 0.0
-        while not trainer.done and not self._stop_flag.is_set() and not self._pause_flag.is_set():
-            trainer.epoch(self._stop_flag.is_set)
-            now = time.perf_counter()
-            if now - rate_t >= 0.5:
-                self._steps_rate = (trainer.run.steps - rate_steps) / (now - rate_t)
-                rate_t, rate_steps = now, trainer.run.steps
-            if now >= next_frame and not self._drawer_busy:
-                next_frame = next_frame + interval if now - next_frame < interval else now + interval
-                if self.live.value:
-                    self._hand_over(self._snapshot())
-                else:
-                    self._record_norms()
-                    self._set_status(self._status_text())
-
-    def _drawer_loop(self, abandon: threading.Event | None = None) -> None:
-        """Draw the frames the worker hands over until it quits (pending frame drawn) or ``abandon``."""
-        abandon = abandon if abandon is not None else threading.Event()
-        while True:
-            with self._frame_ready:
-                while self._pending_frame is None and not self._drawer_quit and not abandon.is_set():
-                    self._frame_ready.wait(0.5)
-                frame, self._pending_frame = self._pending_frame, None
-                if frame is None or abandon.is_set():
-                    return
-            try:
-                png = self._render_remote(frame, abandon)
-                if abandon.is_set():  # Stop / Pause: this frame is dropped, the panel draws the last state
-                    return
-                self._draw(frame, png)
-                if png is not None and frame.get("final"):
-                    self.figure.update(frame)  # the panel's own figure shows the end too (figure_png, Save)
-            except Exception as exc:  # a drawing problem must not kill training
-                self.error = f"drawing failed: {type(exc).__name__}: {exc}"
-            finally:
-                self._drawer_busy = False
-
-    def _join_drawer(self, abandon: bool = False) -> None:
-        """End the drawer: after the frame it was given (default), or at once (``abandon``)."""
-        d = self._drawer
-        if abandon and self._drawer_abandon is not None:
-            self._drawer_abandon.set()
-            render_process.wake()  # a wait for the renderer's reply ends now
-        if d is not None and d is not threading.current_thread():
-            with self._frame_ready:
-                self._drawer_quit = True
-                self._frame_ready.notify()
-            d.join()
-        self._drawer = None
-
-    def _end_worker(self, flag: threading.Event) -> bool:
-        """Raise ``flag``, abandon a frame in flight and join the worker (it ends within one
-        training step); True if a worker was running. ``last_stop_latency``: flag to its end."""
-        w = self._worker
-        was_running = w is not None and w.is_alive()
-        t = time.perf_counter()
-        flag.set()
-        if self._drawer_abandon is not None:
-            self._drawer_abandon.set()
-            render_process.wake()  # a wait for the renderer's reply ends now
-        if w is not None and w is not threading.current_thread():
-            w.join()
-        self._worker = None
-        if was_running:
-            self.last_stop_latency = time.perf_counter() - t
-        return was_running
-
-    def _halt(self, flag: threading.Event) -> bool:
-        """Raise ``flag``, join the worker, the drawer, the network view's thread and a final
-        frame being drawn; True if a worker was running. A frame in flight is abandoned."""
-        was_running = self._end_worker(flag)
-        self._join_drawer(abandon=True)
-        self._join_network_thread()
-        self._settle()
-        return was_running
-
-    def _halt_quickly(self, flag: threading.Event, note: str | None = None) -> bool:
-        """Stop / Pause: join the worker only, say so on the status line, and draw the final
-        frame in a background thread once the drawer and the network view's thread have
-        ended (they were told to): the click returns at once. True if a worker was running."""
-        was_running = self._end_worker(flag)
-        drawer, net = self._drawer, self._net_thread
-        self._drawer = self._net_thread = None
-        with self._frame_ready:
-            self._drawer_quit = True
-            self._frame_ready.notify()
-        self._net_quit.set()
+    def _on_halt(self, state: str) -> None:
+        """Stop / Pause returned: said at once on the status line (the frame follows)."""
         if self.trainer is not None:
-            self._set_status(self._status_text(note=note))
-        self._finish_later(drawer, net)
-        return was_running
+            self._set_status(self._status_text())
 
-    def _finish_later(self, *leftovers: Optional[threading.Thread]) -> None:
-        """Draw the current state (and the network view, if open) in a background thread, after
-        ``leftovers`` and any earlier final frame have ended: it is always the last one drawn."""
-        previous, trainer = self._finisher, self.trainer
-        if trainer is None:
-            return
+    def _on_error(self, message: str) -> None:
+        self.error = message
+        if self.trainer is not None:
+            self._set_status(self._status_text(note=message))
 
-        def finish():
-            try:
-                for th in (previous, *leftovers):
-                    if th is not None:
-                        th.join()
-                if self.trainer is trainer:
-                    self._draw(self._snapshot())
-                    self.update_network_view()
-            except Exception as exc:  # a drawing problem is shown, never raised into the void
-                self.error = f"drawing failed: {type(exc).__name__}: {exc}"
-                self._set_status(self._status_text(note=self.error))
-
-        self._finisher = threading.Thread(target=finish, name="lrlab-final-frame", daemon=True)
-        self._finisher.start()
+    def _halt(self, cut: bool = False) -> bool:
+        """End the worker (``cut``: within one step; else at the end of its epoch), the drawer
+        (its frame dropped), the network view's thread and a final frame being drawn; True if
+        a worker was running."""
+        return self.runner.halt(cut=cut)
 
     def _settle(self) -> None:
         """Wait for a final frame being drawn in the background (Stop / Pause) to be on show."""
-        f = self._finisher
-        if f is not None and f is not threading.current_thread():
-            f.join()
-            self._finisher = None
+        self.runner.settle()
 
     # ------------------------------------------------------------------ actions
     def start(self) -> bool:
@@ -864,33 +736,24 @@ class TrainingPanel(widgets.VBox):
             if self.is_running:
                 self._set_status(self._status_text(note="already training: press Stop first for a new run"))
                 return False
-            self._halt(self._stop_flag)
+            self._halt(cut=True)
             fresh = self.trainer is not None and self.trainer.epoch_index == 0 and not self.trainer.done
             if not (fresh and self.trainer.config == self.config()):  # else: the untrained network on show
                 if self._new_trainer() is None:
                     return False
-            self._launch()
-            self._start_network_thread()
-            return True
+            return self.runner.start()
 
     def pause(self) -> None:
         """Pause between two epochs; the run is kept (Resume continues it). Returns at once: the
         paused state is drawn just after."""
         with self._lock:
-            t0 = time.perf_counter()
             if self.is_running:
                 self.pause_button.description, self.pause_button.icon = "Resume", "play"
-                self._halt_quickly(self._pause_flag)
-                self.last_stop_call = time.perf_counter() - t0
+                self.runner.pause()
 
     def resume(self) -> bool:
         with self._lock:
-            if self.is_running or self.trainer is None or self.trainer.done:
-                return False
-            self._halt(self._pause_flag)  # the paused frame is on show; nothing else runs
-            self._launch()
-            self._start_network_thread()
-            return True
+            return self.runner.resume()
 
     def toggle_pause(self) -> None:
         if self.is_running:
@@ -905,26 +768,19 @@ class TrainingPanel(widgets.VBox):
         stopped, and the final frame is drawn just after, in the background (``wait()``
         returns once it is on show)."""
         with self._lock:
-            t0 = time.perf_counter()
-            was_running = self._end_worker(self._stop_flag)
             self.pause_button.description, self.pause_button.icon = "Pause", "pause"
+            self.runner.stop("stopped_by_user")
             t = self.trainer
-            if t is not None and not t.done and t.epoch_index > 0:
-                t.stop("stopped_by_user")
-            self._halt_quickly(self._stop_flag)
-            if was_running:
-                self.last_stop_call = time.perf_counter() - t0
             return None if t is None else t.run
 
     def step(self) -> Optional[dict]:
         """Train exactly one epoch (pausing a running run first). Returns the epoch's record."""
         with self._lock:
-            self._halt(self._pause_flag)  # a running run pauses (the drawer's frame is dropped)
+            self._halt()  # a running run pauses (the drawer's frame is dropped)
             if self.trainer is None or self.trainer.done or self._controls_changed and self.trainer.epoch_index == 0:
                 if self._new_trainer() is None:
                     return None
-            with threads_mod.engine_threads(self.engine_threads(self.trainer)):
-                record = self.trainer.epoch()
+            record = self.runner.step()
             self.pause_button.description, self.pause_button.icon = "Resume", "play"
             self.draw_now()
             return record
@@ -932,7 +788,7 @@ class TrainingPanel(widgets.VBox):
     def reset(self) -> None:
         """Stop any run and show a fresh, untrained network built from the controls."""
         with self._lock:
-            self._halt(self._stop_flag)
+            self._halt(cut=True)
             self.pause_button.description, self.pause_button.icon = "Pause", "pause"
             if self._new_trainer() is not None:
                 self.draw_now()
@@ -944,7 +800,7 @@ class TrainingPanel(widgets.VBox):
         every epoch; the figure is drawn once at the end. Returns the :class:`Run`.
         """
         with self._lock:
-            self._halt(self._stop_flag)
+            self._halt(cut=True)
             if epochs is not None:
                 self._quiet = True
                 try:
@@ -955,10 +811,7 @@ class TrainingPanel(widgets.VBox):
                 return None
             t = self.trainer
             t0 = time.perf_counter()
-            with threads_mod.engine_threads(self.engine_threads(t)):
-                while not t.done:
-                    t.epoch()
-                    self._record_norms()
+            self.runner.run(on_epoch=lambda _: self._record_norms())
             self._steps_rate = t.run.steps / max(time.perf_counter() - t0, 1e-9)
             self.draw_now()
             return t.run
@@ -976,13 +829,12 @@ class TrainingPanel(widgets.VBox):
             self._set_status(self._status_text(note="nothing to save yet: train first"))
             return None
         with self._lock:
-            was_running = self._halt(self._pause_flag)
+            was_running = self._halt()
             try:
                 return self._save(folder)
             finally:
                 if was_running and not self.trainer.done:
-                    self._launch()
-                    self._start_network_thread()
+                    self.runner.start()
 
     def _save(self, folder: str | None) -> Optional[tuple[str, str]]:
         t = self.trainer
@@ -1016,9 +868,9 @@ class TrainingPanel(widgets.VBox):
         The kernel's renderer process is shared by all panels: it forgets this panel's figure
         and keeps running (it ends with the kernel, or ``lrlab.plots.render_process.shutdown()``).
         """
-        if "_stop_flag" not in self.__dict__:  # refused by the constructor: nothing was built
+        if "runner" not in self.__dict__:  # refused by the constructor: nothing was built
             return
-        self._halt(self._stop_flag)
+        self.runner.close()
         render_process.forget(self._render_key)
         self._render_key = self._render_blob = self._render_figure = None
         seen = set()
