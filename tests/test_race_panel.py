@@ -98,3 +98,95 @@ def test_the_figure_is_hidden_until_there_is_a_picture():
     assert panel.image.value == b"" and panel.image.layout.display == "none"
     panel.image.value = b"\x89PNG fake"
     assert panel.image.layout.display is None
+
+
+# ------------------------------------------------------------------------------ Pause and a prompt Stop
+LONG = BASE.replace(max_epochs=100_000)
+#: a Stop click must return within this while a race trains
+STOP_CLICK_S = 0.1
+
+
+def _wait(predicate, timeout=60.0):
+    import time
+    deadline = time.time() + timeout
+    while not predicate() and time.time() < deadline:
+        time.sleep(0.01)
+    return predicate()
+
+
+def _lrlab_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("lrlab-")]
+
+
+def test_race_panel_pause_holds_the_epoch_and_resume_goes_on_from_it():
+    import time
+    panel = RacePanel(LONG, contenders=[{"optimizer": "adam", "lr": 0.01}, {"optimizer": "sgd", "lr": 0.1}])
+    names = [b.description for b in panel.children[0].children[2].children[1].children]
+    assert names == ["Race", "Pause", "Stop"]
+    panel.start(epochs=100_000)
+    assert _wait(lambda: panel.race.epoch_index >= 5)
+    t = time.perf_counter()
+    panel.pause_button.click()
+    took = time.perf_counter() - t
+    print(f"RacePanel Pause click returned after {1000 * took:.1f} ms")
+    assert took < 0.25
+    assert not panel.is_running and panel.is_paused and panel.pause_button.description == "Resume"
+    assert "paused" in panel.status.value  # said at once
+    held = panel.race.epoch_index
+    time.sleep(0.3)
+    assert panel.race.epoch_index == held and not panel.race.done  # epochs no longer advance
+    assert panel.wait(60) and not _lrlab_threads()
+    assert "paused" in panel.status.value and f"epoch {held}" in panel.status.value  # the paused picture
+    assert [r.stop_reason for r in panel.runs] == [None, None]
+    assert panel.image.value[:4] == PNG
+    panel.pause_button.click()  # Resume: from the same epoch
+    assert panel.is_running and panel.pause_button.description == "Pause"
+    assert _wait(lambda: panel.race.epoch_index >= held + 5)
+    panel.stop()
+    assert panel.wait(60)
+    for run in panel.runs:  # one history, no epoch lost or trained twice across the pause
+        assert run.history["epoch"].tolist() == list(range(panel.race.epoch_index))
+        assert run.stop_reason == "stopped_by_user"
+    assert "stopped by you" in panel.status.value
+    panel.close()
+    assert not _lrlab_threads()
+
+
+@pytest.mark.parametrize("batch_size", [None, 8], ids=["full-batch", "mini-batch"])
+def test_race_panel_stop_click_is_prompt_during_a_long_race(batch_size):
+    """Stop is polled before every mini-batch: a click returns within 100 ms, even mid-epoch."""
+    import time
+    config = LONG.replace(n_samples=2000 if batch_size else 200, batch_size=batch_size)
+    panel = RacePanel(config, contenders=[{"optimizer": "adam", "lr": 0.01}, {"optimizer": "sgd", "lr": 0.1},
+                                          {"optimizer": "rmsprop", "lr": 0.001}])
+    panel.start(epochs=100_000)
+    assert _wait(lambda: panel.race.epoch_index >= 2)
+    time.sleep(0.2)
+    t = time.perf_counter()
+    panel.stop_button.click()
+    took = time.perf_counter() - t
+    print(f"RacePanel Stop click ({'mini' if batch_size else 'full'} batch) returned after {1000 * took:.1f} ms")
+    assert took < STOP_CLICK_S and panel.last_stop_call < STOP_CLICK_S
+    assert not panel.is_running and panel.race.done
+    assert [r.stop_reason for r in panel.runs] == ["stopped_by_user"] * 3
+    assert "stopped by you" in panel.status.value  # said at once
+    assert panel.wait(60) and not _lrlab_threads()
+    assert "stopped by you" in panel.status.value and f"epoch {panel.race.epoch_index}" in panel.status.value
+    assert panel.pause_button.description == "Pause" and not panel.is_paused
+    panel.pause_button.click()  # nothing to pause or resume: nothing happens
+    assert not panel.is_running
+    panel.close()
+
+
+def test_race_panel_pause_then_stop_ends_the_race():
+    panel = RacePanel(LONG, contenders=[{"optimizer": "adam", "lr": 0.01}])
+    panel.start(epochs=100_000)
+    assert _wait(lambda: panel.race.epoch_index >= 3)
+    panel.pause()
+    held = panel.race.epoch_index
+    panel.stop_button.click()
+    assert panel.race.done and panel.race.epoch_index == held
+    assert panel.runs[0].stop_reason == "stopped_by_user" and panel.pause_button.description == "Pause"
+    assert panel.wait(60) and "stopped by you" in panel.status.value
+    assert panel.resume() is False
+    panel.close()

@@ -3,26 +3,27 @@
 No maths here: the panels call :mod:`lrlab.race` and draw with :mod:`lrlab.plots.race`.
 Controls are built from the registries (``lrlab.optim.OPTIMIZERS``, ``lrlab.schedules.SCHEDULES``)
 and bounded. ``run(epochs)`` is synchronous (tests, notebooks); ``start()`` trains in a
-background thread, redrawing at most ``fps`` times a second (in a second thread), and
-``stop()`` ends it at once (the final picture is drawn just after). The constructors'
-arguments are checked before anything is built (``ValueError`` naming the argument).
+background thread, redrawing at most ``fps`` times a second (in a second thread), ``pause()``
+/ ``resume()`` hold and go on with the race, and ``stop()`` ends it at once (the final picture
+is drawn just after): the threads are a :class:`lrlab.widgets.runner.Runner`'s. The
+constructors' arguments are checked before anything is built (``ValueError`` naming the
+argument).
 """
 from __future__ import annotations
 
 import html
 import math
 import threading
-import time
 
 import ipywidgets as W
 
 from .. import limits, optim, schedules
-from .. import threads as threads_mod
 from ..plots import fig_to_png
 from ..plots.race import color_of, race_figure, sweep_figure
 from ..race import Race, label_of, lr_range_test, parse_lrs, ranking, sweep
 from ..train import TrainConfig
 from ..checks import check_number
+from .runner import Runner
 
 MAX_CONTENDERS = 16
 #: redraws per second a panel may ask for at most
@@ -68,11 +69,14 @@ class RacePanel(W.VBox):
     racing, in (0, 120]; ``threads``: intra-op threads while racing (default: chosen from the
     work, :mod:`lrlab.threads`). Each is checked here (``ValueError`` naming the argument).
 
-    Threads: ``start()`` races in a background thread (``lrlab-race``) that only trains; at
-    most ``fps`` times a second it hands a copy of the runs to a drawer thread
-    (``lrlab-race-drawer``). ``stop()`` raises the flag and joins the racing thread (it ends
-    within one step) and returns at once; the final picture is drawn just after by the drawer
-    (``wait()`` returns once it is on show).
+    Threads (a :class:`lrlab.widgets.runner.Runner`, ``panel.runner``): ``start()`` races in a
+    background thread (``lrlab-race``) that only trains; at most ``fps`` times a second it hands
+    a copy of the runs to a drawer thread (``lrlab-race-drawer``). ``stop()`` (the Stop button)
+    raises the flag the race polls before every mini-batch, joins the racing thread (it ends
+    within one step) and returns at once; ``pause()`` (the Pause / Resume button) ends it at the
+    end of the epoch going on and keeps the race, ``resume()`` goes on from that epoch. The
+    final (or paused) picture is drawn just after, by a short thread (``wait()`` returns once
+    it is on show).
 
     >>> panel = RacePanel(TrainConfig(max_epochs=20))
     >>> panel.add_contender("sgd", 0.3); panel.add_contender("adam", 0.01, "cosine")
@@ -89,22 +93,15 @@ class RacePanel(W.VBox):
             raise ValueError(f"contenders: must be a list of dicts or TrainConfigs, got {type(contenders).__name__}")
         self.base = config or TrainConfig(max_epochs=100)
         self.base.validate()
-        self.fps = float(fps)
-        self.threads = threads
         self.contenders: list[TrainConfig] = []
         self.race: Race | None = None
         self.runs = []
         self._labels: list[str] = []
         self.error: str | None = None
-        self._thread: threading.Thread | None = None  # the racing thread
-        self._drawer: threading.Thread | None = None
-        self._stop_flag = threading.Event()
-        self._frame_ready = threading.Condition()
-        self._pending = None
-        self._drawer_busy = False
-        self._drawer_quit = False
         self.frames_drawn = 0
-        self.last_stop_call: float | None = None
+        self.runner = Runner(self._snapshot, self._show, max_fps=fps, on_halt=self._on_halt,
+                             on_error=self._on_error, threads=threads, thread_count=lambda r: self.race_threads(r),
+                             stop_untrained=True, switch_interval=0.0005, name="lrlab-race")
         self.optimizer = W.Dropdown(options=list(optim.OPTIMIZERS), value="adam", description="optimizer")
         self.lr = W.FloatLogSlider(value=0.01, base=10, min=LR_LOG10[0], max=LR_LOG10[1], step=0.25,
                                    description="lr", readout_format=".2g")
@@ -116,6 +113,7 @@ class RacePanel(W.VBox):
         self.epochs = W.IntSlider(value=self.base.max_epochs, min=1, max=max(2000, self.base.max_epochs),
                                   description="epochs")
         self.run_button = W.Button(description="Race", button_style="success", icon="play")
+        self.pause_button = W.Button(description="Pause", icon="pause", tooltip="pause / resume this race")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop")
         self.status = _status()
         self.table = W.HTML()
@@ -124,10 +122,12 @@ class RacePanel(W.VBox):
             self.optimizer.value, self.lr.value, self.schedule.value)))
         self.remove_button.on_click(lambda _: self._guard(self._remove_selected))
         self.run_button.on_click(lambda _: self._guard(self.start))
+        self.pause_button.on_click(lambda _: self.toggle_pause())
         self.stop_button.on_click(lambda _: self.stop())
         picker = W.VBox([self.optimizer, self.lr, self.schedule, self.add_button])
         chosen = W.VBox([self.list, self.remove_button])
-        controls = W.HBox([picker, chosen, W.VBox([self.epochs, W.HBox([self.run_button, self.stop_button])])])
+        controls = W.HBox([picker, chosen, W.VBox([self.epochs, W.HBox([self.run_button, self.pause_button,
+                                                                            self.stop_button])])])
         super().__init__([controls, self.status, self.image, self.table])
         for i, c in enumerate(contenders or ()):
             try:
@@ -178,18 +178,49 @@ class RacePanel(W.VBox):
 
     # -- running ---------------------------------------------------------------------
     @property
+    def fps(self) -> float:
+        """Redraws per second at most while racing (in (0, 120]; checked when set)."""
+        return self.runner.max_fps
+
+    @fps.setter
+    def fps(self, value: float) -> None:
+        self.runner.max_fps = check_number("fps", value, 0.0, MAX_FPS, lo_open=True)
+
+    @property
+    def threads(self) -> int | None:
+        """Intra-op threads while racing (None: chosen from the work, :mod:`lrlab.threads`)."""
+        return self.runner.threads
+
+    @threads.setter
+    def threads(self, value: int | None) -> None:
+        check_number("threads", value, 1, 1024, integer=True, optional=True)
+        self.runner.threads = value
+
+    @property
+    def last_stop_call(self) -> float | None:
+        """Seconds the last ``stop()`` / ``pause()`` of a running race took to return."""
+        return self.runner.last_stop_call
+
+    @property
     def is_running(self) -> bool:
-        t = self._thread
-        return t is not None and t.is_alive()
+        return self.runner.is_running
+
+    @property
+    def is_paused(self) -> bool:
+        """The race has run some epochs, is not racing now and may go on (``resume()``)."""
+        return self.runner.is_paused
 
     def _prepare(self, epochs):
         if not self.contenders:
             raise ValueError("contenders: add at least one contender before racing")
         epochs = self.epochs.value if epochs is None else epochs
         check_number("epochs", epochs, 1, limits.MAX_EPOCHS, integer=True)
-        self.race = Race(self.contenders, int(epochs))
+        race = Race(self.contenders, int(epochs))
+        self.runner.attach(race, stop=race.stop_all)  # (ends the previous race's threads first)
+        self.race = race
         self._labels = self.labels
-        return self.race
+        self._set_pause_button(False)
+        return race
 
     def race_threads(self, race: Race) -> int:
         """Intra-op threads for ``race`` (``self.threads`` if set, else chosen from the work)."""
@@ -198,113 +229,105 @@ class RacePanel(W.VBox):
     def run(self, epochs: int | None = None):
         """Race the contenders synchronously to the end; returns the runs (the configs' order),
         with the final picture drawn."""
-        self.stop()
-        self.wait()
+        self.runner.halt(cut=True)
         race = self._prepare(epochs)
-        with threads_mod.engine_threads(self.race_threads(race)):
-            while not race.done:
-                race.epoch()
+        self.runner.run()
         self.runs = race.runs
         self.redraw()
         return self.runs
 
     def start(self, epochs: int | None = None) -> threading.Thread:
-        """Race in a background thread (the kernel stays free); redraws at most ``fps`` per second."""
+        """Race in a background thread (the kernel stays free); redraws at most ``fps`` per second.
+        Returns the racing thread."""
         if self.is_running:
-            return self._thread
-        self.wait()  # the previous race's final picture is on show; its drawer has ended
-        race = self._prepare(epochs)
-        self._stop_flag.clear()
-        self._pending, self._drawer_busy, self._drawer_quit = None, False, False
+            return self.runner.worker
+        self.runner.halt()  # the previous race's final picture is on show; its threads have ended
+        self._prepare(epochs)
         self.error = None
-        self._thread = threading.Thread(target=self._race_loop, args=(race,), name="lrlab-race", daemon=True)
-        self._drawer = threading.Thread(target=self._draw_loop, name="lrlab-race-drawer", daemon=True)
-        self._drawer.start()
-        self._thread.start()
+        self.runner.start()
         self._set_status(f"racing: {len(self.contenders)} contenders")
-        return self._thread
+        return self.runner.worker
 
-    def _race_loop(self, race: Race) -> None:
-        """The racing thread: epochs until done or Stop; a copy of the runs for the drawer when one is due."""
-        interval, next_frame = 1.0 / self.fps, 0.0
-        labels = list(self._labels)
-        try:
-            with threads_mod.engine_threads(self.race_threads(race)):
-                while not race.done:
-                    race.epoch(self._stop_flag.is_set)
-                    now = time.perf_counter()
-                    if now >= next_frame and not self._drawer_busy and not race.done:
-                        next_frame = now + interval
-                        self._hand_over((_copies(race.runs), labels, False, race.epoch_index, race.steps))
-        except Exception as exc:  # shown, never raised into the thread's void
-            self.error = f"{type(exc).__name__}: {exc}"
-            self._set_status(f"error: {html.escape(self.error)}")
-        finally:
-            try:
-                self.runs = race.runs
-                # the race is over: nothing changes its runs any more, the drawer may read them as they are
-                self._hand_over((self.runs, labels, True, race.epoch_index, race.steps))
-            finally:
-                with self._frame_ready:
-                    self._drawer_quit = True
-                    self._frame_ready.notify()
+    def pause(self) -> bool:
+        """Hold the race at the end of the epoch going on (returns at once; the picture of the
+        paused race is drawn just after). True if it was racing."""
+        paused = self.runner.pause()
+        self._set_pause_button(self.is_paused)
+        return paused
 
-    def _hand_over(self, frame) -> None:
-        with self._frame_ready:
-            self._pending = frame
-            self._drawer_busy = True
-            self._frame_ready.notify()
+    def resume(self) -> bool:
+        """Go on with a paused race from the epoch where it was held. False if there is none."""
+        if self.runner.resume():
+            self._set_pause_button(False)
+            self._set_status(f"racing: {len(self._labels)} contenders, from epoch {self.race.epoch_index}")
+            return True
+        return False
 
-    def _draw_loop(self) -> None:
-        """The drawer thread: draw what the racing thread hands over; end after its last frame."""
-        while True:
-            with self._frame_ready:
-                while self._pending is None and not self._drawer_quit:
-                    self._frame_ready.wait(0.5)
-                frame, self._pending = self._pending, None
-                if frame is None:
-                    return
-            try:
-                self._render(*frame)
-            except Exception as exc:  # a drawing problem is shown, never raised into the void
-                self.error = f"drawing failed: {type(exc).__name__}: {exc}"
-                self._set_status(f"error: {html.escape(self.error)}")
-            finally:
-                self._drawer_busy = False
+    def toggle_pause(self) -> None:
+        """The Pause / Resume button."""
+        if self.is_running:
+            self.pause()
+        elif self.is_paused:
+            self.resume()
 
     def stop(self) -> None:
         """End the race now: returns once the racing thread has ended (within one step); the
         final picture is drawn just after, in the background (``wait()`` waits for it)."""
-        t0 = time.perf_counter()
-        self._stop_flag.set()
-        t = self._thread
-        if t is not None and t is not threading.current_thread():
-            was_running = t.is_alive()
-            t.join()
-            if was_running:
-                self.last_stop_call = time.perf_counter() - t0
-                e = self.race.epoch_index if self.race is not None else 0
-                if self._drawer is not None and self._drawer.is_alive():
-                    self._set_status(f"stopped by you at epoch {e}; drawing the final picture")
+        self._set_pause_button(False)
+        self.runner.stop("stopped_by_user")
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the race has ended and its final picture is drawn (or ``timeout`` s)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for th in (self._thread, self._drawer):
-            if th is not None and th is not threading.current_thread():
-                th.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-                if th.is_alive():
-                    return False
-        return True
+        return self.runner.wait(timeout)
+
+    def _set_pause_button(self, paused: bool) -> None:
+        self.pause_button.description, self.pause_button.icon = ("Resume", "play") if paused else ("Pause", "pause")
+
+    # -- the runner's callbacks (the racing thread, the drawer's or the finisher's) ----
+    def _snapshot(self, final: bool):
+        """What the drawer draws: copies of the runs while racing (drawn while racing goes
+        on); the runs themselves at the end (nothing changes them any more)."""
+        race = self.race
+        if final:
+            self.runs = race.runs
+            runs = self.runs
+        else:
+            runs = _copies(race.runs)
+        return runs, list(self._labels), self._state(race, runs), race.epoch_index, race.steps
+
+    def _state(self, race: Race, runs) -> str:
+        """In words: "racing", "paused", "stopped by you" or "finished"."""
+        if race.done:
+            return "stopped by you" if any(r.stop_reason == "stopped_by_user" for r in runs) else "finished"
+        return "racing" if self.is_running else "paused"
+
+    def _show(self, frame) -> None:
+        self._render(*frame)
+
+    def _on_halt(self, state: str) -> None:
+        """Stop / Pause returned: said at once (the picture follows)."""
+        race = self.race
+        if race is None:
+            return
+        self.runs = race.runs
+        e = race.epoch_index
+        if state == "paused" and self.is_paused:
+            self._set_status(f"paused at epoch {e}: press Resume to go on; drawing the picture")
+        elif race.done and self.runner.state == "stopped":
+            self._set_status(f"stopped by you at epoch {e}; drawing the final picture")
+
+    def _on_error(self, message: str) -> None:
+        self.error = message
+        self._set_status(f"error: {html.escape(message)}")
 
     def close(self) -> None:
         """Stop any race, wait for its threads, and close the widgets."""
-        if "_stop_flag" not in self.__dict__:  # refused by the constructor: nothing was built
+        if "runner" not in self.__dict__:  # refused by the constructor: nothing was built
             return
-        self.stop()
-        self.wait()
+        self.runner.close()  # a race going on ends within one step; every thread has ended
         for w in (self.optimizer, self.lr, self.schedule, self.add_button, self.list, self.remove_button,
-                  self.epochs, self.run_button, self.stop_button, self.status, self.table, self.image):
+                  self.epochs, self.run_button, self.pause_button, self.stop_button, self.status, self.table,
+                  self.image):
             w.close()
         super().close()
 
@@ -326,17 +349,18 @@ class RacePanel(W.VBox):
         if not self.runs:
             return
         race = self.race
-        self._render(self.runs, self._labels, race is None or race.done,
-                     race.epoch_index if race is not None else 0, race.steps if race is not None else 0)
+        state = "finished" if race is None else self._state(race, self.runs)
+        self._render(self.runs, self._labels, state, race.epoch_index if race is not None else 0,
+                     race.steps if race is not None else 0)
 
-    def _render(self, runs, labels, done: bool, epoch: int, steps: int) -> None:
+    def _render(self, runs, labels, state: str, epoch: int, steps: int) -> None:
+        """Draw ``runs``; the status line says ``state`` ("racing", "paused", "stopped by you",
+        "finished"), the epoch and the batched steps."""
         if not runs:
             return
         fig = race_figure(runs, labels, width=15, height=7.5)
         self.image.value = fig_to_png(fig, fast=True)
         self.table.value = ranking_html(ranking(runs, labels))
-        stopped = any(r.stop_reason == "stopped_by_user" for r in runs)
-        state = ("stopped by you" if stopped else "finished") if done else "racing"
         self._set_status(f"{state}: {len(runs)} contenders, epoch {epoch}, {steps} batched steps")
         self.frames_drawn += 1
 
