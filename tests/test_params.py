@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lrlab import optim, params, schedules
+from lrlab import optim, paramdocs, params, schedules
 from lrlab.cli import main
 from lrlab.cli._config import _flags, optimizer_params
 from lrlab.params import LR, Param
@@ -201,7 +201,7 @@ def test_a_pair_given_by_one_part_keeps_the_other_from_the_base(capsys, tmp_path
 def test_readme_parameter_tables_equal_the_declarations():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("\n## Parameters\n", 1)[1].split("\n## ", 1)[0]
-    assert params.readme_tables() in section, "README's parameter tables differ from lrlab.params.readme_tables()"
+    assert paramdocs.readme_tables() in section, "README parameter tables differ from lrlab.paramdocs.readme_tables()"
     rows = re.findall(r"^\| `(\w+)` \|", section, re.M)
     declared = {p.name for _, p in OPTIMIZER_PARAMS + SCHEDULE_PARAMS}
     assert set(rows) == declared
