@@ -19,6 +19,7 @@ import torch
 
 from . import data as data_mod
 from . import checks, limits, nets, optim, schedules
+from .params import LR, REG_RATE
 from .checks import check_number
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -122,12 +123,12 @@ _RULES: dict[str, Callable[[str, Any], None]] = {
     "activation": _choice(lambda: nets.ACTIVATIONS, "activation"),
     "loss": _choice(lambda: nets.LOSSES, "loss"),
     "optimizer": _choice(lambda: optim.OPTIMIZERS, "optimizer"),
-    "lr": _number(optim.LR_RANGE[0], optim.LR_RANGE[1], optim.LR_RANGE[2], optim.LR_RANGE[3]),
+    "lr": lambda name, value: LR.check(value, name),
     "optimizer_params": _parameters("{'momentum': 0.9}"),
     "schedule": _choice(lambda: schedules.SCHEDULES, "schedule"),
     "schedule_params": _parameters("{'T_max': 100}"),
     "regularization": _choice(lambda: REGULARIZATION),
-    "reg_rate": _number(0.0, 1.0),
+    "reg_rate": lambda name, value: REG_RATE.check(value, name),
     "batch_size": _integer(1, limits.MAX_SAMPLES, optional=True),
     "max_epochs": _integer(1, limits.MAX_EPOCHS),
     "target_accuracy": _number(0.0, 1.0, lo_inc=False, optional=True),
@@ -193,15 +194,6 @@ def _check_optimizer_params(config) -> None:
         raise ValueError(f"optimizer_params: {_shown(params)} do not fit {spec.name} ({exc})"[:300]) from None
 
 
-def _finite_number(name, value):
-    if not (_is_number(value) and _finite(value)):
-        raise ValueError(f"{name}: must be a finite number, got {_shown(value)}")
-
-
-#: schedule parameter kinds whose values must be numbers (each schedule then checks the range)
-_NUMBER_KINDS = ("lr", "float", "epochs", "int")
-
-
 def _check_schedule_params(config) -> None:
     spec = schedules.SCHEDULES[config.schedule]
     params = config.schedule_params
@@ -211,17 +203,8 @@ def _check_schedule_params(config) -> None:
                              f"allowed: {', '.join(spec.defaults) or 'none'}")
     _plain_values("schedule_params", params)
     for key, value in params.items():
-        where = f"schedule_params.{key}"
-        if value is None:
-            continue
-        kind = spec.kinds.get(key)
-        if kind in _NUMBER_KINDS:
-            _finite_number(where, value)  # the schedule checks the range
-        elif kind == "choice":
-            _choice(lambda: spec.choices[key])(where, value)
-        elif kind == "milestones":
-            if not isinstance(value, (list, tuple)) or not all(_is_number(m) and _finite(m) for m in value):
-                raise ValueError(f"{where}: must be a list of epochs, got {_shown(value)}")
+        if value is not None:
+            spec.param(key).check(value, f"schedule_params.{key}")  # its declaration (lrlab.params)
     try:
         schedules.make_schedule(config.schedule, config.lr, config.max_epochs, **params)
     except ValueError as exc:

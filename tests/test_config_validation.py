@@ -177,7 +177,7 @@ def test_some_exact_messages():
     assert message(optimizer="sgd", optimizer_params={"momentum": 0.9}) == \
         "optimizer_params.momentum: not a hyper-parameter of sgd; allowed: weight_decay"
     assert message(schedule="cosine", schedule_params={"T_max": "x"}) == \
-        "schedule_params.T_max: must be a finite number, got 'x'"
+        "schedule_params.T_max: must be an integer in [1, 10000000], got 'x'"  # its declaration's range
     assert message(dataset="sine", features=("x1", "x2")) == \
         "features: 'x2' needs 2-D inputs; sine has 1 input column (x1)"
     assert message(n_samples=100, test_fraction=0.001).startswith("test_fraction: 0.001 of 100 samples leaves an empty")
