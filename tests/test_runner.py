@@ -164,7 +164,7 @@ def test_stop_during_a_slow_epoch_returns_at_once_and_the_final_frame_follows():
     assert took < 0.1 and r.last_stop_call < 0.1 and r.last_stop_latency < 0.1
     assert not r.is_running and engine.done and engine.stop_reason == "stopped_by_user"
     assert r.wait(5)
-    assert d.shown and d.shown[-1]["final"] and d.shown[-1]["thread"].endswith("final-frame")
+    assert d.shown and d.shown[-1]["final"] and d.shown[-1]["thread"].endswith(("final-frame", "drawer"))
 
 
 def test_frames_come_at_most_max_fps_a_second_plus_the_final_one():
@@ -319,3 +319,32 @@ def test_the_gil_switch_interval_is_put_back():
 def test_the_module_has_no_widgets():
     source = open(runner_mod.__file__).read()
     assert "ipywidgets" not in source
+
+
+def test_a_drawer_at_work_draws_the_final_frames_and_the_latest_state_is_shown_last():
+    """Stop / Pause while a slow frame is being drawn here: no new thread is started (it would
+    wait for the busy drawer), the drawer draws the final frame when it is done; Pause then
+    Stop at once: the stopped state is the last one drawn."""
+    d = Display()
+    engine = FakeEngine(batch_s=0.001)
+    drawing = threading.Event()
+
+    def slow_show(frame):
+        drawing.set()
+        time.sleep(0.2)
+        d.shown.append(dict(frame, stopped=engine.done))
+    r = Runner(d.snapshot, slow_show, on_halt=d.halts.append)
+    d.engine = engine
+    r.attach(engine)
+    r.start()
+    assert drawing.wait(5)
+    t = time.perf_counter()
+    r.pause()
+    r.stop()
+    assert time.perf_counter() - t < 0.1 and d.halts == ["paused", "stopped"]
+    assert r.wait(5)
+    finals = [f for f in d.shown if f["final"]]
+    assert finals and finals[-1]["stopped"] and finals[-1]["thread"] == "lrlab-runner-drawer"
+    assert d.shown[-1] is finals[-1]
+    r.settle()
+    assert not r.is_running and r.state == "stopped"

@@ -26,8 +26,9 @@ Stop and Pause return at once: they raise the flag and join the worker (Stop: wi
 training step; Pause: at the end of the epoch going on, so the run can go on from there),
 abandon a frame in flight (``on_abandon()`` may wake a drawer waiting for it), call
 ``on_halt(state)`` (the display says "stopped" / "paused") and return; the final frame
-(``snapshot(True)`` then ``show``) is drawn *after* the click returned, by a short thread (the
-*finisher*) that first waits for the drawer (and the companion, below) to end. Every other action
+(``snapshot(True)`` then ``show``) is drawn *after* the click returned: by the drawer if it is
+still at work (it finishes or drops its frame first), else by a short thread (the *finisher*)
+that first waits for the drawer (and the companion, below) to end. Every other action
 (:meth:`start`, :meth:`step`, :meth:`run`, :meth:`halt`, :meth:`attach`, :meth:`close`) first waits
 for the finisher, so no loop is ever left running and a final frame is never drawn over a
 newer one; :meth:`wait` returns once it is on show.
@@ -70,6 +71,8 @@ class _Launch:
         self.pending = None  # the frame handed over, not yet taken by the drawer
         self.busy = False  # the drawer has a frame (no snapshot is taken meanwhile)
         self.drawer_quit = False  # the drawer ends after the pending frame
+        self.final = False  # Stop / Pause asked the drawer for the final frame before it ends
+        self.drawer_done = False  # the drawer has ended (or is ending) and takes no final frame
         self.worker: Optional[threading.Thread] = None
         self.drawer: Optional[threading.Thread] = None
         self.companion: Optional[threading.Thread] = None
@@ -315,7 +318,11 @@ class Runner:
             return was_running
 
     def settle(self) -> None:
-        """Wait for a final frame being drawn in the background (after Stop / Pause) to be on show."""
+        """Wait for a final frame being drawn in the background (after Stop / Pause, or at the end
+        of a run) to be on show."""
+        launch = self._launch
+        if launch is not None and not (launch.worker is not None and launch.worker.is_alive()):
+            _join(launch.drawer)  # (it ends soon after the worker: the final frame, if any, drawn)
         f = self._finisher
         if _join(f):
             if self._finisher is f:
@@ -384,8 +391,11 @@ class Runner:
     def _finish(self, launch: Optional[_Launch], state: str) -> None:
         """Stop / Pause, the worker ended: tell the drawer and the companion to end, say so
         (``on_halt``), and draw the final frame in the background once they have ended."""
+        handed = False
         if launch is not None:
             with launch.ready:
+                if launch.drawer is not None and not launch.drawer_done:
+                    launch.final = handed = True  # the drawer, still busy, draws it before it ends
                 launch.drawer_quit = True
                 launch.ready.notify()
             launch.quit.set()
@@ -394,22 +404,25 @@ class Runner:
                 self.on_halt(state)
             except Exception as exc:
                 self._report(f"{type(exc).__name__}: {exc}")
+        if handed:  # (no thread to start: starting one waits for a drawer that holds the GIL)
+            return
         previous, engine = self._finisher, self._engine
-        leftovers = () if launch is None else (launch.drawer, launch.companion)
-
-        def finish():
-            try:
-                for th in (previous, *leftovers):
-                    _join(th)
-                if self._engine is engine:
-                    frame = self.snapshot(True)
-                    if frame is not None:
-                        self.show(frame)
-            except Exception as exc:  # shown, never raised into the void
-                self._report(f"drawing failed: {type(exc).__name__}: {exc}")
-
-        self._finisher = threading.Thread(target=finish, name=f"{self.name}-final-frame", daemon=True)
+        waits = (previous,) if launch is None else (previous, launch.drawer, launch.companion)
+        self._finisher = threading.Thread(target=self._draw_final, args=(engine, waits),
+                                          name=f"{self.name}-final-frame", daemon=True)
         self._finisher.start()
+
+    def _draw_final(self, engine, waits=()) -> None:
+        """The final frame (``snapshot(True)``, ``show``), once the threads ``waits`` have ended."""
+        try:
+            for th in waits:
+                _join(th)
+            if self._engine is engine:
+                frame = self.snapshot(True)
+                if frame is not None:
+                    self.show(frame)
+        except Exception as exc:  # shown, never raised into the void
+            self._report(f"drawing failed: {type(exc).__name__}: {exc}")
 
     def _hand_over(self, launch: _Launch, frame) -> None:
         """Give ``frame`` to the drawer (replacing one it has not started on)."""
@@ -472,7 +485,8 @@ class Runner:
                     self._hand_over(launch, frame)
 
     def _drawer_loop(self, launch: _Launch) -> None:
-        """Draw the frames the worker hands over until it quits (pending frame drawn) or abandons."""
+        """Draw the frames the worker hands over until it quits (pending frame drawn) or abandons;
+        then the final frame(s) Stop / Pause asked for while it was still at work."""
         abandoned = launch.abandon.is_set
         while True:
             with launch.ready:
@@ -481,17 +495,23 @@ class Runner:
                 frame, launch.pending = launch.pending, None
                 if frame is None or abandoned():
                     launch.busy = False
-                    return
+                    break
             try:
                 if self.render is not None:
                     frame = self.render(frame, abandoned)
-                if abandoned():  # Stop / Pause: this frame is dropped, the finisher draws the last state
-                    return
-                self.show(frame)
+                if not abandoned():  # (Stop / Pause: this frame is dropped, the final one follows)
+                    self.show(frame)
             except Exception as exc:  # a drawing problem must not kill training
                 self._report(f"drawing failed: {type(exc).__name__}: {exc}")
             finally:
                 launch.busy = False
+        while True:  # asked again while drawing (Pause, then Stop): the later state is drawn last
+            with launch.ready:
+                if not launch.final:
+                    launch.drawer_done = True
+                    return
+                launch.final = False
+            self._draw_final(launch.engine, (launch.companion,))
 
     def _companion_loop(self, launch: _Launch) -> None:
         try:
