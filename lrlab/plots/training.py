@@ -157,12 +157,6 @@ def layer_norms(values: torch.Tensor, index: torch.Tensor, n_layers: int) -> np.
     return sums.sqrt().cpu().numpy()
 
 
-def effective_steps(trainer) -> torch.Tensor:
-    """The optimizer's per-parameter effective step size (flat) of a :class:`lrlab.train.Trainer`
-    (:meth:`lrlab.train.Trainer.effective_steps`)."""
-    return trainer.effective_steps()
-
-
 def _host(values) -> np.ndarray:
     """A tensor (any device) or an array as a numpy array."""
     return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
