@@ -22,11 +22,11 @@ control applies at the next Start (or Reset / Step of a new run); the status lin
 
 Stop (and Pause) return at once: they raise the flag, join the worker (Stop: within one
 training step) and say so on the status line; a frame in flight is abandoned, and the final
-frame (the stopped run, its best weights restored) is drawn *after* the click returns, by a
-short background thread (``lrlab-trainer-final-frame``). Every other action (Start, Reset,
-Step, Save, ``run``, ``set_config``, ``close``) first waits for that thread, so no loop is
-ever left running and a final frame is never lost or drawn over a newer one;
-``panel.wait()`` returns once it is on show.
+frame (the stopped run, its best weights restored) is drawn *after* the click returns, in
+the background (by the drawer if it is still at work, else by a short thread,
+``lrlab-trainer-final-frame``). Every other action (Start, Reset, Step, Save, ``run``,
+``set_config``, ``close``) first waits for it, so no loop is ever left running and a final
+frame is never lost or drawn over a newer one; ``panel.wait()`` returns once it is on show.
 
 Threads for the arithmetic: the worker (and ``run``/``step``) train inside
 ``lrlab.threads.engine_threads(lrlab.threads.resolve(panel.threads, rows, parameters))``:
