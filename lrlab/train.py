@@ -47,12 +47,18 @@ class Trainer:
         self.device, self.dataset, self.kind = e.device, e.dataset, e.kind
         self.X_train, self.X_test, self.y_train, self.y_test = e.X_train, e.X_test, e.y_train, e.y_test
         self.n_train, self.batch_size = e.n_train, e.batch_size
-        self.run = e.runs[0]  # its model's weights are views of the engine's buffer
-        self.model = self.run.model
+        self._run = e.runs[0]  # its model's weights are views of the engine's buffer
+        self.model = self._run.model
         self.params = e.params[0]
         self.grad = e.grad[0]  # the last mini-batch's gradient
         self.history: History = e.histories[0]
         self.schedule = e.schedules[0]
+
+    @property
+    def run(self) -> Run:
+        """The run so far: steps, best epoch and its metrics brought up to date when read."""
+        self.engine.runs
+        return self._run
 
     @property
     def epoch_index(self) -> int:
@@ -75,10 +81,7 @@ class Trainer:
     def epoch(self, should_stop: Callable[[], bool] | None = None) -> dict | None:
         """Train one epoch and return its record; None if ``should_stop`` fired before any step."""
         records = self.engine.epoch(should_stop)
-        if records is None:
-            return None
-        self.engine.runs  # the run's steps and best epoch brought up to date
-        return records[0]
+        return None if records is None else records[0]
 
     def stop(self, reason: str = "stopped_by_user") -> Run:
         """End the run: record why, restore the best epoch's weights."""
