@@ -11,7 +11,7 @@ import torch
 from . import data as data_mod
 from . import limits, nets, safeio
 from .batched import output_loss, score
-from .config import TrainConfig, features_of, torch_dtype
+from .config import TrainConfig, features_of, make_dataset, torch_dtype
 from .history import History
 
 @dataclass
@@ -36,6 +36,13 @@ class Run:
         if self.dataset is not None:
             return self.dataset.kind
         return "regression" if self.config.dataset in data_mod.REGRESSION else "classification"
+
+    def data(self) -> data_mod.Dataset:
+        """The run's data: the dataset it trained on, or (a run read from JSON) the same data
+        made again from its config (datasets are generated from the seed)."""
+        if self.dataset is None:
+            self.dataset = make_dataset(self.config, device=self.model.flat_parameters().device)
+        return self.dataset
 
     def inputs(self, X) -> torch.Tensor:
         """Raw inputs -> the network's input features, as a tensor on the model's device."""

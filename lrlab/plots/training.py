@@ -107,8 +107,7 @@ def draw_fit(ax, run, dataset) -> None:
 
 def draw_run(fig, run) -> None:
     """Four panels of a finished run: loss, accuracy, learning rate, decision boundary / fit."""
-    from ..train import make_dataset
-    dataset = run.dataset if run.dataset is not None else make_dataset(run.config, device=run.model.flat_parameters().device)
+    dataset = run.data()
     axes = fig.subplots(1, 4)
     regression = dataset.kind == "regression"
     draw_loss(axes[0], run.history)
