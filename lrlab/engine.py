@@ -598,14 +598,9 @@ class Engine:
                           [c if isinstance(c, (int, float)) else c[rows] for c in columns])
 
     # -- what plots read -----------------------------------------------------------
-    def layer_norms(self, which: str = "weights") -> np.ndarray:
-        """Per-layer Euclidean norm ``||v_l|| = sqrt(sum_{i in layer l} v_i^2)`` (weights and biases
-        together) of every model's parameters (``which='weights'``) or last gradient (``'grads'``):
-        ``[K, L]`` float64, configs' order."""
-        buf = self.params if which == "weights" else self.grad
-        return self._norms_of(buf)[self._pos]
-
     def _norms_of(self, buf: torch.Tensor) -> np.ndarray:
+        """Per-layer Euclidean norm ``||v_l|| = sqrt(sum_{i in layer l} v_i^2)`` (weights and biases
+        together) of each row of ``buf`` ``[K, P]``: ``[K, L]`` float64 on the host."""
         squares = buf.detach().to(torch.float64).square()
         sums = torch.zeros(buf.shape[0], self.n_layers, dtype=torch.float64, device=buf.device)
         sums.index_add_(1, self._layer_of, squares)

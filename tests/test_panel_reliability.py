@@ -224,7 +224,7 @@ def test_a_long_run_keeps_memory_flat():
         tracemalloc.stop()
     print(f"traced memory after 1000 epochs {short / 1e6:.2f} MB, after 6000 epochs {long / 1e6:.2f} MB")
     assert long - short < 1_000_000  # the lists grew ~1.4 kB per epoch: 7 MB here
-    assert len(p._norms) <= 500 and p._norms.last["epoch"] == 5999
+    assert len(p.trainer.history) <= 500 and p.trainer.history.last["epoch"] == 5999  # norms are its columns
     epochs, weights, grads = p.norms()
     assert weights.shape == grads.shape == (len(epochs), 2) and epochs[-1] == 5999
 

@@ -138,24 +138,6 @@ def draw_run(fig, run) -> None:
 STEP_LOG_EDGES = np.linspace(-9.0, 2.0, 56)
 
 
-def layer_index(model) -> torch.Tensor:
-    """For every entry of the flat parameter vector [W1, b1, W2, b2, ...], its layer (0-based)."""
-    parts = [torch.full((p.numel(),), i // 2, dtype=torch.long) for i, p in enumerate(model.parameters())]
-    return torch.cat(parts).to(model.flat_parameters().device)
-
-
-def layer_norms(values: torch.Tensor, index: torch.Tensor, n_layers: int) -> np.ndarray:
-    """Per-layer Euclidean norm ``||v_l|| = sqrt(sum_{i in layer l} v_i^2)`` (weights and biases together).
-
-    ``values`` is [..., P] (e.g. the flat parameters and gradient stacked [2, P]); returns [..., L].
-    """
-    values = values.detach()
-    squares = (values * values).to(torch.float64)
-    sums = torch.zeros(*values.shape[:-1], n_layers, dtype=torch.float64, device=values.device)
-    sums.index_add_(values.dim() - 1, index, squares)
-    return sums.sqrt().cpu().numpy()
-
-
 def _host(values) -> np.ndarray:
     """A tensor (any device) or an array as a numpy array."""
     return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)

@@ -58,9 +58,9 @@ import numpy as np
 import torch
 
 from .. import safeio
-from ..history import History
 from ..plots import render_process
-from ..plots.training import LiveTrainingFigure, layer_index, layer_norms, live_frame
+from ..engine import norm_columns
+from ..plots.training import LiveTrainingFigure, live_frame
 from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
 from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
@@ -202,7 +202,6 @@ class TrainingPanel(widgets.VBox):
         self.add_class("lrlab-training-panel")
 
         self._lock = threading.RLock()  # guards trainer swaps and the runner's actions
-        self._norms: Optional[History] = None
         self.trainer: Optional[Trainer] = None
         self.figure: Optional[LiveTrainingFigure] = None
         self.error: Optional[str] = None
@@ -456,7 +455,7 @@ class TrainingPanel(widgets.VBox):
     def _new_trainer(self) -> Optional[Trainer]:
         try:
             config = self.config()
-            trainer = Trainer(config)
+            trainer = Trainer(config, norms=True)  # per-layer norms as history columns (bounded with it)
         except ValueError as exc:
             self.error = str(exc)
             self._set_status(f"<b style='color:#D55E00'>cannot train this configuration</b>: {html.escape(str(exc))}")
@@ -466,31 +465,17 @@ class TrainingPanel(widgets.VBox):
         self.trainer = trainer
         self._controls_changed = False
         n_layers = len(trainer.model.sizes) - 1
-        self._index = layer_index(trainer.model)
         self._n_layers = n_layers
-        # per-layer norms, bounded like the run's history (same capacity policy): memory stays flat
-        self._norms = History(("epoch",) + tuple(f"weight_{l}" for l in range(n_layers))
-                              + tuple(f"grad_{l}" for l in range(n_layers)), config.history_capacity)
         self.figure = LiveTrainingFigure(trainer.dataset, n_layers, config.max_epochs)
         self._steps_rate = None
         return trainer
 
-    def _record_norms(self) -> None:
-        t, h = self.trainer, self._norms
-        e = t.epoch_index - 1
-        if e < 0 or (h.last is not None and h.last["epoch"] == e):
-            return
-        n = layer_norms(torch.stack([t.params, t.grad]), self._index, self._n_layers)
-        record = {"epoch": e}
-        for l in range(self._n_layers):
-            record[f"weight_{l}"], record[f"grad_{l}"] = n[0, l], n[1, l]
-        h.append(record)
-
     def norms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(epochs [T], weight norms [T, L], gradient norms [T, L]) kept so far (copies): evenly
-        spaced rows of a bounded :class:`~lrlab.history.History`, and always the latest one."""
-        h, L = self._norms, self._n_layers
-        columns = ["epoch"] + [f"weight_{l}" for l in range(L)] + [f"grad_{l}" for l in range(L)]
+        """(epochs [T], weight norms [T, L], gradient norms [T, L]) kept so far (copies): the run's
+        norm columns (:func:`lrlab.engine.norm_columns`; evenly spaced rows of its bounded
+        history), and always the latest epoch."""
+        h, L = self.trainer.history, self._n_layers
+        columns = ["epoch", *norm_columns(L)]
         rows = np.column_stack([h[c] for c in columns]).reshape(-1, len(columns))
         if h.last is not None and (not len(rows) or rows[-1, 0] != h.last["epoch"]):
             rows = np.vstack([rows, [[h.last[c] for c in columns]]])
@@ -499,8 +484,7 @@ class TrainingPanel(widgets.VBox):
     def _snapshot(self, final: bool = False) -> dict:
         """The numbers of the current state (call between epochs, from the thread that trains);
         ``final``: the last frame of a run (or of a stop / pause), marked ``frame["final"]``."""
-        self._record_norms()
-        frame = live_frame(self.trainer, self.figure.grid_points, self._index, self.norms())
+        frame = live_frame(self.trainer, self.figure.grid_points, norms=self.norms())
         frame["status"] = self._status_text()
         frame["options"] = self._figure_options()
         if final:
@@ -688,7 +672,6 @@ class TrainingPanel(widgets.VBox):
         (else the numbers go to the status line and no frame is drawn)."""
         if final or self.live.value:
             return self._snapshot(final)
-        self._record_norms()
         self._set_status(self._status_text())
         return None
 
@@ -811,7 +794,7 @@ class TrainingPanel(widgets.VBox):
                 return None
             t = self.trainer
             t0 = time.perf_counter()
-            self.runner.run(on_epoch=lambda _: self._record_norms())
+            self.runner.run()
             self._steps_rate = t.run.steps / max(time.perf_counter() - t0, 1e-9)
             self.draw_now()
             return t.run
@@ -845,7 +828,7 @@ class TrainingPanel(widgets.VBox):
             where = safeio.check_output_folder(where, "save folder", files=(name + ".json", name + ".png"))
             stem = os.path.join(where, name)
             text = t.run.to_json()
-            frame = live_frame(t, self.figure.grid_points, self._index, self.norms())
+            frame = live_frame(t, self.figure.grid_points, norms=self.norms())
             frame["options"] = self._figure_options()
             fig = LiveTrainingFigure(t.dataset, self._n_layers, c.max_epochs, dpi=100)
             fig.update(frame, title=t.run.message() if t.done else f"epoch {t.epoch_index}")
