@@ -23,12 +23,14 @@ from ..plots.race import color_of, race_figure, sweep_figure
 from ..race import Race, label_of, lr_range_test, parse_lrs, ranking, sweep
 from ..train import TrainConfig
 from ..checks import check_number
+from ..params import LR
+from .controls import lr_slider
 from .runner import Runner
 
 MAX_CONTENDERS = 16
 #: redraws per second a panel may ask for at most
 MAX_FPS = 120.0
-LR_LOG10 = (-5.0, 2.0)  # lr sliders span 1e-5 .. 100 (optim.LR_RANGE's upper bound)
+LR_LOG10 = LR.exponents()  # the learning-rate sliders' span (lrlab.params.LR: 1e-5 .. 100)
 
 
 def _figure_image() -> W.Image:
@@ -103,8 +105,7 @@ class RacePanel(W.VBox):
                              on_error=self._on_error, threads=threads, thread_count=lambda r: self.race_threads(r),
                              stop_untrained=True, switch_interval=0.0005, name="lrlab-race")
         self.optimizer = W.Dropdown(options=list(optim.OPTIMIZERS), value="adam", description="optimizer")
-        self.lr = W.FloatLogSlider(value=0.01, base=10, min=LR_LOG10[0], max=LR_LOG10[1], step=0.25,
-                                   description="lr", readout_format=".2g")
+        self.lr = lr_slider(0.01, description="lr", step=0.25, readout_format=".2g")
         self.schedule = W.Dropdown(options=list(schedules.SCHEDULES), value="constant", description="schedule")
         self.add_button = W.Button(description="Add contender", icon="plus")
         self.list = W.Select(options=[], rows=6, description="contenders")
