@@ -665,7 +665,7 @@ class Engine:
         self.flush_history()  # the epochs held back were trained by these models too
         stop_epoch = self.epoch_index - 1 if self.epoch_index else None
         wall = time.perf_counter() - self._t0 if self._t0 is not None else None
-        has_best = _host(self.rules.has_best)
+        has_best = self.rules.best_flags
         self._sync_runs(rows.tolist())
         for n, (kh, _) in enumerate(self._khistories):
             kh.stop(self._kh_row[rows] if len(self._khistories) == 1 else self._kh_row[rows[self._kh_of[rows] == n]])

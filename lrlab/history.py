@@ -138,7 +138,7 @@ class KHistory:
             return
         row = np.empty((n, len(self.columns)))
         for c, v in enumerate(values):
-            row[:, c] = v if np.ndim(v) == 0 else np.asarray(v)[rows]
+            row[:, c] = v if isinstance(v, (int, float)) or np.ndim(v) == 0 else np.asarray(v)[rows]
         self._last[rows] = row
         keep = self._seen % self.stride == 0
         self._seen += 1

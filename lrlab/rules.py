@@ -51,6 +51,27 @@ class _NumpyArrays:
         return bool(np.all(mask))
 
 
+def _pick(condition, a, b):
+    """``where`` for one model: ``a`` if ``condition`` else ``b``."""
+    return a if condition else b
+
+
+class _Numbers:
+    """The same operations on plain Python numbers: one model on the host (a single run, K = 1),
+    where NumPy calls on one-element arrays would cost more than the rules themselves."""
+
+    where, isfinite, floor_at = staticmethod(_pick), staticmethod(math.isfinite), staticmethod(max)
+    device = None
+
+    @staticmethod
+    def column(values, kind):
+        return kind(values[0])
+
+    @staticmethod
+    def all(mask) -> bool:
+        return bool(mask)
+
+
 class _TorchArrays:
     """The same operations on torch tensors on ``device`` (a GPU: the rules run where the metrics are)."""
 
@@ -77,15 +98,21 @@ class EpochRules:
     ``first_loss`` and ``bound`` (NaN before the first epoch), ``has_best``/``best_value``,
     ``best_train_loss`` (inf), ``since_improved``.
 
-    ``device=None``: numpy arrays on the host. ``device='cuda'`` (any torch device): the same
-    code on torch tensors there, so a race on a GPU applies its rules without copying the
-    metrics to the host every epoch (:class:`lrlab.engine.Engine`).
+    ``device=None``: numpy arrays on the host (one model: Python numbers, the arrays it is
+    given and returns still ``[1]``). ``device='cuda'`` (any torch device): the same code on
+    torch tensors there, so a race on a GPU applies its rules without copying the metrics to
+    the host every epoch (:class:`lrlab.engine.Engine`).
     """
 
     def __init__(self, configs: Sequence, device=None):
         configs = list(configs)
         self.K = len(configs)
-        self.xp = xp = _NumpyArrays() if device is None else _TorchArrays(device)
+        if device is not None:
+            xp = _TorchArrays(device)
+        else:
+            xp = _Numbers() if self.K == 1 else _NumpyArrays()
+        self.xp = xp
+        self._numbers = isinstance(xp, _Numbers)
         column = xp.column
         f64, i64 = float, int
         self.divergence_factor = column([c.divergence_factor for c in configs], f64)
@@ -121,6 +148,22 @@ class EpochRules:
         ``reason`` the stop code (an index into :data:`REASONS`), 0 where the model goes on or
         was not active. A model that is not active stays so (a stopped run does not resume).
         """
+        if not self._numbers:
+            return self._apply(epoch, train_loss, test_loss, train_acc, test_acc, active, stopped)
+        one = [v if isinstance(v, (bool, float)) else v.item() if np.ndim(v) == 0 else v[0].item()
+               for v in (train_loss, test_loss, train_acc, test_acc, active)]
+        improved, reason = self._apply(epoch, *one, stopped)
+        return np.array([improved]), np.array([reason], dtype=np.int64)
+
+    @property
+    def best_flags(self) -> np.ndarray:
+        """``has_best`` as a host array ``[K]`` (whatever the state is held in)."""
+        has_best = self.has_best
+        if isinstance(has_best, torch.Tensor):
+            return has_best.cpu().numpy()
+        return np.atleast_1d(np.asarray(has_best, dtype=bool))
+
+    def _apply(self, epoch: int, train_loss, test_loss, train_acc, test_acc, active, stopped):
         xp = self.xp
         where, isfinite = xp.where, xp.isfinite
         # 1. divergence, against the first epoch's train loss (its bound is computed once)
