@@ -316,6 +316,30 @@ def test_the_gil_switch_interval_is_put_back():
     assert r.wait(5) and sys.getswitchinterval() == before
 
 
+def test_the_heap_is_set_aside_from_the_collector_while_a_worker_trains_and_given_back_after():
+    """A full collection of a kernel-sized heap holds the GIL for ~400 ms: during a run the heap that
+    was there before is frozen (gc.freeze), so a Stop click never waits for such a collection."""
+    import gc
+    assert gc.get_freeze_count() == 0
+    d1, d2 = Display(), Display()
+    r1 = d1.make(FakeEngine(batch_s=0.001))
+    r2 = d2.make(FakeEngine(batch_s=0.001))
+    r1.start()
+    assert _wait(lambda: gc.get_freeze_count() > 0)
+    r2.start()
+    r1.stop()
+    assert r1.wait(5) and gc.get_freeze_count() > 0  # the other worker still trains
+    r2.stop()
+    assert r2.wait(5) and gc.get_freeze_count() == 0  # all given back to the collector
+    garbage = []
+    garbage.append(garbage)  # a cycle made during a run is collected once the run has ended
+    r1.attach(FakeEngine(batch_s=0.001))
+    r1.start()
+    del garbage
+    r1.stop()
+    assert r1.wait(5) and gc.get_freeze_count() == 0 and gc.collect() >= 1
+
+
 def test_the_module_has_no_widgets():
     source = open(runner_mod.__file__).read()
     assert "ipywidgets" not in source
