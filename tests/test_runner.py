@@ -372,3 +372,12 @@ def test_a_drawer_at_work_draws_the_final_frames_and_the_latest_state_is_shown_l
     assert d.shown[-1] is finals[-1]
     r.settle()
     assert not r.is_running and r.state == "stopped"
+
+
+def test_the_gc_bench_row_compares_a_frozen_heap_with_a_scanned_one():
+    """``lrlab bench --only panel`` prints it; here only that it runs and gives both figures."""
+    import gc
+
+    from lrlab.bench.panel import gc_row
+    row = gc_row(quick=True)
+    assert row.ours > 0 and row.theirs > 0 and not row.higher_is_better and gc.get_freeze_count() == 0

@@ -107,6 +107,43 @@ def rows(quick: bool):
     yield Row("panel: Stop -> final frame on show (worst)", frame, None, "ms",
               higher_is_better=False, note="drawn after the click returned, by a short thread")
     yield from cuda_stop_rows(quick)
+    yield gc_row(quick)
+
+
+#: objects in the heap of the GC row: about what a kernel holds after a few lessons
+GC_HEAP_OBJECTS = 300_000
+
+
+def gc_pause(frozen: bool, objects: int = GC_HEAP_OBJECTS) -> float:
+    """Milliseconds of one full collection (``gc.collect()``, which holds the GIL) with a heap of
+    ``objects`` small containers plus a tenth as many made during the run, as a panel's worker
+    meets it: ``frozen``, the heap from before the run is set aside (the runner's
+    :func:`lrlab.widgets.runner.hold_collector`), else it is scanned too."""
+    import gc
+
+    from ..widgets import runner
+    heap = [{"i": [i]} for i in range(objects)]
+    gc.collect()
+    if frozen:
+        runner.hold_collector()
+    try:
+        made = [{"i": [i]} for i in range(objects // 10)]  # what the run allocates (a tenth of the heap)
+        t = time.perf_counter()
+        gc.collect()
+        return 1e3 * (time.perf_counter() - t)
+    finally:
+        if frozen:
+            runner.release_collector()
+        del heap, made
+
+
+def gc_row(quick: bool) -> Row:
+    """A full collection during a run, the heap before the run frozen (the runner) vs scanned."""
+    objects = GC_HEAP_OBJECTS // (10 if quick else 1)
+    ours, theirs = side_by_side(lambda: -gc_pause(True, objects), lambda: -gc_pause(False, objects), 3)
+    return Row("panel: a full GC pause during a run, heap frozen vs scanned", -ours, -theirs, "ms",
+               higher_is_better=False,
+               note=f"{objects:,} objects in the heap; a collection holds the GIL, so it delays a Stop click")
 
 
 def cuda_stop_rows(quick: bool, device: str = "cuda"):

@@ -86,21 +86,21 @@ _GC_LOCK = threading.Lock()
 _GC_HOLDERS = 0  # workers training now (each holds the freeze below)
 
 
-def _gc_hold() -> None:
+def hold_collector() -> None:
     """While a worker trains: the objects alive now are set aside from the collector (``gc.freeze``).
 
     A full collection scans every object of the kernel, holding the GIL: measured 400 ms with a
     kernel-sized heap, enough to delay a Stop click by that much (and it came, once in a while,
     during the race panel's Stop in the test suite). Frozen, the heap that was there before the
     run is not scanned, so collections during the run only see what the run allocates. Nothing
-    is lost: garbage frozen here is collected once the last worker ends (:func:`_gc_release`)."""
+    is lost: garbage frozen here is collected once the last worker ends (:func:`release_collector`)."""
     global _GC_HOLDERS
     with _GC_LOCK:
         _GC_HOLDERS += 1
         gc.freeze()
 
 
-def _gc_release() -> None:
+def release_collector() -> None:
     """The last worker has ended: the frozen objects go back to the collector (``gc.unfreeze``)."""
     global _GC_HOLDERS
     with _GC_LOCK:
@@ -469,7 +469,7 @@ class Runner:
             if switch == self.switch_interval:  # another runner's worker set it: CPython's default after
                 switch = DEFAULT_SWITCH_INTERVAL
             sys.setswitchinterval(self.switch_interval)  # short GIL slices: a drawer must not starve training
-        _gc_hold()
+        hold_collector()
         try:
             with threads_mod.engine_threads(self.thread_count(engine)):
                 self._train_live(launch)
@@ -486,7 +486,7 @@ class Runner:
                 pass
             self._report(f"training stopped: {type(exc).__name__}: {exc}")
         finally:
-            _gc_release()
+            release_collector()
             if switch is not None:
                 sys.setswitchinterval(switch)
             with launch.ready:
