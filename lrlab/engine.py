@@ -388,10 +388,14 @@ class Engine:
                                      flat=self.params[i])
             self._models_built = True
 
-    def outputs(self, X: torch.Tensor) -> torch.Tensor:
-        """Every model's output on raw inputs ``X`` [n, d]: ``[K, n, c]`` in the configs' order (one forward)."""
+    def outputs(self, X: torch.Tensor, model: int | None = None) -> torch.Tensor:
+        """Every model's output on raw inputs ``X`` [n, d]: ``[K, n, c]`` in the configs' order (one
+        forward); ``model``: that model's only, ``[n, c]``."""
         X = torch.as_tensor(X, dtype=self.dtype, device=self.device)
         X = data_mod.transform(X.view(-1, 1) if X.dim() == 1 else X, features_of(self.configs[0]))
+        if model is not None:
+            i = self.position[model]
+            return self.net.forward(X, self.params[i:i + 1])[0]
         return self.net.forward(X)[self._input_rows]
 
     # -- one epoch -----------------------------------------------------------------
@@ -632,7 +636,7 @@ class Engine:
         grid = None
         if grid_points is not None:
             with torch.no_grad():
-                out = self.outputs(grid_points)[model]
+                out = self.outputs(grid_points, model)
             if self.kind == "regression":
                 grid = out[:, 0]
             elif out.shape[1] == 2:

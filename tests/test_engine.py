@@ -152,6 +152,11 @@ def test_frames_of_a_race_are_per_model():
         np.testing.assert_array_equal(f.history["train_loss"], r.history["train_loss"])
         assert f.done and f.stop_reason == r.stop_reason and f.best_epoch == r.best_epoch
     assert np.allclose(frames[0].effective_steps, 0.2)  # SGD: lr for every parameter
+    grid = np.random.default_rng(1).uniform(-2, 2, (40, 2))
+    for k in range(2):  # each model's own predictions on the grid
+        expected = torch.softmax(runs[k].output(grid), 1)[:, 1].double().numpy()
+        np.testing.assert_allclose(e.frame(k, grid).grid, expected, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(e.frame(0, grid).grid, e.frame(1, grid).grid)
 
 
 def test_the_range_test_uses_the_engines_public_step():
