@@ -409,9 +409,7 @@ class ReduceOnPlateau:
         return self._rate.at(epoch)
 
     def is_better(self, current: float, best: float) -> bool:
-        if self.mode == "min":
-            return current < (best * (1.0 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
-        return current > (best * (self.threshold + 1.0) if self.threshold_mode == "rel" else best + self.threshold)
+        return bool(plateau_better(current, best, self.mode == "max", self.threshold_mode == "rel", self.threshold))
 
     def step(self, current: float) -> float:
         """torch's ``scheduler.step(metric)``: observe the next epoch's metric value."""
@@ -421,24 +419,92 @@ class ReduceOnPlateau:
         """Feed epoch ``epoch``'s metrics (a dict, or the monitored number); return ``lr(epoch + 1)``."""
         current = _metric(metrics, self.monitor)
         self.last_epoch = epoch
-        if self.is_better(current, self.best):
-            self.best, self.num_bad_epochs = current, 0
-        else:
-            self.num_bad_epochs += 1
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
+        best, bad, cooling = plateau_watch(current, self.best, self.num_bad_epochs, self.cooldown_counter,
+                                           self.mode == "max", self.threshold_mode == "rel", self.threshold)
+        self.best, self.num_bad_epochs, self.cooldown_counter = float(best), int(bad), int(cooling)
         if self.num_bad_epochs > self.patience:
-            old = self._rate.current
-            new = max(old * self.factor, self.min_lr)
-            if old - new > self.eps:
-                self._rate.set_from(epoch + 1, new)
-                self.cuts.append({"epoch": epoch, "old_lr": old, "new_lr": new,
-                                  "reason": f"{self.monitor} has not improved for {self.num_bad_epochs} epochs "
-                                            f"(best {self.best:.4g})"})
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
+            self.cut(epoch)
         return self.lr(epoch + 1)
+
+    def cut(self, epoch: int) -> None:
+        """The rule's second half, once ``num_bad_epochs > patience`` after epoch ``epoch``: cut the
+        rate (unless by less than ``eps``; recorded in :attr:`cuts`) and start the cooldown."""
+        old = self._rate.current
+        new = max(old * self.factor, self.min_lr)
+        if old - new > self.eps:
+            self._rate.set_from(epoch + 1, new)
+            self.cuts.append({"epoch": epoch, "old_lr": old, "new_lr": new,
+                              "reason": f"{self.monitor} has not improved for {self.num_bad_epochs} epochs "
+                                        f"(best {self.best:.4g})"})
+        self.cooldown_counter = self.cooldown
+        self.num_bad_epochs = 0
+
+
+def plateau_better(current, best, maximize, rel, threshold):
+    """ReduceOnPlateau's "better": ``current < best * (1 - threshold)`` (min, rel), ``< best - threshold``
+    (min, abs), ``> best * (1 + threshold)`` (max, rel), ``> best + threshold`` (max, abs); numbers or
+    arrays (one per schedule), NaN never better."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(maximize, current > np.where(rel, best * (threshold + 1.0), best + threshold),
+                        current < np.where(rel, best * (1.0 - threshold), best - threshold))
+
+
+def plateau_watch(current, best, bad, cooling, maximize, rel, threshold):
+    """The first half of ReduceOnPlateau's rule for one epoch, on numbers or on arrays (one entry
+    per schedule: the race's :class:`PlateauGroup`): a better value becomes the best and clears
+    the count of bad epochs, else the count grows; during a cooldown the count stays 0.
+    Returns ``(best, bad, cooling)``; the caller cuts where ``bad > patience``."""
+    better = plateau_better(current, best, maximize, rel, threshold)
+    best = np.where(better, current, best)
+    bad = np.where(better, 0, bad + 1)
+    cool = cooling > 0
+    return best, np.where(cool, 0, bad), np.where(cool, cooling - 1, cooling)
+
+
+class PlateauGroup:
+    """Many :class:`ReduceOnPlateau` schedules (one per model of a race) watched as ``[M]`` arrays.
+
+    :meth:`observe` runs :func:`plateau_watch` for all members at once; only a member whose count
+    of bad epochs passes its patience gets a Python call (:meth:`ReduceOnPlateau.cut`: its own
+    rate and cuts), so each member's ``lr()`` and ``cuts`` are what observing it alone gives.
+    :attr:`rates` are the members' rates now; :meth:`sync` writes the watched state back."""
+
+    def __init__(self, members):
+        self.members = list(members)
+        m = self.members
+        self.monitors = [s.monitor for s in m]
+        self.maximize = np.array([s.mode == "max" for s in m])
+        self.rel = np.array([s.threshold_mode == "rel" for s in m])
+        self.threshold = np.array([s.threshold for s in m], dtype=np.float64)
+        self.patience = np.array([s.patience for s in m], dtype=np.int64)
+        self.best = np.array([s.best for s in m], dtype=np.float64)
+        self.bad = np.array([s.num_bad_epochs for s in m], dtype=np.int64)
+        self.cooling = np.array([s.cooldown_counter for s in m], dtype=np.int64)
+        self.rates = np.array([s._rate.current for s in m], dtype=np.float64)
+        self.last_epoch = -1
+
+    def observe(self, epoch: int, metrics: dict, which=None) -> None:
+        """Epoch ``epoch``'s metrics, ``metrics[name]`` an array over the members; ``which``: the
+        members that observe it (bool array; None: all)."""
+        current = np.array([metrics[name][i] for i, name in enumerate(self.monitors)], dtype=np.float64)
+        best, bad, cooling = plateau_watch(current, self.best, self.bad, self.cooling, self.maximize, self.rel,
+                                           self.threshold)
+        if which is not None:
+            best, bad, cooling = (np.where(which, new, old) for new, old in
+                                  ((best, self.best), (bad, self.bad), (cooling, self.cooling)))
+        self.best, self.bad, self.cooling = best, bad, cooling
+        self.last_epoch = epoch
+        for i in np.flatnonzero(self.bad > self.patience).tolist():  # rare: a cut (or a cut smaller than eps)
+            s = self.members[i]
+            s.best, s.num_bad_epochs, s.cooldown_counter = float(best[i]), int(bad[i]), int(cooling[i])
+            s.cut(epoch)
+            self.rates[i], self.bad[i], self.cooling[i] = s._rate.current, s.num_bad_epochs, s.cooldown_counter
+
+    def sync(self) -> None:
+        """Each member's ``best``, counters and last epoch as the group has them."""
+        for i, s in enumerate(self.members):
+            s.best, s.num_bad_epochs, s.cooldown_counter = float(self.best[i]), int(self.bad[i]), int(self.cooling[i])
+            s.last_epoch = max(s.last_epoch, self.last_epoch)
 
 
 #: every finite float64 is an integer multiple of 2**-1074

@@ -430,3 +430,34 @@ def test_engine_accepts_every_schedule(name):
     fresh = S.make_schedule(name, 0.01, 12)
     if not S.SCHEDULES[name].reactive:
         assert list(run.history["lr"]) == pytest.approx([fresh.lr(e) for e in range(12)], rel=1e-12)
+
+
+def test_plateau_group_watches_many_schedules_as_each_one_alone():
+    """A race's ReduceOnPlateau schedules are watched together as [M] arrays (S.PlateauGroup):
+    every member's rates, cuts and state equal the same schedule observed on its own."""
+    import numpy as np
+    rng = np.random.default_rng(4)
+    M, epochs = 40, 120
+    params = [dict(mode=str(rng.choice(["min", "max"])), factor=float(rng.choice([0.1, 0.5, 0.9])),
+                   patience=int(rng.integers(0, 6)), threshold=float(rng.choice([0.0, 1e-4, 0.05])),
+                   threshold_mode=str(rng.choice(["rel", "abs"])), cooldown=int(rng.integers(0, 4)),
+                   min_lr=float(rng.choice([0.0, 1e-3])), eps=float(rng.choice([1e-8, 1e-3])),
+                   monitor=str(rng.choice(["test_loss", "train_loss", "test_acc", "train_acc"])))
+              for _ in range(M)]
+    alone = [S.ReduceOnPlateau(0.1, **p) for p in params]
+    group = S.PlateauGroup([S.ReduceOnPlateau(0.1, **p) for p in params])
+    names = ("train_loss", "train_acc", "test_loss", "test_acc")
+    for e in range(epochs):
+        stream = {n: np.where(rng.random(M) < 0.03, np.nan, rng.random(M) * (1 + 0.5 * np.sin(e / 7))) for n in names}
+        which = rng.random(M) < 0.9  # a member that does not observe an epoch (stopped, diverged) is left as it is
+        np.testing.assert_array_equal(group.rates, [s.lr(e) for s in alone])
+        group.observe(e, stream, which)
+        for i, s in enumerate(alone):
+            if which[i]:
+                s.observe(e, {n: float(stream[n][i]) for n in names})
+    group.sync()
+    assert sum(len(s.cuts) for s in alone) > M  # the streams exercise cuts and cooldowns
+    for s, g in zip(alone, group.members):
+        assert s.cuts == g.cuts and [s.lr(e) for e in range(epochs + 1)] == [g.lr(e) for e in range(epochs + 1)]
+        assert (s.num_bad_epochs, s.cooldown_counter) == (g.num_bad_epochs, g.cooldown_counter)
+        assert s.best == g.best or (math.isnan(s.best) and math.isnan(g.best))
