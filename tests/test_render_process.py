@@ -289,3 +289,36 @@ def test_drawing_options_travel_with_the_frames(renderer):
     assert np.abs(shown[(True, False)] - shown[(False, True)]).mean() > 0.5
     renderer.forget(key)
     panel.close()
+
+
+def test_a_frame_a_stopped_renderer_cannot_take_never_blocks_the_drawer(fresh, monkeypatch):
+    """A stopped (SIGSTOP) renderer does not read its pipe: a frame larger than the pipe's buffer
+    used to block the drawer's write for ever (and Stop / close with it). Now the write gives up
+    after HANG_TIMEOUT_S (or at once when the frame is abandoned): the process is killed."""
+    import os
+    import signal
+    monkeypatch.setattr(render_process, "HANG_TIMEOUT_S", 1.0)
+    r = render_process.get_renderer()
+    assert r is not None and r.ready(60), render_process.disabled_reason
+    panel = TrainingPanel(**CONFIG)
+    frame = panel._snapshot()
+    blob = render_process.pickle_figure(panel.figure)
+    key = render_process.new_key()
+    assert r.render(key, blob, frame)[:4] == b"\x89PNG"
+    big = dict(frame, ballast=np.zeros(2_000_000))  # 16 MB: far more than a pipe holds
+    os.kill(r.pid, signal.SIGSTOP)
+    t = time.perf_counter()
+    with pytest.raises(render_process.RenderError, match="did not take a frame"):
+        r.render(key, blob, big)
+    assert time.perf_counter() - t < 5 and _wait(lambda: not r.process.is_alive(), 10)
+    # abandoned (Stop) while the write is stuck: it ends at once
+    r2 = render_process.get_renderer()
+    assert r2 is not None and r2.ready(60) and r2.pid != r.pid
+    assert r2.render(key, blob, frame)[:4] == b"\x89PNG"
+    os.kill(r2.pid, signal.SIGSTOP)
+    t = time.perf_counter()
+    with pytest.raises(render_process.RenderError):
+        r2.render(key, blob, big, abandon=lambda: time.perf_counter() - t > 0.2)
+    assert time.perf_counter() - t < 0.9 and _wait(lambda: not r2.process.is_alive(), 10)
+    assert _wait(lambda: not _threads(), 5), _threads()
+    panel.close()

@@ -278,6 +278,34 @@ class Renderer:
             else:
                 self.process.terminate()
 
+    def _send(self, msg, abandon: Optional[Callable[[], bool]] = None) -> None:
+        """Send ``msg`` (lock held). The process takes a message at once when it is well (it waits
+        for the next one); a write it does not take (its pipe full: it is stopped or hung) within
+        :data:`HANG_TIMEOUT_S`, or while the frame is abandoned (Stop), would block the drawer for
+        ever: the process is killed instead, which ends the write, and :class:`RenderError` says so."""
+        box: dict = {}
+
+        def write():
+            try:
+                self._conn.send(msg)
+            except BaseException as exc:  # (handed to the caller below)
+                box["error"] = exc
+        writer = threading.Thread(target=write, name="lrlab-render-send", daemon=True)
+        writer.start()
+        deadline = time.monotonic() + HANG_TIMEOUT_S
+        while True:
+            writer.join(POLL_S)
+            if not writer.is_alive():
+                break
+            if time.monotonic() > deadline or (abandon is not None and abandon()):
+                if self.process.is_alive():
+                    self.process.kill()  # its end of the pipe closes: the write fails and ends
+                writer.join(2.0)
+                self._die("the renderer did not take a frame (hung or stopped): killed", kill=True)
+                raise RenderError(self.dead)
+        if "error" in box:
+            raise box["error"]
+
     def _read(self):
         """One message from the process (lock held)."""
         msg = self._conn.recv()
@@ -366,11 +394,11 @@ class Renderer:
             frame = plain_frame(frame)
             for attempt in range(2):
                 if key not in self._open:
-                    self._conn.send(("open", key, figure() if callable(figure) else figure))
+                    self._send(("open", key, figure() if callable(figure) else figure), abandon)
                     self._open.add(key)
                 self._seq += 1
                 seq = self._seq
-                self._conn.send(("frame", seq, key, frame))
+                self._send(("frame", seq, key, frame), abandon)
                 self._waiting[seq] = time.monotonic()
                 while True:
                     msg = self._next(deadline, abandon, timeout)
