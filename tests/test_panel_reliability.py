@@ -191,7 +191,9 @@ def test_a_frozen_renderer_gives_way_to_drawing_here_within_seconds(fresh_render
         assert _wait(lambda: p.frames_drawn >= drawn + 3, 20)
         took = time.perf_counter() - t0
         print(f"frozen renderer: 3 frames drawn in-process {took:.1f} s after SIGSTOP")
-        assert took < 10 and p.render_mode.startswith("thread (the renderer did not answer")
+        # drawn here: the renderer did not answer, or (a frame too large for its stopped pipe) it was
+        # killed at once and a new one is starting
+        assert took < 10 and p.render_mode.startswith("thread ("), p.render_mode
         # hung for HANG_TIMEOUT_S: killed (SIGKILL: a stopped process ignores SIGTERM), a new one serves
         assert _wait(lambda: render_process.current() is not None and render_process.current().pid != r.pid, 60)
         assert not r.process.is_alive()
