@@ -109,7 +109,7 @@ from typing import Any, Callable, NamedTuple, Optional
 import torch
 
 from . import params as params_mod
-from .params import Param, check_bool
+from .params import Declarations, Param, check_bool
 
 __all__ = [
     "OPTIMIZERS", "OptimizerSpec", "get", "TextbookOptimizer",
@@ -721,7 +721,7 @@ def _fill_formula(step: Callable, textbook: Callable) -> None:
 
 
 @dataclass
-class OptimizerSpec:
+class OptimizerSpec(Declarations):
     """One optimizer: its pure functions, its hyper-parameters (:class:`lrlab.params.Param`, one
     declaration each) and words for the panels.
 
@@ -738,31 +738,9 @@ class OptimizerSpec:
     textbook: Optional[Callable] = None  # the readable reference of ``step`` (its docstring is the formula)
 
     def __post_init__(self):
-        self.params = tuple(self.params)
-        self._by_name = {p.name: p for p in self.params}
+        self._index_params()
         #: the hyper-parameters besides ``lr``, in order (read at every step of a torch.optim class)
         self.hyper_names = tuple(p.name for p in self.params if p.name != "lr")
-
-    @property
-    def defaults(self) -> dict[str, Any]:
-        return {p.name: p.default for p in self.params}
-
-    @property
-    def ranges(self) -> dict[str, Range]:
-        """name -> (low, high, low_inclusive, high_inclusive), for every numeric hyper-parameter."""
-        return {p.name: p.range for p in self.params if p.range is not None}
-
-    @property
-    def kinds(self) -> dict[str, str]:
-        return {p.name: p.kind for p in self.params}
-
-    @property
-    def choices(self) -> dict[str, tuple]:
-        return {p.name: p.choices for p in self.params if p.kind == "choice"}
-
-    def param(self, name: str) -> Param:
-        """The declaration of hyper-parameter ``name``."""
-        return self._by_name[name]
 
     @property
     def formula(self) -> str:

@@ -38,7 +38,7 @@ from typing import Any, Callable, Optional
 from . import limits
 from .checks import check_number, check_whole, interval, shown
 
-__all__ = ["Param", "LR", "REG_RATE", "KINDS", "check_bool", "table", "readme_tables", "format_value"]
+__all__ = ["Param", "Declarations", "LR", "REG_RATE", "KINDS", "check_bool", "format_value"]
 
 KINDS = ("lr", "float", "int", "epochs", "milestones", "choice", "bool", "pair")
 #: kinds whose values are numbers with a range (a pair and milestones: each element)
@@ -232,6 +232,39 @@ class Param:
         if clamp is not None:
             low, high = max(low, clamp[0]), min(high, clamp[1])
         return math.log10(low), math.log10(high)
+
+
+class Declarations:
+    """What an optimizer's or a schedule's spec reads from its ``params`` (a tuple of :class:`Param`):
+    ``defaults``, ``ranges``, ``kinds``, ``choices`` and :meth:`param`, all from the declarations.
+    A dataclass using it calls :meth:`_index_params` from its ``__post_init__``."""
+
+    params: tuple
+
+    def _index_params(self) -> None:
+        self.params = tuple(self.params)
+        self._by_name = {p.name: p for p in self.params}
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    @property
+    def ranges(self) -> dict[str, tuple]:
+        """name -> (low, high, low_inclusive, high_inclusive) for every numeric parameter (milestones: each)."""
+        return {p.name: p.range for p in self.params if p.range is not None}
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return {p.name: p.kind for p in self.params}
+
+    @property
+    def choices(self) -> dict[str, tuple]:
+        return {p.name: p.choices for p in self.params if p.kind == "choice"}
+
+    def param(self, name: str) -> "Param":
+        """The declaration of parameter ``name``."""
+        return self._by_name[name]
 
 
 def check_bool(name: str, value) -> bool:

@@ -65,7 +65,7 @@ import numpy as np
 from . import limits
 from . import params as params_mod
 from .checks import check_number, check_whole
-from .params import Param
+from .params import Declarations, Param
 
 # ---------------------------------------------------------------------------- parameters
 # Every schedule parameter declared once (lrlab.params.Param: default, range, kind, help, how a
@@ -640,7 +640,7 @@ class CosineWithPlateauCuts:
 
 # ---------------------------------------------------------------------------- the registry
 @dataclass
-class ScheduleSpec:
+class ScheduleSpec(Declarations):
     """A schedule by name: ``build(lr, epochs, **params) -> Schedule`` and its parameters
     (:class:`lrlab.params.Param`, one declaration each, in resolution order).
 
@@ -654,34 +654,12 @@ class ScheduleSpec:
     reactive: bool = False
 
     def __post_init__(self):
-        self.params = tuple(self.params)
-        self._by_name = {p.name: p for p in self.params}
-
-    @property
-    def defaults(self) -> dict[str, Any]:
-        return {p.name: p.default for p in self.params}
-
-    @property
-    def ranges(self) -> dict[str, tuple]:
-        """name -> (low, high, low_inclusive, high_inclusive) for every numeric parameter (milestones: each)."""
-        return {p.name: p.range for p in self.params if p.range is not None}
-
-    @property
-    def kinds(self) -> dict[str, str]:
-        return {p.name: p.kind for p in self.params}
-
-    @property
-    def choices(self) -> dict[str, tuple]:
-        return {p.name: p.choices for p in self.params if p.kind == "choice"}
+        self._index_params()
 
     @property
     def derive(self) -> dict[str, Callable[[float, int, dict], Any]]:
         """name -> ``f(lr, epochs, resolved_so_far)`` for every parameter whose default is None."""
         return {p.name: p.derive for p in self.params if p.default is None}
-
-    def param(self, name: str) -> Param:
-        """The declaration of parameter ``name``."""
-        return self._by_name[name]
 
     def resolve(self, lr: float, epochs: int, **params) -> dict[str, Any]:
         """Every parameter with a value: given ones, else the default, else derived from lr/epochs."""
