@@ -25,7 +25,7 @@ from ..train import TrainConfig
 from ..checks import check_number
 from ..params import LR
 from .controls import lr_slider
-from .runner import Runner
+from .runner import Runner, check_threads
 
 MAX_CONTENDERS = 16
 #: redraws per second a panel may ask for at most
@@ -88,7 +88,7 @@ class RacePanel(W.VBox):
     def __init__(self, config: TrainConfig | None = None, contenders=None, fps: float = 5.0,
                  threads: int | None = None):
         check_number("fps", fps, 0.0, MAX_FPS, lo_open=True)
-        check_number("threads", threads, 1, 1024, integer=True, optional=True)
+        check_threads(threads)
         if config is not None and not isinstance(config, TrainConfig):
             raise ValueError(f"config: must be a TrainConfig, got {type(config).__name__}")
         if contenders is not None and not isinstance(contenders, (list, tuple)):
@@ -194,8 +194,7 @@ class RacePanel(W.VBox):
 
     @threads.setter
     def threads(self, value: int | None) -> None:
-        check_number("threads", value, 1, 1024, integer=True, optional=True)
-        self.runner.threads = value
+        self.runner.threads = value  # checked by the runner (check_threads)
 
     @property
     def last_stop_call(self) -> float | None:

@@ -109,6 +109,12 @@ def release_collector() -> None:
             gc.unfreeze()
 
 
+def check_threads(value):
+    """A thread count for a runner: None (chosen from the work) or a whole number in
+    ``[1, lrlab.threads.MAX_THREADS]``; ``ValueError('threads: ...')`` otherwise."""
+    return check_number("threads", value, 1, threads_mod.MAX_THREADS, integer=True, optional=True)
+
+
 def _join(thread: Optional[threading.Thread], timeout: float | None = None) -> bool:
     """Join ``thread`` (not the calling one); True if it has ended."""
     if thread is None or thread is threading.current_thread():
@@ -152,7 +158,7 @@ class Runner:
                  thread_count: Callable[[Any], int] | None = None, stop_untrained: bool = False,
                  switch_interval: float | None = None, name: str = "lrlab-runner"):
         self.max_fps = max_fps  # checked by the setter
-        check_number("threads", threads, 1, threads_mod.MAX_THREADS, integer=True, optional=True)
+        check_threads(threads)
         self.snapshot, self.show, self.render = snapshot, show, render
         self.on_abandon, self.on_epoch, self.on_launch = on_abandon, on_epoch, on_launch
         self.on_halt, self.on_error = on_halt, on_error
@@ -174,6 +180,15 @@ class Runner:
         self.frames_handed = 0  # live and final frames the worker handed to the drawer
 
     # ------------------------------------------------------------------ settings and state
+    @property
+    def threads(self) -> int | None:
+        """The intra-op thread count while training (None: chosen from the work); checked when set."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, value: int | None) -> None:
+        self._threads = check_threads(value)
+
     @property
     def max_fps(self) -> float:
         """Frames per second at most while training (in (0, 120]; checked when set)."""

@@ -64,7 +64,7 @@ from ..plots.training import LiveTrainingFigure, live_frame
 from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
 from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
-from .runner import Runner
+from .runner import Runner, check_threads
 from ..checks import check_number
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
@@ -82,7 +82,7 @@ def check_panel_arguments(max_fps, live, save_dir, threads) -> None:
     if not isinstance(save_dir, str) or "\0" in save_dir or len(save_dir) > MAX_FOLDER_CHARS:
         raise ValueError(f"save_dir: must be a folder name (text, no NUL, at most {MAX_FOLDER_CHARS} characters), "
                          f"got {save_dir!r}"[:200])
-    check_number("threads", threads, 1, 1024, integer=True, optional=True)
+    check_threads(threads)
 
 
 def config_from_arguments(config: dict) -> TrainConfig:
@@ -582,8 +582,7 @@ class TrainingPanel(widgets.VBox):
 
     @threads.setter
     def threads(self, value: int | None) -> None:
-        check_number("threads", value, 1, 1024, integer=True, optional=True)
-        self.runner.threads = value
+        self.runner.threads = value  # checked by the runner (check_threads)
 
     @property
     def switch_interval(self) -> float:
