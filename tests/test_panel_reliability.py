@@ -13,7 +13,6 @@ import gc
 import json
 import os
 import signal
-import threading
 import time
 import tracemalloc
 
@@ -25,21 +24,18 @@ from lrlab.plots import render_process
 from lrlab.train import Run, TrainConfig
 from lrlab.widgets import (BackpropExplorer, RacePanel, ScheduleExplorer, SurfaceExplorer, SweepPanel,
                            TrainingPanel)
+from waiting import lrlab_threads, wait_for  # tests/waiting.py
 
 LIVE = dict(dataset="moons", n_samples=256, hidden=(8,), max_epochs=100_000)
 #: a Stop click must return within this (it takes ~1-20 ms; generous for a loaded 2-core machine)
 CLICK_S = 0.25
 
 
-def _threads():
-    return [t for t in threading.enumerate() if t.name.startswith("lrlab-")]
+_threads = lrlab_threads
 
 
 def _wait(predicate, timeout=60.0):
-    deadline = time.time() + timeout
-    while not predicate() and time.time() < deadline:
-        time.sleep(0.02)
-    return predicate()
+    return wait_for(predicate, timeout, interval=0.02)
 
 
 # ------------------------------------------------------------------------------ arguments

@@ -5,7 +5,6 @@ config, its run, its history and its image bytes.
 """
 import hashlib
 import runpy
-import threading
 import time
 
 import numpy as np
@@ -16,6 +15,7 @@ from lrlab import export, share
 from lrlab.presets import PRESETS, preset_config
 from lrlab.train import TrainConfig, train
 from lrlab.widgets import TrainingPanel
+from waiting import lrlab_threads  # tests/waiting.py
 from csv_cases import BAD_CSV_FILES  # tests/csv_cases.py
 
 GOOD_CSV = ("x1,x2,label\n" + "\n".join(f"{(i * 37) % 23 / 23:.3f},{(i * 11) % 19 / 19:.3f},"
@@ -23,8 +23,7 @@ GOOD_CSV = ("x1,x2,label\n" + "\n".join(f"{(i * 37) % 23 / 23:.3f},{(i * 11) % 1
                                          for i in range(80))).encode()
 
 
-def _threads():
-    return [t for t in threading.enumerate() if t.name.startswith("lrlab-")]
+_threads = lrlab_threads
 
 
 def small(**changes):

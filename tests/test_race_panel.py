@@ -6,6 +6,7 @@ import pytest
 from lrlab import optim, schedules
 from lrlab.train import TrainConfig
 from lrlab.widgets import RacePanel, SweepPanel
+from waiting import lrlab_threads, wait_for  # tests/waiting.py
 
 PNG = b"\x89PNG"
 BASE = TrainConfig(max_epochs=8, n_samples=200)
@@ -107,15 +108,10 @@ STOP_CLICK_S = 0.1
 
 
 def _wait(predicate, timeout=60.0):
-    import time
-    deadline = time.time() + timeout
-    while not predicate() and time.time() < deadline:
-        time.sleep(0.01)
-    return predicate()
+    return wait_for(predicate, timeout, interval=0.01)
 
 
-def _lrlab_threads():
-    return [t for t in threading.enumerate() if t.name.startswith("lrlab-")]
+_lrlab_threads = lrlab_threads
 
 
 def test_race_panel_pause_holds_the_epoch_and_resume_goes_on_from_it():

@@ -10,12 +10,12 @@ from PIL import Image
 
 from lrlab.plots import render_process
 from lrlab.widgets import TrainingPanel
+from waiting import lrlab_threads, wait_for  # tests/waiting.py
 
 CONFIG = dict(dataset="moons", n_samples=256, hidden=(8,), max_epochs=100_000)
 
 
-def _threads():
-    return [t for t in threading.enumerate() if t.name.startswith("lrlab-")]
+_threads = lrlab_threads
 
 
 def _renderers():
@@ -27,10 +27,7 @@ def _pixels(png: bytes) -> np.ndarray:
 
 
 def _wait(predicate, timeout=60.0):
-    deadline = time.time() + timeout
-    while not predicate() and time.time() < deadline:
-        time.sleep(0.05)
-    return predicate()
+    return wait_for(predicate, timeout, interval=0.05)
 
 
 @pytest.fixture

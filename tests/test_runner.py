@@ -13,6 +13,7 @@ import pytest
 from lrlab import threads as threads_mod
 from lrlab.widgets import runner as runner_mod
 from lrlab.widgets.runner import Runner
+from waiting import lrlab_threads, wait_for  # tests/waiting.py
 
 
 class FakeEngine:
@@ -81,15 +82,11 @@ class Display:
         return r
 
 
-def _threads():
-    return [t for t in threading.enumerate() if t.name.startswith("lrlab-")]
+_threads = lrlab_threads
 
 
 def _wait(predicate, timeout=10.0):
-    deadline = time.time() + timeout
-    while not predicate() and time.time() < deadline:
-        time.sleep(0.005)
-    return predicate()
+    return wait_for(predicate, timeout, interval=0.005)
 
 
 @pytest.fixture(autouse=True)

@@ -1,16 +1,15 @@
 """The training panel, headless: buttons, threads, status, image, save, divergence."""
 import json
 import os
-import threading
 import time
 
 import pytest
 
 from lrlab.widgets import TrainingPanel, playground
+from waiting import lrlab_threads  # tests/waiting.py
 
 
-def _threads():
-    return [t for t in threading.enumerate() if t.name.startswith("lrlab-")]
+_threads = lrlab_threads
 
 
 @pytest.fixture
