@@ -186,3 +186,45 @@ def test_race_panel_pause_then_stop_ends_the_race():
     assert panel.wait(60) and "stopped by you" in panel.status.value
     assert panel.resume() is False
     panel.close()
+
+
+def test_race_panel_draws_its_live_frames_in_the_renderer_process():
+    """The racing thread only reads numbers; the kernel's renderer process draws them (so a
+    drawing never holds the lock a Stop click needs)."""
+    panel = RacePanel(LONG, contenders=[{"optimizer": "adam", "lr": 0.01}, {"optimizer": "sgd", "lr": 0.1}])
+    panel.start(epochs=100_000)
+    try:
+        assert _wait(lambda: panel.frames_remote >= 2, 90), panel.render_mode
+        assert panel.render_mode == "process" and panel.image.value[:4] == PNG
+    finally:
+        panel.stop()
+    assert panel.wait(60) and "stopped by you" in panel.status.value
+    panel.close()
+    assert not _lrlab_threads()
+
+
+def test_race_picture_says_what_the_ranking_says():
+    """A diverged contender's weights are restored to its best epoch: its small multiple shows
+    that epoch's test accuracy, as the table does (not the last, diverged one's)."""
+    from lrlab.plots.race import LiveRaceFigure, race_picture
+    import pickle
+    panel = RacePanel(BASE.replace(divergence_factor=2.0), contenders=[
+        {"optimizer": "adam", "lr": 0.02}, {"optimizer": "sgd", "lr": 100.0}])
+    runs = panel.run(epochs=6)
+    picture = race_picture(runs)
+    rows = {r["label"]: r for r in panel.ranking()}
+    for run, c in zip(runs, picture.contenders):
+        if run.best_epoch is None:
+            assert run.stop_reason == "diverged" and c.accuracy != c.accuracy  # nan: "diverged"
+        else:
+            assert c.accuracy == rows[c.label]["test_acc"] and c.best_epoch == run.best_epoch
+    assert runs[1].stop_reason == "diverged"
+    assert picture.contenders[1].accuracy != picture.contenders[1].history["test_acc"][-1]
+    figure = pickle.loads(pickle.dumps(LiveRaceFigure()))  # the renderer draws a copy
+    figure.update({"picture": picture})
+    titles = [ax.get_title() for ax in figure.fig.axes[3:]]
+    assert len(titles) == 2 and all(t.startswith(c.label) for t, c in zip(titles, picture.contenders))
+    assert figure.png()[:4] == PNG
+    with pytest.raises(ValueError):
+        picture.contenders[0].history["test_acc"][0] = 1.0  # a picture is read-only
+    panel.close()

@@ -179,8 +179,8 @@ def test_the_environment_can_turn_the_renderer_off(monkeypatch):
     monkeypatch.setenv("LRLAB_RENDER_PROCESS", "0")
     assert not render_process.enabled()
     p = TrainingPanel(**CONFIG)
-    p._prepare_renderer()
-    assert p._render_blob is None and p.render_mode.startswith("thread")
+    p.remote.prepare(p.figure)
+    assert not p.remote.prepared and p.render_mode.startswith("thread")
     p.close()
 
 

@@ -2,9 +2,12 @@
 small multiples, loss against learning rate per optimizer, the LR range test."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional
+
 import numpy as np
 
-from . import CLASS_COLORS, PALETTE, new_figure
+from . import CLASS_COLORS, PALETTE, fig_to_png, new_figure
 
 LINESTYLES = ("-", "--", ":", "-.")
 
@@ -25,28 +28,102 @@ def _labels(runs, labels):
     return [label_of(r.config) for r in runs]
 
 
-def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "test") -> None:
-    """Loss (log y), accuracy and learning rate per epoch, one colour per contender; an x where one diverged."""
+#: the history columns a race picture carries
+PICTURE_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc")
+
+
+@dataclass(frozen=True)
+class ContenderPicture:
+    """One contender as a race picture draws it: numbers only (picklable, safe across threads).
+
+    ``values``: its output on the picture's grid (P(class 1) with two classes, else the class)
+    or its fitted curve on ``xs`` (regression); None for contenders beyond the small multiples.
+    ``accuracy``: what its small multiple says (the best epoch's once its weights were restored)."""
+
+    label: str
+    history: dict
+    stop_reason: Optional[str]
+    best_epoch: Optional[int]
+    accuracy: float
+    values: Optional[np.ndarray]
+
+
+@dataclass(frozen=True)
+class RacePicture:
+    """A race as :func:`draw_race` draws it (:func:`race_picture` builds it from runs)."""
+
+    contenders: tuple
+    kind: str
+    n_classes: int
+    X: Optional[np.ndarray]  # training inputs [n, d] (None: no small multiples)
+    y: Optional[np.ndarray]
+    extent: Optional[tuple]  # the grid's (x0, x1, y0, y1) (classification)
+    xs: Optional[np.ndarray]  # where the fitted curves are evaluated (regression)
+
+
+def _frozen(a) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+def race_picture(runs, labels=None, dataset=None, resolution: int = 60, max_multiples: int = 8) -> RacePicture:
+    """The numbers :func:`draw_race` draws, read from ``runs`` now (call it where the runs are
+    not being trained at that moment, e.g. between epochs in the racing thread)."""
+    from .training import boundary_grid, class_probabilities
     labels = _labels(runs, labels)
-    regression = bool(runs) and runs[0].kind == "regression"
-    lr_ratio = 1.0
+    dataset = dataset if dataset is not None else (runs[0].dataset if runs else None)
+    kind = runs[0].kind if runs else "classification"
+    X = y = extent = xs = None
+    n = min(len(runs), max_multiples) if dataset is not None else 0
+    if dataset is not None:
+        X, y = _frozen(dataset.X_train.cpu().numpy()), _frozen(dataset.y_train.cpu().numpy())
+        if dataset.kind == "regression":
+            xs = _frozen(np.linspace(X[:, 0].min(), X[:, 0].max(), 200))
+        else:
+            gx, _, pts, extent = boundary_grid(np.concatenate([X, dataset.X_test.cpu().numpy()]), resolution)
+    contenders = []
     for i, (run, name) in enumerate(zip(runs, labels)):
         h = run.history
-        if not len(h):
+        history = {c: _frozen(h[c]) for c in PICTURE_COLUMNS}
+        values = None
+        if i < n:
+            if xs is not None:
+                values = run.output(np.array(xs).reshape(-1, 1)).cpu().numpy().ravel()  # (a writable copy)
+            else:
+                values = class_probabilities(run, pts).reshape(gx.shape)
+            values = _frozen(values)
+        restored = run.stop_reason is not None and run.best_epoch is not None and run.best_metrics
+        acc = (run.best_metrics.get("test_acc", float("nan")) if restored
+               else (float(history["test_acc"][-1]) if len(history["test_acc"]) else float("nan")))
+        contenders.append(ContenderPicture(name, history, run.stop_reason, run.best_epoch if restored else None,
+                                           float(acc), values))
+    return RacePicture(tuple(contenders), kind, dataset.n_classes if dataset is not None else 0, X, y, extent, xs)
+
+
+def _picture(runs, labels=None, dataset=None) -> RacePicture:
+    return runs if isinstance(runs, RacePicture) else race_picture(runs, labels, dataset)
+
+
+def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "test") -> None:
+    """Loss (log y), accuracy and learning rate per epoch, one colour per contender; an x where one
+    diverged. ``runs``: a :class:`RacePicture` or runs."""
+    picture = _picture(runs, labels)
+    regression = picture.kind == "regression"
+    for i, c in enumerate(picture.contenders):
+        h = c.history
+        if not len(h["epoch"]):
             continue
         e = h["epoch"] + 1
         kw = dict(color=color_of(i), linestyle=style_of(i), linewidth=1.8)
         loss = np.where(np.isfinite(h[f"{column}_loss"]), h[f"{column}_loss"], np.nan)
-        ax_loss.plot(e, loss, label=name, **kw)
+        ax_loss.plot(e, loss, label=c.label, **kw)
         ax_acc.plot(e, h[f"{column}_acc"], **kw)
         ax_lr.plot(e, h["lr"], **kw)
-        if run.stop_reason == "diverged":
+        if c.stop_reason == "diverged":
             finite = np.isfinite(loss)
             y = loss[finite][-1] if finite.any() else 1.0
             ax_loss.plot([e[-1]], [y], marker="x", markersize=10, mew=2.5, color=color_of(i), linestyle="none")
-        lr = h["lr"][h["lr"] > 0]
-        if len(lr):
-            lr_ratio = max(lr_ratio, lr.max() / lr.min())
     ax_loss.set_yscale("log")
     ax_loss.set_title(f"{column.capitalize()} loss")
     ax_loss.set_xlabel("epoch")
@@ -59,82 +136,73 @@ def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "t
     ax_lr.set_title("Learning rate")
     ax_lr.set_xlabel("epoch")
     ax_lr.set_ylabel("lr")
-    all_lr = [r.history["lr"] for r in runs if len(r.history)]
+    all_lr = [c.history["lr"] for c in picture.contenders if len(c.history["lr"])]
     if all_lr:
         lrs = np.concatenate(all_lr)
         lrs = lrs[lrs > 0]
         if len(lrs) and lrs.max() / lrs.min() > 20:
             ax_lr.set_yscale("log")
-    if runs and len(runs) <= 10:
+    if 0 < len(picture.contenders) <= 10:
         ax_loss.legend(loc="upper right", fontsize=9)
 
 
-def boundary_values(runs, points: np.ndarray) -> list[np.ndarray]:
-    """P(class 1) (two classes) or the argmax class on ``points`` for each run's model."""
-    from .training import class_probabilities
-    return [class_probabilities(run, points) for run in runs]
-
-
-def draw_boundary_multiple(axes, runs, dataset, labels=None, resolution: int = 60) -> None:
+def draw_boundary_multiple(axes, picture: RacePicture) -> None:
     """One small decision-boundary map per contender (title in its colour), the training points on top."""
     from matplotlib.colors import LinearSegmentedColormap, ListedColormap
-
-    from .training import boundary_grid
-    labels = _labels(runs, labels)
-    Xtr, ytr = dataset.X_train.cpu().numpy(), dataset.y_train.cpu().numpy()
-    gx, gy, pts, extent = boundary_grid(np.concatenate([Xtr, dataset.X_test.cpu().numpy()]), resolution)
-    k = dataset.n_classes
+    k = picture.n_classes
     cmap = (LinearSegmentedColormap.from_list("lrlab2", ["#5DA5DA", "#FFFFFF", "#F5B041"]) if k == 2
             else ListedColormap(CLASS_COLORS[:k]))
     colors = np.array(CLASS_COLORS)
-    for i, (ax, run, name) in enumerate(zip(axes, runs, labels)):
-        values = boundary_values([run], pts)[0].reshape(gx.shape)
-        values = np.nan_to_num(values, nan=0.5)
+    for i, (ax, c) in enumerate(zip(axes, picture.contenders)):
+        values = np.nan_to_num(c.values, nan=0.5)
         vmin, vmax = (0, 1) if k == 2 else (-0.5, k - 0.5)
-        ax.imshow(values, origin="lower", extent=extent, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
+        ax.imshow(values, origin="lower", extent=picture.extent, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
                   alpha=0.85, interpolation="bilinear" if k == 2 else "nearest")
-        ax.scatter(Xtr[:, 0], Xtr[:, 1], c=colors[ytr], s=5, linewidths=0)
-        acc = (run.history.last or {}).get("test_acc", float("nan"))
-        ax.set_title(f"{name}\n{100 * acc:.0f} % test" if np.isfinite(acc) else f"{name}\ndiverged",
-                     color=color_of(i), fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.scatter(picture.X[:, 0], picture.X[:, 1], c=colors[picture.y], s=5, linewidths=0)
+        _multiple_title(ax, c, i, regression=False)
         for spine in ax.spines.values():
             spine.set_visible(True)
             spine.set_edgecolor(color_of(i))
             spine.set_linewidth(2)
 
 
-def draw_fit_multiple(axes, runs, dataset, labels=None) -> None:
+def _multiple_title(ax, c: ContenderPicture, i: int, regression: bool) -> None:
+    """The contender's name and its test score in its colour (the best epoch's once restored)."""
+    if np.isfinite(c.accuracy):
+        score = f"R² {c.accuracy:.2f} test" if regression else f"{100 * c.accuracy:.0f} % test"
+        if c.best_epoch is not None:
+            score += f" (epoch {c.best_epoch + 1})"
+    else:
+        score = "diverged"
+    ax.set_title(f"{c.label}\n{score}", color=color_of(i), fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def draw_fit_multiple(axes, picture: RacePicture) -> None:
     """Regression: each contender's fitted curve over the data, in its colour."""
-    labels = _labels(runs, labels)
-    X, y = dataset.X_train.cpu().numpy()[:, 0], dataset.y_train.cpu().numpy().ravel()
-    xs = np.linspace(X.min(), X.max(), 200)
-    for i, (ax, run, name) in enumerate(zip(axes, runs, labels)):
-        ax.scatter(X, y, s=4, color="#999999")
-        ax.plot(xs, run.output(xs.reshape(-1, 1)).cpu().numpy().ravel(), color=color_of(i), linewidth=2)
-        ax.set_title(name, color=color_of(i), fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
+    for i, (ax, c) in enumerate(zip(axes, picture.contenders)):
+        ax.scatter(picture.X[:, 0], np.ravel(picture.y), s=4, color="#999999")
+        ax.plot(picture.xs, c.values, color=color_of(i), linewidth=2)
+        _multiple_title(ax, c, i, regression=True)
 
 
 def draw_race(fig, runs, labels=None, dataset=None, max_multiples: int = 8) -> None:
-    """Curves on top (loss, accuracy, learning rate), one small boundary map per contender below."""
-    dataset = dataset if dataset is not None else (runs[0].dataset if runs else None)
-    n = min(len(runs), max_multiples) if dataset is not None else 0
+    """Curves on top (loss, accuracy, learning rate), one small boundary map per contender below.
+    ``runs``: a :class:`RacePicture`, or runs (read now with :func:`race_picture`)."""
+    picture = runs if isinstance(runs, RacePicture) else race_picture(runs, labels, dataset,
+                                                                      max_multiples=max_multiples)
+    n = sum(c.values is not None for c in picture.contenders[:max_multiples])
     grid = fig.add_gridspec(2 if n else 1, max(n, 3) * 2 if n else 6, height_ratios=[1.5, 1] if n else None)
     cols = grid.ncols // 3
     ax_loss = fig.add_subplot(grid[0, 0:cols])
     ax_acc = fig.add_subplot(grid[0, cols:2 * cols])
     ax_lr = fig.add_subplot(grid[0, 2 * cols:])
-    draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels)
+    draw_race_curves(ax_loss, ax_acc, ax_lr, picture)
     if n:
         width = grid.ncols // n
         axes = [fig.add_subplot(grid[1, i * width:(i + 1) * width]) for i in range(n)]
-        if dataset.kind == "regression":
-            draw_fit_multiple(axes, runs[:n], dataset, _labels(runs, labels)[:n])
-        else:
-            draw_boundary_multiple(axes, runs[:n], dataset, _labels(runs, labels)[:n])
+        (draw_fit_multiple if picture.kind == "regression" else draw_boundary_multiple)(axes, picture)
 
 
 def _agg_figure(width: float, height: float):
@@ -149,6 +217,23 @@ def race_figure(runs, labels=None, dataset=None, width: float = 15, height: floa
     fig = _agg_figure(width, height)
     draw_race(fig, runs, labels, dataset)
     return fig
+
+
+class LiveRaceFigure:
+    """The race panel's figure: redrawn whole from each frame's ``frame["picture"]`` (a
+    :class:`RacePicture`). It pickles, so the kernel's renderer process draws its own copy
+    (:mod:`lrlab.plots.render_process`) and the racing thread keeps the lock."""
+
+    def __init__(self, width: float = 15, height: float = 7.5):
+        self.fig = _agg_figure(width, height)
+        self._background = None
+
+    def update(self, frame: dict) -> None:
+        self.fig.clf()
+        draw_race(self.fig, frame["picture"])
+
+    def png(self) -> bytes:
+        return fig_to_png(self.fig, fast=True)
 
 
 def save_race_png(runs, path: str, labels=None) -> None:

@@ -545,3 +545,71 @@ def new_key() -> int:
     """A fresh figure key (unique in this kernel)."""
     with _keys_lock:
         return next(_keys)
+
+
+class RemoteFigure:
+    """One panel's live figure as the kernel's renderer draws it: the figure is pickled once per
+    launch (:meth:`prepare`) and each frame is drawn there (:meth:`render`). The panel draws a
+    frame itself where this returns None.
+
+    ``mode``: where the last live frame was drawn ("process", or "thread (why)");
+    ``frames``: live frames the renderer drew for this panel."""
+
+    def __init__(self):
+        self.mode = "thread"
+        self.frames = 0
+        self._key = None  # this figure's key in the renderer
+        self._blob = None  # this figure, pickled for the renderer
+        self._figure = None  # the figure that _key / _blob describe
+
+    @property
+    def prepared(self) -> bool:
+        """Whether a pickled figure is ready to be drawn remotely."""
+        return self._blob is not None
+
+    def prepare(self, figure) -> None:
+        """Start the kernel's renderer (returns at once) and pickle ``figure`` for it (~60 ms)."""
+        if not enabled():
+            self.mode = f"thread ({disabled_reason or 'LRLAB_RENDER_PROCESS=0'})"
+            return
+        if get_renderer() is None:
+            self.mode = f"thread ({disabled_reason})"
+            return
+        forget(self._key)  # sent again: the figure may have changed since
+        self._key = self._blob = None
+        self._figure = figure  # tried once per figure and launch
+        try:
+            blob = pickle_figure(figure)
+        except Exception as exc:  # e.g. an unpicklable attribute: the panel draws it
+            self.mode = f"thread (figure not picklable: {type(exc).__name__}: {exc})"
+            return
+        self._key, self._blob = new_key(), blob
+
+    def render(self, figure, frame: dict, abandoned: Optional[Callable[[], bool]] = None) -> Optional[bytes]:
+        """PNG of ``frame`` drawn on ``figure``'s copy in the renderer, or None (``abandoned()``,
+        or the panel draws it: the reason is in :attr:`mode`)."""
+        if self._figure is not figure:  # a new figure (e.g. live drawing turned on during the run)
+            self.prepare(figure)
+        if self._blob is None:
+            return None
+        renderer = get_renderer()  # restarted if it died
+        if renderer is None:
+            self.mode = f"thread ({disabled_reason})"
+            return None
+        if not renderer.ready():
+            self.mode = "thread (renderer starting)"
+            return None
+        try:
+            png = renderer.render(self._key, self._blob, frame, abandoned)
+        except RenderError as exc:
+            self.mode = f"thread ({exc})"
+            return None
+        if png is not None:
+            self.mode = "process"
+            self.frames += 1
+        return png
+
+    def close(self) -> None:
+        """The renderer forgets this figure (the renderer itself keeps running for other panels)."""
+        forget(self._key)
+        self._key = self._blob = self._figure = None

@@ -18,8 +18,8 @@ import threading
 import ipywidgets as W
 
 from .. import limits, optim, schedules
-from ..plots import fig_to_png
-from ..plots.race import color_of, race_figure, sweep_figure
+from ..plots import fig_to_png, render_process
+from ..plots.race import LiveRaceFigure, color_of, race_picture, sweep_figure
 from ..race import Race, label_of, lr_range_test, parse_lrs, ranking, sweep
 from ..train import TrainConfig
 from ..checks import check_number
@@ -72,8 +72,11 @@ class RacePanel(W.VBox):
     work, :mod:`lrlab.threads`). Each is checked here (``ValueError`` naming the argument).
 
     Threads (a :class:`lrlab.widgets.runner.Runner`, ``panel.runner``): ``start()`` races in a
-    background thread (``lrlab-race``) that only trains; at most ``fps`` times a second it hands
-    a copy of the runs to a drawer thread (``lrlab-race-drawer``). ``stop()`` (the Stop button)
+    background thread (``lrlab-race``) that only trains; at most ``fps`` times a second it reads
+    the race's numbers (a :class:`~lrlab.plots.race.RacePicture`) and hands them to a drawer
+    thread (``lrlab-race-drawer``), which has the kernel's renderer process draw them
+    (:mod:`lrlab.plots.render_process`: matplotlib would hold the racing thread's lock while
+    drawing here; this process draws where no renderer runs). ``stop()`` (the Stop button)
     raises the flag the race polls before every mini-batch, joins the racing thread (it ends
     within one step) and returns at once; ``pause()`` (the Pause / Resume button) ends it at the
     end of the epoch going on and keeps the race, ``resume()`` goes on from that epoch. The
@@ -101,9 +104,13 @@ class RacePanel(W.VBox):
         self._labels: list[str] = []
         self.error: str | None = None
         self.frames_drawn = 0
-        self.runner = Runner(self._snapshot, self._show, max_fps=fps, on_halt=self._on_halt,
-                             on_error=self._on_error, threads=threads, thread_count=lambda r: self.race_threads(r),
-                             stop_untrained=True, switch_interval=0.0005, name="lrlab-race")
+        self.figure = LiveRaceFigure(width=15, height=7.5)
+        self.remote = render_process.RemoteFigure()  # the figure as the renderer process draws it
+        self.runner = Runner(self._snapshot, self._show, max_fps=fps, render=self._render_frame,
+                             on_abandon=render_process.wake, on_launch=lambda: self.remote.prepare(self.figure),
+                             on_halt=self._on_halt, on_error=self._on_error, threads=threads,
+                             thread_count=lambda r: self.race_threads(r), stop_untrained=True,
+                             switch_interval=0.0005, name="lrlab-race")
         self.optimizer = W.Dropdown(options=list(optim.OPTIMIZERS), value="adam", description="optimizer")
         self.lr = lr_slider(0.01, description="lr", step=0.25, readout_format=".2g")
         self.schedule = W.Dropdown(options=list(schedules.SCHEDULES), value="constant", description="schedule")
@@ -284,16 +291,18 @@ class RacePanel(W.VBox):
         self.pause_button.description, self.pause_button.icon = ("Resume", "play") if paused else ("Pause", "pause")
 
     # -- the runner's callbacks (the racing thread, the drawer's or the finisher's) ----
-    def _snapshot(self, final: bool):
-        """What the drawer draws: copies of the runs while racing (drawn while racing goes
-        on); the runs themselves at the end (nothing changes them any more)."""
+    def _snapshot(self, final: bool) -> dict:
+        """What the drawer draws, read between epochs in the racing thread: the numbers of the
+        race (a RacePicture and the ranking's rows: no model or tensor travels)."""
         race = self.race
+        runs = race.runs
         if final:
-            self.runs = race.runs
-            runs = self.runs
-        else:
-            runs = _copies(race.runs)
-        return runs, list(self._labels), self._state(race, runs), race.epoch_index, race.steps
+            self.runs = runs
+        return self._frame(runs, self._state(race, runs), race.epoch_index, race.steps)
+
+    def _frame(self, runs, state: str, epoch: int, steps: int) -> dict:
+        return {"picture": race_picture(runs, self._labels), "ranking": ranking(runs, self._labels),
+                "status": f"{state}: {len(runs)} contenders, epoch {epoch}, {steps} batched steps"}
 
     def _state(self, race: Race, runs) -> str:
         """In words: "racing", "paused", "stopped by you" or "finished"."""
@@ -301,8 +310,33 @@ class RacePanel(W.VBox):
             return "stopped by you" if any(r.stop_reason == "stopped_by_user" for r in runs) else "finished"
         return "racing" if self.is_running else "paused"
 
-    def _show(self, frame) -> None:
-        self._render(*frame)
+    def _render_frame(self, frame: dict, abandoned) -> dict:
+        """The drawer's slow part: the renderer process draws the picture (this process, if it cannot)."""
+        png = self.remote.render(self.figure, frame, abandoned)
+        if png is not None:
+            frame["png"] = png
+        return frame
+
+    def _show(self, frame: dict) -> None:
+        """Publish ``frame``: its PNG from the renderer, or drawn here; the ranking; the status line."""
+        png = frame.pop("png", None)
+        if png is None:
+            self.figure.update(frame)
+            png = self.figure.png()
+        self.image.value = png
+        self.table.value = ranking_html(frame["ranking"])
+        self._set_status(frame["status"])
+        self.frames_drawn += 1
+
+    @property
+    def render_mode(self) -> str:
+        """Where the last live frame was drawn: "process" or "thread (why)"."""
+        return self.remote.mode
+
+    @property
+    def frames_remote(self) -> int:
+        """Live frames drawn by the renderer process."""
+        return self.remote.frames
 
     def _on_halt(self, state: str) -> None:
         """Stop / Pause returned: said at once (the picture follows)."""
@@ -325,6 +359,7 @@ class RacePanel(W.VBox):
         if "runner" not in self.__dict__:  # refused by the constructor: nothing was built
             return
         self.runner.close()  # a race going on ends within one step; every thread has ended
+        self.remote.close()
         for w in (self.optimizer, self.lr, self.schedule, self.add_button, self.list, self.remove_button,
                   self.epochs, self.run_button, self.pause_button, self.stop_button, self.status, self.table,
                   self.image):
@@ -350,27 +385,8 @@ class RacePanel(W.VBox):
             return
         race = self.race
         state = "finished" if race is None else self._state(race, self.runs)
-        self._render(self.runs, self._labels, state, race.epoch_index if race is not None else 0,
-                     race.steps if race is not None else 0)
-
-    def _render(self, runs, labels, state: str, epoch: int, steps: int) -> None:
-        """Draw ``runs``; the status line says ``state`` ("racing", "paused", "stopped by you",
-        "finished"), the epoch and the batched steps."""
-        if not runs:
-            return
-        fig = race_figure(runs, labels, width=15, height=7.5)
-        self.image.value = fig_to_png(fig, fast=True)
-        self.table.value = ranking_html(ranking(runs, labels))
-        self._set_status(f"{state}: {len(runs)} contenders, epoch {epoch}, {steps} batched steps")
-        self.frames_drawn += 1
-
-
-def _copies(runs) -> list:
-    """The runs as they are now, copied (history, weights), so that a drawer may draw them while racing goes on."""
-    import copy
-    import dataclasses
-    return [dataclasses.replace(r, model=copy.deepcopy(r.model), history=copy.deepcopy(r.history),
-                                best_metrics=dict(r.best_metrics)) for r in runs]
+        self._show(self._frame(self.runs, state, race.epoch_index if race is not None else 0,
+                               race.steps if race is not None else 0))
 
 
 class SweepPanel(W.VBox):

@@ -206,6 +206,7 @@ class TrainingPanel(widgets.VBox):
         self.figure: Optional[LiveTrainingFigure] = None
         self.error: Optional[str] = None
         self.frames_drawn = 0
+        self.remote = render_process.RemoteFigure()  # the live figure as the renderer process draws it
         self._steps_rate = None
         self._rate_mark = (0.0, 0)  # (time, steps) where the steps/s window began
         self._controls_changed = False
@@ -560,12 +561,18 @@ class TrainingPanel(widgets.VBox):
     # in a thread here would take its time out of training. The drawer thread only sends the
     # worker's snapshot down a pipe and waits there (GIL released). Where no renderer runs
     # (still starting, cannot start, LRLAB_RENDER_PROCESS=0) it draws in this process.
-    render_mode = "thread"  # where the last live frame was drawn: "process" or "thread (why)"
-    frames_remote = 0  # live frames drawn by the renderer process
     frame_epoch = None  # epochs_done of the frame on show
-    _render_key = None  # this figure's key in the renderer
-    _render_blob = None  # this figure, pickled for the renderer
-    _render_figure = None  # the figure that _render_key / _render_blob describe
+    remote = None  # render_process.RemoteFigure: this panel's figure in the renderer (set in __init__)
+
+    @property
+    def render_mode(self) -> str:
+        """Where the last live frame was drawn: "process" or "thread (why)"."""
+        return self.remote.mode
+
+    @property
+    def frames_remote(self) -> int:
+        """Live frames drawn by the renderer process."""
+        return self.remote.frames
 
     def _build_runner(self, max_fps: float, threads: int | None) -> Runner:
         return Runner(self._frame_for_runner, self._show, max_fps=max_fps, render=self._render_frame,
@@ -607,52 +614,11 @@ class TrainingPanel(widgets.VBox):
         """The intra-op thread count for ``trainer``'s steps (``self.threads`` if set, else from the work)."""
         return trainer.threads(self.threads)
 
-    def _prepare_renderer(self) -> None:
-        """Start the kernel's renderer (returns at once) and pickle this figure for it (~60 ms)."""
-        if not render_process.enabled():
-            self.render_mode = f"thread ({render_process.disabled_reason or 'LRLAB_RENDER_PROCESS=0'})"
-            return
-        if render_process.get_renderer() is None:
-            self.render_mode = f"thread ({render_process.disabled_reason})"
-            return
-        render_process.forget(self._render_key)  # re-sent: the figure may have changed since
-        self._render_key = self._render_blob = None
-        self._render_figure = self.figure  # tried once per figure and launch
-        try:
-            blob = render_process.pickle_figure(self.figure)
-        except Exception as exc:  # e.g. an unpicklable attribute: draw in this process
-            self.render_mode = f"thread (figure not picklable: {type(exc).__name__}: {exc})"
-            return
-        self._render_key, self._render_blob = render_process.new_key(), blob
-
-    def _render_remote(self, frame: dict, abandoned) -> bytes | None:
-        """PNG of ``frame`` from the renderer process, or None (``abandoned()``, or draw it here)."""
-        if self._render_figure is not self.figure:  # live drawing turned on during the run
-            self._prepare_renderer()
-        if self._render_blob is None:
-            return None
-        renderer = render_process.get_renderer()  # restarted if it died
-        if renderer is None:
-            self.render_mode = f"thread ({render_process.disabled_reason})"
-            return None
-        if not renderer.ready():
-            self.render_mode = "thread (renderer starting)"
-            return None
-        try:
-            png = renderer.render(self._render_key, self._render_blob, frame, abandoned)
-        except render_process.RenderError as exc:
-            self.render_mode = f"thread ({exc})"
-            return None
-        if png is not None:
-            self.render_mode = "process"
-            self.frames_remote += 1
-        return png
-
     # -- the runner's callbacks (the worker's and the drawer's threads, or the finisher's)
     def _on_launch(self) -> None:
         """Before each worker starts: the renderer gets this figure; the steps rate starts anew."""
         if self.live.value:
-            self._prepare_renderer()
+            self.remote.prepare(self.figure)
         t = self.trainer
         self._rate_mark = (time.perf_counter(), t.run.steps)
         self.pause_button.description, self.pause_button.icon = "Pause", "pause"
@@ -676,7 +642,7 @@ class TrainingPanel(widgets.VBox):
 
     def _render_frame(self, frame: dict, abandoned) -> dict:
         """The drawer's slow part: the renderer process draws ``frame`` (its PNG kept in it)."""
-        png = self._render_remote(frame, abandoned)
+        png = self.remote.render(self.figure, frame, abandoned)
         if png is not None:
             frame["png"] = png
         return frame
@@ -853,8 +819,7 @@ class TrainingPanel(widgets.VBox):
         if "runner" not in self.__dict__:  # refused by the constructor: nothing was built
             return
         self.runner.close()
-        render_process.forget(self._render_key)
-        self._render_key = self._render_blob = self._render_figure = None
+        self.remote.close()
         seen = set()
 
         def close_tree(w):
