@@ -315,7 +315,11 @@ class BatchedMLP:
                 torch.mm(delta.t(), acts[l], out=views[2 * l])
                 torch.sum(delta, 0, out=views[2 * l + 1])
                 if l > 0:
-                    delta = torch.mm(delta, Wback[l]).mul_(activation_grad(zs[l - 1], acts[l], self.activation))
+                    delta = torch.mm(delta, Wback[l])
+                    if self.activation == "tanh":  # delta * (1 - a^2) in one pass, in place
+                        torch.ops.aten.tanh_backward.grad_input(delta, acts[l], grad_input=delta)
+                    else:
+                        delta.mul_(activation_grad(zs[l - 1], acts[l], self.activation))
             return value, out
         D = delta.transpose(1, 2)  # [K, c, n]
         n = D.shape[2]
@@ -414,23 +418,28 @@ def two_class_split(out: torch.Tensor, y: torch.Tensor, split: int):
     ``softplus((1 - 2 y) d)`` with the margin ``d = out_1 - out_0`` and "correct" as in
     :func:`score`; each part's mean over its own inputs; ``dL/dout_1 = (sigmoid(d) - y) / split
     = -dL/dout_0`` for the first part (feature-major, as :func:`output_loss` returns it)."""
-    n = out.shape[1]
-    d, sign = _two_class_margin(out, y)
+    K, n, _ = out.shape
+    n_pad = -(-n // 64) * 64
+    sign, is_one, y_float = _labels(y, out.dtype, n_pad)
+    o0, o1 = out.unbind(2)
+    d = out.new_zeros(K, n_pad)  # the margins (see _two_class_margin)
+    torch.sub(o1, o0, out=d[:, :n])
     per_input = torch.nn.functional.softplus(d * sign)
-    o0, o1 = out[..., 0], out[..., 1]
-    correct = torch.ge(o0, o1).logical_or_(o0 != o0).ne_(_labels(y, out.dtype, d.shape[1])[1])
+    correct = torch.ge(o0, o1).logical_or_(o0 != o0).ne_(is_one)
     first, rest = _scalar(split, d), _scalar(n - split, d)
     losses = (per_input[:, :split].sum(1).div_(first), per_input[:, split:n].sum(1).div_(rest))
     accs = (correct[:, :split].sum(1, dtype=out.dtype).div_(first), correct[:, split:].sum(1, dtype=out.dtype).div_(rest))
-    return (losses[0], accs[0], _two_class_dout(d, y, split)), (losses[1], accs[1])
+    return (losses[0], accs[0], _two_class_dout(d, y, split, y_float)), (losses[1], accs[1])
 
 
-def _two_class_dout(d: torch.Tensor, y: torch.Tensor, n: int) -> torch.Tensor:
+def _two_class_dout(d: torch.Tensor, y: torch.Tensor, n: int, y_float: torch.Tensor | None = None) -> torch.Tensor:
     """``dL/dout`` of the first ``n`` inputs from the margins ``d`` (rows of :func:`_two_class_margin`)
     and their targets ``y[:n]``: ``dL/dout_1 = (sigmoid(d) - y) / n = -dL/dout_0``, written
     feature-major (``[K, 2, n]``) and returned as its ``[K, n, 2]`` view."""
     dout = d.new_empty(d.shape[0], 2, n)
-    g = torch.sigmoid(d[:, :n], out=dout[:, 1]).sub_(_labels(y, d.dtype, d.shape[1])[2][:n]).div_(_scalar(n, d))
+    if y_float is None:
+        y_float = _labels(y, d.dtype, d.shape[1])[2]
+    g = torch.sigmoid(d[:, :n], out=dout[:, 1]).sub_(y_float[:n]).div_(_scalar(n, d))
     torch.neg(g, out=dout[:, 0])
     return dout.transpose(1, 2)
 

@@ -159,6 +159,26 @@ class KHistory:
         self._data[rows, self._size] = row
         self._size += 1
 
+    def append_block(self, block: np.ndarray) -> None:
+        """``B`` epochs' records at once: ``block[b, i, c]`` is epoch ``b``'s value of column ``c``
+        for model ``i`` (stopped models' are ignored); the same rows as ``B`` calls of
+        :meth:`append`, written with one assignment while no thinning or growth falls in the block."""
+        B = block.shape[0]
+        if B == 0:
+            return
+        rows = self._rows
+        if self.stride != 1 or self._size + B > self._data.shape[1] or self._size + B > self.capacity:
+            for b in range(B):
+                self.append(block[b].T)
+            return
+        mine = block if isinstance(rows, slice) else block[:, rows]
+        if mine.shape[1] == 0:
+            return
+        self._last[rows] = mine[-1]
+        self._data[rows, self._size:self._size + B] = mine.transpose(1, 0, 2)
+        self._size += B
+        self._seen += B
+
     def stop(self, models) -> None:
         """Freeze ``models`` (indices): they keep their rows and get no more."""
         models = np.asarray(models, dtype=np.int64).reshape(-1)

@@ -150,7 +150,7 @@ class EpochRules:
         """
         if not self._numbers:
             return self._apply(epoch, train_loss, test_loss, train_acc, test_acc, active, stopped)
-        one = [v if isinstance(v, (bool, float)) else v.item() if np.ndim(v) == 0 else v[0].item()
+        one = [v if isinstance(v, (bool, float)) else v.item()  # (size-1 arrays, numpy scalars)
                for v in (train_loss, test_loss, train_acc, test_acc, active)]
         improved, reason = self._apply(epoch, *one, stopped)
         return np.array([improved]), np.array([reason], dtype=np.int64)

@@ -140,4 +140,30 @@ def test_pure_schedules_are_asked_once_per_distinct_schedule():
     while not r.done:
         e = r.epoch_index
         r.epoch()
+        r.flush_history()  # (rows are written in blocks, or when a history is read)
         np.testing.assert_array_equal(r.histories[0]._owner._last[:, 1], expected[e])
+
+
+@pytest.mark.parametrize("capacity", [4, 7, 64, 5000])
+def test_append_block_writes_what_appending_row_by_row_writes(capacity):
+    """Blocks of epochs (the engine writes its history in blocks) give the same buffer, sizes,
+    strides and ``last`` as one append per epoch, across growth, thinning and stopped models."""
+    rng = np.random.default_rng(0)
+    K, C = 5, len(COLUMNS)
+    one, blocks = KHistory(K, COLUMNS, capacity), KHistory(K, COLUMNS, capacity)
+    epoch = 0
+    for size in [1, 3, 32, 2, 50, 7, 120, 1]:
+        block = rng.normal(size=(size, K, C))
+        block[:, :, 0] = np.arange(epoch, epoch + size)[:, None]
+        epoch += size
+        for b in range(size):
+            one.append(block[b].T)
+        blocks.append_block(block)
+        if epoch > 40 and one.running[2]:
+            one.stop([2])
+            blocks.stop([2])
+    for i in range(K):
+        assert blocks.state(i) == one.state(i)
+        for c in COLUMNS:
+            np.testing.assert_array_equal(blocks.views[i][c], one.views[i][c])
+        assert blocks.views[i].last == one.views[i].last
