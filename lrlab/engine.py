@@ -670,6 +670,18 @@ class Engine:
                      effective_steps=_frozen(self.effective_steps(model).detach().cpu().double().numpy()),
                      layer_of=_frozen(self._layer_of.cpu().numpy()))
 
+    def network_frame(self, model: int = 0, resolution: int = 30, extent=None, X=None, y=None):
+        """What the network view draws of model ``model`` (configs' order) now: its weights, each
+        hidden unit's output over the input plane (a ``resolution`` grid over ``extent``, by default
+        the data's range) and its predictions on the test set (or on raw inputs ``X`` with labels
+        ``y``), as an immutable :class:`lrlab.records.NetworkFrame` of numpy copies. The weights
+        are copied first, so training may go on in another thread."""
+        from .records import network_frame
+        i = self.position[model]
+        weights, biases = self.net.weights_and_biases(self.params[i:i + 1].detach().clone())
+        return network_frame([w[0] for w in weights], [b[0] for b in biases], self.net.activation,
+                             features_of(self.configs[i]), self.kind, self.dataset, resolution, extent, X, y)
+
     def _stop(self, i: int, reason: str) -> None:
         """End model ``i``'s run (see :meth:`_stop_models`)."""
         self._stop_models(np.array([i]), [reason])

@@ -1,5 +1,6 @@
 """A finished (or running) training run: :class:`Run` — its config, network, history, why it
-stopped and its best epoch; saved and read back as strict JSON (:mod:`lrlab.safeio`)."""
+stopped and its best epoch; saved and read back as strict JSON (:mod:`lrlab.safeio`).
+:func:`network_frame`: what the network view draws of a run, a trainer or a bare network."""
 from __future__ import annotations
 
 import math
@@ -177,3 +178,24 @@ class Run:
         return cls(config, model, history, None, d.get("stop_reason"), d.get("stop_epoch"),
                    d.get("best_epoch"), best if isinstance(best, dict) else {}, float(d.get("wall_time") or 0.0),
                    int(d.get("steps") or 0), bool(d.get("restored_best")))
+
+
+def network_frame(source, resolution: int = 30, extent=None, features=None, X=None, y=None):
+    """The :class:`lrlab.records.NetworkFrame` of ``source`` — a :class:`Run`, a bare
+    :class:`lrlab.nets.MLP` (``features``: its inputs, default ``x1 .. xn``) or a Trainer (its
+    engine's :meth:`~lrlab.engine.Engine.network_frame`, live weights) — through the one function
+    that does the network view's maths (:func:`lrlab.records.network_frame`). A run read from
+    JSON has no data attached: its view box is the default and it holds no predictions."""
+    from .records import NetworkFrame
+    from .records import network_frame as build
+    if isinstance(source, NetworkFrame):
+        return source
+    if callable(getattr(source, "network_frame", None)):  # a Trainer: its engine's snapshot
+        if features is not None:
+            raise ValueError("features: a trainer's network reads its config's features; give them to a run "
+                             "or a bare network only")
+        return source.network_frame(resolution, extent, X, y)
+    from .export import _parts
+    model, features, kind, dataset = _parts(source, features)
+    weights, biases = model.weights_and_biases()
+    return build(weights, biases, model.activation, features, kind, dataset, resolution, extent, X, y)

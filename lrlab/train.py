@@ -96,6 +96,10 @@ class Trainer:
         """What plots draw now (:meth:`lrlab.engine.Engine.frame`)."""
         return self.engine.frame(0, grid_points)
 
+    def network_frame(self, resolution: int = 30, extent=None, X=None, y=None):
+        """What the network view draws now (:meth:`lrlab.engine.Engine.network_frame`)."""
+        return self.engine.network_frame(0, resolution, extent, X, y)
+
 
 def train(config: TrainConfig, on_epoch: Callable[[dict, Run], Any] | None = None,
           should_stop: Callable[[], bool] | None = None, dataset: data_mod.Dataset | None = None) -> Run:

@@ -204,6 +204,57 @@ def test_plots_and_widgets_read_no_private_engine_attribute(path):
             raise AssertionError(f"{path.name}:{node.lineno} reads {node.value.id}.{node.attr}")
 
 
+# the network view's plots draw the engine's NetworkFrame: no forward pass, no model, no data of their own
+NO_FORWARD_IN = ("plots/network.py",)
+FORWARD_NAMES = ("hidden_preactivations", "weights_and_biases", "flat_parameters", "predict", "predict_proba",
+                 "output", "outputs", "forward", "model", "layers", "dead_unit_mask", "activate", "_parts",
+                 "make_dataset", "data", "transform")
+
+
+def _forward_reads(source: str) -> list:
+    """What ``source`` does that only a forward pass of its own needs: imports torch or lrlab's
+    maths (nets, presets, export, data, engine, batched), calls anything named in FORWARD_NAMES
+    (``run.model(X)``, ``hidden_preactivations(m, X)``, ``m.weights_and_biases()``, ...) or reads
+    ``.model`` / ``.layers`` / ``.weights_and_biases``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module
+                                                    else [])
+            for name in names:
+                if name.split(".")[0] == "torch" or name.split(".")[-1] in (
+                        "nets", "presets", "export", "data", "engine", "batched", "hidden_preactivations", "activate"):
+                    found.append(f"{node.lineno}: imports {name}")
+        elif isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+            if name in FORWARD_NAMES:
+                found.append(f"{node.lineno}: calls {name}")
+        elif isinstance(node, ast.Attribute) and node.attr in ("model", "layers", "weights_and_biases"):
+            found.append(f"{node.lineno}: reads .{node.attr}")
+    return found
+
+
+@pytest.mark.parametrize("name", NO_FORWARD_IN)
+def test_the_network_plots_run_no_forward_pass(name):
+    assert _forward_reads((PACKAGE / name).read_text()) == []
+
+
+@pytest.mark.parametrize("source", [
+    "def draw(ax, run):\n    out = run.model(X)",
+    "def draw(ax, run):\n    Ws, bs = run.model.weights_and_biases()",
+    "def draw(ax, m):\n    Ws, bs = m.weights_and_biases()",
+    "from ..presets import hidden_preactivations\ndef f(m, X):\n    return hidden_preactivations(m, X)",
+    "def f(m, X):\n    return hidden_preactivations(m, X)",
+    "import torch\ndef f(x):\n    return torch.tanh(x)",
+    "def f(run, X):\n    return run.predict(X)",
+    "def f(m, x):\n    for layer in m.layers:\n        x = layer(x)",
+    "from ..export import _parts\n",
+])
+def test_the_forward_pass_check_finds_one(source):
+    assert _forward_reads(source), source
+
+
 # ------------------------------------------------------------------ bookkeeping on the device
 def _mixed(epochs=70, batch_size=None):
     b = TrainConfig(max_epochs=epochs, n_samples=96, hidden=(6,), batch_size=batch_size, dtype="float64")

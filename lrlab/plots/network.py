@@ -10,25 +10,38 @@
   samples of true class ``i`` predicted as class ``j``.
 
 Wide layers are drawn with at most ``max_units`` nodes (the first ones) and a "+N" mark.
+
+Every drawing function draws a :class:`lrlab.records.NetworkFrame` (numbers the engine hands
+out: :meth:`lrlab.engine.Engine.network_frame`, ``Trainer.network_frame``); given a Run, a
+Trainer or a bare network it first takes that snapshot (:func:`lrlab.run.network_frame`). No
+forward pass runs here.
 """
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from ..records import NetworkFrame, input_extent
 from .text import PLAIN, plain_text
 
 POSITIVE, NEGATIVE = "#0072B2", "#E69F00"
 NODE_COLOR = "#404040"
 
 
-def _parts(run_or_model, features=None):
-    from ..export import _parts as parts
-    return parts(run_or_model, features)
-
-
-def _input_dims(features) -> int:
-    return 2 if any("x2" in f for f in features) else 1
+def _snapshot(source, features=None, resolution=None, extent=None, X=None, y=None,
+              default_resolution: int = 30) -> NetworkFrame:
+    """``source`` as a :class:`NetworkFrame`: itself, or the snapshot of a Run / Trainer / network."""
+    if isinstance(source, NetworkFrame):
+        asked = {"features": features is not None and tuple(features) != source.features,
+                 "resolution": resolution is not None and resolution != source.resolution,
+                 "extent": extent is not None and tuple(float(v) for v in extent) != source.extent,
+                 "X": X is not None}
+        for name, differs in asked.items():
+            if differs:
+                raise ValueError(f"{name}: a network frame is drawn as it was taken; take a new one "
+                                 f"(network_frame(..., {name}=...)) to change it")
+        return source
+    from ..run import network_frame
+    return network_frame(source, resolution or default_resolution, extent, features, X, y)
 
 
 def layer_positions(sizes, max_units: int = 16) -> list[np.ndarray]:
@@ -41,17 +54,17 @@ def layer_positions(sizes, max_units: int = 16) -> list[np.ndarray]:
     return out
 
 
-def draw_network(ax, run_or_model, features=None, max_units: int = 16, show_labels: bool = True) -> None:
-    """The network graph: nodes per layer, edges width ~ |w|, colour by sign (blue +, orange -)."""
+def draw_network(ax, source, features=None, max_units: int = 16, show_labels: bool = True) -> None:
+    """The network graph: nodes per layer, edges width ~ |w|, colour by sign (blue +, orange -).
+
+    ``source``: a :class:`NetworkFrame` (or a Run, Trainer or network, snapshotted first)."""
     from matplotlib.collections import LineCollection
-    model, features, kind, dataset = _parts(run_or_model, features)
-    Ws, bs = model.weights_and_biases()
-    sizes = model.sizes
+    frame = _snapshot(source, features)
+    Ws, sizes, features, kind = frame.weights, frame.sizes, frame.features, frame.kind
     pos = layer_positions(sizes, max_units)
-    wmax = max((float(W.detach().abs().max()) for W in Ws if W.numel()), default=1.0) or 1.0
+    wmax = max((float(np.abs(W).max()) for W in Ws if W.size), default=1.0) or 1.0
     segments, widths, colors = [], [], []
     for l, W in enumerate(Ws):
-        W = W.detach().cpu().numpy()
         src, dst = pos[l], pos[l + 1]
         for j in range(len(dst)):
             for i in range(len(src)):
@@ -69,7 +82,7 @@ def draw_network(ax, run_or_model, features=None, max_units: int = 16, show_labe
     if show_labels:
         for i, f in enumerate(features[: len(pos[0])]):
             ax.text(-0.12, pos[0][i, 1], plain_text(f), ha="right", va="center", fontsize=10, **PLAIN)
-        out_names = list(getattr(dataset, "class_names", ()) or ())
+        out_names = list(frame.class_names)
         if kind == "regression":
             out_names = ["y"]
         elif not out_names:
@@ -91,50 +104,36 @@ def draw_network(ax, run_or_model, features=None, max_units: int = 16, show_labe
     ax.set_title("Network: edge width = |weight|")
 
 
-def default_extent(run_or_model, margin: float = 0.3) -> tuple[float, float, float, float]:
-    """The view box: the data's range plus a margin, or [-1.5, 1.5]^2 without data."""
-    _, _, _, dataset = _parts(run_or_model)
-    if dataset is None:
-        return (-1.5, 1.5, -1.5, 1.5)
-    X = torch.cat([dataset.X_train, dataset.X_test]).cpu().numpy()
-    lo, hi = X.min(0) - margin, X.max(0) + margin
-    if X.shape[1] == 1:
-        return (float(lo[0]), float(hi[0]), 0.0, 0.0)
-    return (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+def default_extent(source, margin: float = 0.3) -> tuple[float, float, float, float]:
+    """The view box: the data's range plus a margin, or [-1.5, 1.5]^2 without data
+    (:func:`lrlab.records.input_extent`; a :class:`NetworkFrame`: its own)."""
+    if isinstance(source, NetworkFrame):
+        return source.extent
+    return input_extent(getattr(getattr(source, "run", source), "dataset", None), margin)
 
 
-def neuron_outputs(run_or_model, features=None, resolution: int = 40, extent=None) -> list[np.ndarray]:
+def neuron_outputs(source, features=None, resolution: int = 40, extent=None) -> list[np.ndarray]:
     """Each hidden layer's activations over the input plane: ``[width, resolution, resolution]``.
 
     Grid row ``r`` is ``x2 = linspace(y0, y1)[r]``, column ``c`` is ``x1 = linspace(x0, x1)[c]``
-    (``origin='lower'`` for imshow). 1-D inputs: ``[width, resolution]`` over ``x1``."""
-    from ..presets import hidden_preactivations
-    from ..nets import activate
-    model, features, _, _ = _parts(run_or_model, features)
-    x0, x1, y0, y1 = extent or default_extent(run_or_model)
-    xs = np.linspace(x0, x1, resolution)
-    if _input_dims(features) == 1:
-        pts = xs.reshape(-1, 1)
-        shape = (resolution,)
-    else:
-        gx, gy = np.meshgrid(xs, np.linspace(y0, y1, resolution))
-        pts = np.stack([gx.ravel(), gy.ravel()], 1)
-        shape = (resolution, resolution)
-    zs = hidden_preactivations(model, pts, features)
-    return [activate(z, model.activation).T.reshape(-1, *shape).cpu().numpy() for z in zs]
+    (``origin='lower'`` for imshow). 1-D inputs: ``[width, resolution]`` over ``x1``. They are
+    the snapshot's (:attr:`NetworkFrame.hidden`), read-only."""
+    own = isinstance(source, NetworkFrame)  # drawn on its own grid
+    return list(_snapshot(source, features, None if own else resolution, extent).hidden)
 
 
-def draw_neuron_heatmaps(fig_or_axes, run_or_model, features=None, resolution: int = 40, extent=None,
+def draw_neuron_heatmaps(fig_or_axes, source, features=None, resolution: int | None = None, extent=None,
                          max_units: int = 8, dead=None) -> list:
     """One small heatmap per hidden unit (rows = layers, at most ``max_units`` per row).
 
     ``fig_or_axes``: a Figure (a grid is made in it) or a 2-D array of Axes
-    ``[layers, max_units]``. Colour: blue where the unit's output is high, orange where it
-    is low (tanh/leaky: signed, centred on 0; relu/sigmoid: 0 .. max). Dead units (never
-    positive, ReLU) are labelled "dead". Returns the Axes used."""
-    model, features, _, _ = _parts(run_or_model, features)
-    ext = extent or default_extent(run_or_model)
-    outputs = neuron_outputs(model, features, resolution, ext)
+    ``[layers, max_units]``. ``source``: a :class:`NetworkFrame`, drawn on its own grid, or a
+    Run / Trainer / network, snapshotted on a ``resolution`` grid (default 40). Colour: blue
+    where the unit's output is high, orange where it is low (tanh/leaky: signed, centred on 0;
+    relu/sigmoid: 0 .. max). Dead units (never positive, ReLU) are labelled "dead". Returns
+    the Axes used."""
+    frame = _snapshot(source, features, resolution, extent, default_resolution=40)
+    ext, outputs, activation = frame.extent, frame.hidden, frame.activation
     if not outputs:
         if hasattr(fig_or_axes, "add_subplot"):
             ax = fig_or_axes.add_subplot(1, 1, 1)
@@ -149,7 +148,7 @@ def draw_neuron_heatmaps(fig_or_axes, run_or_model, features=None, resolution: i
         axes = np.atleast_2d(np.asarray(fig_or_axes, dtype=object))
     from matplotlib.colors import LinearSegmentedColormap
     cmap = LinearSegmentedColormap.from_list("lrlab_signed", [NEGATIVE, "#FFFFFF", POSITIVE])
-    signed = model.activation in ("tanh", "leaky_relu")
+    signed = activation in ("tanh", "leaky_relu")
     used = []
     for l, out in enumerate(outputs):
         for j in range(axes.shape[1]):
@@ -161,7 +160,7 @@ def draw_neuron_heatmaps(fig_or_axes, run_or_model, features=None, resolution: i
                 continue
             a = out[j]
             top = float(np.abs(a).max()) or 1.0
-            if model.activation == "sigmoid":
+            if activation == "sigmoid":
                 vmin, vmax = 0.0, 1.0
             else:
                 vmin, vmax = (-top, top) if signed else (-top, top)
@@ -172,7 +171,7 @@ def draw_neuron_heatmaps(fig_or_axes, run_or_model, features=None, resolution: i
             else:
                 ax.imshow(a, origin="lower", extent=ext, cmap=cmap, vmin=vmin, vmax=vmax,
                           aspect="auto", interpolation="bilinear")
-            is_dead = model.activation == "relu" and float(a.max()) <= 0
+            is_dead = activation == "relu" and float(a.max()) <= 0
             ax.set_title(f"L{l + 1}.{j + 1}" + (" dead" if is_dead else ""), fontsize=8, pad=2,
                          color=NEGATIVE if is_dead else "black")
             for side in ax.spines.values():
@@ -184,8 +183,7 @@ def draw_neuron_heatmaps(fig_or_axes, run_or_model, features=None, resolution: i
 
 def confusion_matrix(pred, y, k: int) -> np.ndarray:
     """``C[i, j]`` = how many samples of true class ``i`` were predicted as class ``j`` (int [k, k])."""
-    pred = np.asarray(torch.as_tensor(pred).cpu()).astype(np.int64).ravel()
-    y = np.asarray(torch.as_tensor(y).cpu()).astype(np.int64).ravel()
+    pred, y = (np.asarray(v.detach().cpu() if hasattr(v, "detach") else v).astype(np.int64).ravel() for v in (pred, y))
     if pred.shape != y.shape:
         raise ValueError(f"pred: must have one prediction per label ({y.shape[0]}), got {pred.shape[0]}")
     if not (isinstance(k, (int, np.integer)) and k >= 1):
@@ -196,14 +194,17 @@ def confusion_matrix(pred, y, k: int) -> np.ndarray:
     return np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
 
 
-def draw_confusion_matrix(ax, run, X=None, y=None, class_names=None, title: str | None = None) -> np.ndarray:
-    """The confusion matrix of ``run`` on (X, y) (default: its test set), counts written in each cell."""
-    dataset = getattr(run, "dataset", None)
-    if X is None:
-        X, y = dataset.X_test, dataset.y_test
-    k = run.model.sizes[-1]
-    C = confusion_matrix(run.predict(X), y, k)
-    names = [plain_text(n, 16) for n in (class_names or getattr(dataset, "class_names", ()) or range(k))]
+def draw_confusion_matrix(ax, source, X=None, y=None, class_names=None, title: str | None = None) -> np.ndarray:
+    """The confusion matrix of ``source`` on its test set, counts written in each cell.
+
+    ``source``: a :class:`NetworkFrame` (its predictions and targets), or a Run / Trainer,
+    snapshotted first on its test set or on (X, y) when given."""
+    frame = _snapshot(source, X=X, y=y)
+    if frame.predictions is None:
+        raise ValueError("source: no class predictions to count (a regression network, or no data: give X and y)")
+    k = frame.sizes[-1]
+    C = confusion_matrix(frame.predictions, frame.targets, k)
+    names = [plain_text(n, 16) for n in (class_names or frame.class_names or range(k))]
     from matplotlib.colors import LinearSegmentedColormap
     cmap = LinearSegmentedColormap.from_list("lrlab_counts", ["#FFFFFF", POSITIVE])
     ax.imshow(C, cmap=cmap, vmin=0, vmax=max(1, C.max()))
@@ -244,27 +245,29 @@ def neuron_mosaic(outputs: list[np.ndarray], activation: str, max_units: int = 8
     return img
 
 
-def draw_neuron_mosaic(ax, run_or_model, features=None, resolution: int = 30, extent=None,
+def draw_neuron_mosaic(ax, source, features=None, resolution: int | None = None, extent=None,
                        max_units: int = 8) -> np.ndarray:
     """Every hidden unit's output over the input plane, in one image on one Axes (fast: one imshow).
 
     Rows are layers (``L1`` at the top), columns units; dead ReLU units are marked with an
-    orange x. 2-D inputs only (1-D: use :func:`draw_neuron_heatmaps`). Returns the mosaic."""
-    model, features, _, _ = _parts(run_or_model, features)
-    outputs = neuron_outputs(model, features, resolution, extent or default_extent(run_or_model))
+    orange x. 1-D inputs: each unit's curve as a strip. ``source``: a :class:`NetworkFrame`
+    (its grid), or a Run / Trainer / network snapshotted on a ``resolution`` grid (default 30).
+    Returns the mosaic."""
+    frame = _snapshot(source, features, resolution, extent)
+    outputs, activation, resolution = list(frame.hidden), frame.activation, frame.resolution
     ax.set_axis_off()
     if not outputs:
         ax.text(0.5, 0.5, "no hidden layer", ha="center", va="center", transform=ax.transAxes)
         return np.zeros((1, 1, 4))
     if outputs[0].ndim == 2:  # 1-D inputs: turn each curve into a strip
         outputs = [np.repeat(o[:, None, :], max(4, resolution // 4), axis=1) for o in outputs]
-    img = neuron_mosaic(outputs, model.activation, max_units)
+    img = neuron_mosaic(outputs, activation, max_units)
     ax.imshow(img, interpolation="bilinear", aspect="equal")
     res_h, res_w, gap = outputs[0].shape[1], outputs[0].shape[2], 3
     for l, out in enumerate(outputs):
         ax.text(-gap, l * (res_h + gap) + res_h / 2, f"L{l + 1}", ha="right", va="center", fontsize=10)
         for j in range(min(max_units, out.shape[0])):
-            if model.activation == "relu" and float(out[j].max()) <= 0:
+            if activation == "relu" and float(out[j].max()) <= 0:
                 x, y = j * (res_w + gap) + res_w / 2, l * (res_h + gap) + res_h / 2
                 ax.text(x, y, "dead", ha="center", va="center", fontsize=8, color=NEGATIVE)
         if out.shape[0] > max_units:

@@ -288,8 +288,10 @@ class ExportButtons(W.VBox):
 class NetworkView(W.VBox):
     """The network graph (edges by |weight| and sign), per-unit heatmaps and the confusion matrix.
 
-    ``update(run_or_trainer)`` redraws all images (call it from the panel's redraw, at most a
-    few times a second: a heatmap grid costs ~50-150 ms)."""
+    ``update(source)`` redraws all images from a :class:`lrlab.records.NetworkFrame` (what the
+    engine hands out: ``trainer.network_frame(view.resolution)``), or from a Run or a Trainer,
+    snapshotted first (call it from the panel's redraw, at most a few times a second: a heatmap
+    grid costs ~50-150 ms)."""
 
     def __init__(self, source=None, resolution: int = 30, max_units: int = 8, show_confusion: bool = True):
         self.resolution, self.max_units, self.show_confusion = resolution, max_units, show_confusion
@@ -315,39 +317,38 @@ class NetworkView(W.VBox):
         fig.subplots_adjust(*margins)
         return fig
 
-    def draw_graph(self, run) -> bytes:
+    def draw_graph(self, frame) -> bytes:
         from ..plots.network import draw_network
-        columns = len(run.model.sizes)  # ~0.95 in per layer so that the layer titles do not run together
+        columns = len(frame.sizes)  # ~0.95 in per layer so that the layer titles do not run together
         fig = self._figure(max(6.5, 0.95 * columns + 1.0), 4.2, (0.1, 0.02, 0.9, 0.92))
-        draw_network(fig.add_subplot(1, 1, 1), run)
+        draw_network(fig.add_subplot(1, 1, 1), frame)
         return _png(fig)
 
-    def draw_heatmaps(self, run) -> bytes:
+    def draw_heatmaps(self, frame) -> bytes:
         from ..plots.network import draw_neuron_mosaic
-        model = run.model
-        layers = max(1, len(model.sizes) - 2)
-        cols = min(self.max_units, max(model.sizes[1:-1], default=1))
+        layers = max(1, len(frame.sizes) - 2)
+        cols = min(self.max_units, max(frame.sizes[1:-1], default=1))
         unit = 1.0 if cols > 4 else 1.2  # inches per heatmap; the figure fits the mosaic (no empty bands)
         width, height = max(4.0, unit * cols + 0.8), unit * layers + 0.55
         fig = self._figure(width, height, (0.4 / width, 0.05 / height, 1 - 0.4 / width, 1 - 0.45 / height))
-        draw_neuron_mosaic(fig.add_subplot(1, 1, 1), run, resolution=self.resolution, max_units=self.max_units)
+        draw_neuron_mosaic(fig.add_subplot(1, 1, 1), frame, max_units=self.max_units)
         return _png(fig)
 
-    def draw_confusion(self, run) -> bytes:
+    def draw_confusion(self, frame) -> bytes:
         from ..plots.network import draw_confusion_matrix
         fig = self._figure(4.2, 4.0, (0.2, 0.15, 0.95, 0.9))
-        draw_confusion_matrix(fig.add_subplot(1, 1, 1), run)
+        draw_confusion_matrix(fig.add_subplot(1, 1, 1), frame)
         return _png(fig)
 
     def update(self, source) -> None:
-        """Redraw from a Run or a Trainer (its live weights)."""
-        run = getattr(source, "run", source)
-        self.graph.value = self.draw_graph(run)
-        self.heatmaps.value = self.draw_heatmaps(run)
-        dataset = getattr(run, "dataset", None)
-        classification = dataset is not None and dataset.kind == "classification"
-        if self.show_confusion and classification:
-            self.confusion.value = self.draw_confusion(run)
+        """Redraw from a :class:`lrlab.records.NetworkFrame`, or a Run or a Trainer (its live
+        weights; snapshotted on this view's ``resolution`` grid)."""
+        from ..run import network_frame
+        frame = network_frame(source, self.resolution)
+        self.graph.value = self.draw_graph(frame)
+        self.heatmaps.value = self.draw_heatmaps(frame)
+        if self.show_confusion and frame.predictions is not None:
+            self.confusion.value = self.draw_confusion(frame)
             self.confusion.layout.display = None
         else:
             self.confusion.layout.display = "none"

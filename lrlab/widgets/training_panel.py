@@ -317,7 +317,9 @@ class TrainingPanel(widgets.VBox):
     def update_network_view(self, force: bool = False) -> bool:
         """Redraw the network view from the current weights (if open, or ``force``). True if drawn.
 
-        Skipped when it already shows this state (same run, epoch and doneness)."""
+        It draws the engine's snapshot (``trainer.network_frame``: a copy of the weights and every
+        forward pass of the view, taken under the lock). Skipped when it already shows this state
+        (same run, epoch and doneness)."""
         t = self.trainer
         if t is None or not (force or self.network_visible):
             return False
@@ -325,7 +327,7 @@ class TrainingPanel(widgets.VBox):
             key = (id(t), t.epoch_index, t.done)
             if key == self._net_key and not force:
                 return False
-            self.network_view.update(_weights_snapshot(t))
+            self.network_view.update(t.network_frame(self.network_view.resolution))
             self._net_key = key
         return True
 
@@ -836,18 +838,6 @@ class TrainingPanel(widgets.VBox):
                 w.close()
         close_tree(self)
         super().close()
-
-
-def _weights_snapshot(trainer: Trainer) -> Run:
-    """A Run over a copy of the trainer's current weights (safe to draw while training goes on)."""
-    from ..nets import MLP
-    m = trainer.model
-    params = trainer.params.detach().clone()
-    model = MLP(m.sizes[0], m.sizes[1:-1], m.sizes[-1], m.activation, seed=m.seed, dtype=params.dtype,
-                device=params.device)
-    with torch.no_grad():
-        model.flat_parameters().copy_(params)
-    return Run(trainer.config, model, trainer.history, trainer.dataset)
 
 
 def playground(**config) -> TrainingPanel:
