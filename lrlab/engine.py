@@ -294,14 +294,17 @@ class Engine:
         self._pos = np.array([self.position[j] for j in range(K)], dtype=np.int64)  # input index -> internal row
         # the learning rates: pure schedules are functions of the epoch alone, so equal ones (same
         # name, lr, epochs and parameters) are asked once per epoch; a constant one never changes
-        # (its rate is filled in once); reduce-on-plateau ones are watched together as [M] arrays
-        # (schedules.PlateauGroup); other reactive ones keep their own state and are asked per model
+        # (its rate is filled in once); reduce-on-plateau ones and cosine-with-plateau-cuts ones are
+        # watched together as [M] arrays (schedules.PlateauGroup, schedules.CosineCutsGroup); other
+        # reactive ones keep their own state and are asked per model
         self._base_lrs = np.zeros(K)
         by_key: dict = {}
-        reactive, plateau = [], []
+        reactive, plateau, cuts = [], [], []
         for i, (c, sc) in enumerate(zip(self.configs, self.schedules)):
             if type(sc) is schedules.ReduceOnPlateau:
                 plateau.append(i)
+            elif type(sc) is schedules.CosineWithPlateauCuts:
+                cuts.append(i)
             elif type(sc) is not schedules.Schedule:
                 reactive.append(i)
             elif c.schedule == "constant":
@@ -314,6 +317,8 @@ class Engine:
         self._lr_each = np.array(reactive, dtype=np.int64)
         self._plateau_rows = np.array(plateau, dtype=np.int64)
         self._plateau = schedules.PlateauGroup([self.schedules[i] for i in plateau]) if plateau else None
+        self._cuts_rows = np.array(cuts, dtype=np.int64)
+        self._cuts = schedules.CosineCutsGroup([self.schedules[i] for i in cuts]) if cuts else None
         self.active = np.ones(K, dtype=bool)  # [K], internal order; a stopped model is False
         self.epoch_index = 0
         self.steps = 0
@@ -328,7 +333,8 @@ class Engine:
         # schedules whose observe() only returns lr(epoch + 1) (no state) are not called per epoch
         self._observing = np.array([type(sc).observe is not schedules.Schedule.observe for sc in self.schedules],
                                    dtype=bool)
-        self._observing[self._plateau_rows] = False  # (their group observes them)
+        self._observing[self._plateau_rows] = False  # (their groups observe them)
+        self._observing[self._cuts_rows] = False
         self._n_active = K
         # per chunk: its rows, its optimizer groups and its rows of the (fixed) params and grad buffers
         self._pipeline = [(rows, [g for g in self.groups if rows.start <= g.rows.start < rows.stop],
@@ -371,6 +377,8 @@ class Engine:
         self._sync_runs(np.flatnonzero(self.active).tolist())
         if self._plateau is not None:
             self._plateau.sync()
+        if self._cuts is not None:
+            self._cuts.sync()
         return [self._runs[self.position[j]] for j in range(self.K)]
 
     def _sync_runs(self, rows) -> None:
@@ -449,6 +457,8 @@ class Engine:
                 lrs[i] = self.schedules[i].lr(e)
         if self._plateau is not None:
             lrs[self._plateau_rows] = self._plateau.rates  # the rates in force after epoch e - 1
+        if self._cuts is not None:
+            lrs[self._cuts_rows] = self._cuts.rates_at(e)  # their scales now times the cosine at e
         if self._n_active < self.K:
             lrs[~active] = 0.0
         return lrs
@@ -560,7 +570,7 @@ class Engine:
             self.flush_history()
         self._keep_best(e, improved, metrics)
         # reactive schedules see every running model's epoch unless it diverged
-        if self._observing.any() or self._plateau is not None:
+        if self._observing.any() or self._plateau is not None or self._cuts is not None:
             host_metrics, host_reason = _host(metrics), _host(reason)
             watching = active & (host_reason != DIVERGED)
             for i in np.flatnonzero(self._observing & watching).tolist():
@@ -570,6 +580,10 @@ class Engine:
                 self._plateau.observe(e, {"train_loss": host_metrics[0][rows], "train_acc": host_metrics[1][rows],
                                           "test_loss": host_metrics[2][rows], "test_acc": host_metrics[3][rows]},
                                       watching[rows])
+            if self._cuts is not None:
+                rows = self._cuts_rows
+                self._cuts.observe(e, {"train_loss": host_metrics[0][rows], "train_acc": host_metrics[1][rows]},
+                                   watching[rows])
         self.epoch_index += 1
         self.steps += n_batches
         if not self.on_device or bool(reason.any()):  # on the device: one boolean to the host

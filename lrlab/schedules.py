@@ -22,6 +22,10 @@ CONTRACT (the engine, the race and the panels rely on it):
 * ``Schedule.cuts``: list of ``{'epoch', 'old_lr', 'new_lr', 'reason'}`` (reactive ones;
   ``epoch`` is the epoch after which the cut was decided, the new rate applies from
   ``epoch + 1``).  The engine stores this very list as ``run.history.cuts``.
+* A race watches its reactive schedules as batched state, one ``[M]`` array per quantity:
+  :class:`PlateauGroup` (``ReduceOnPlateau``) and :class:`CosineCutsGroup`
+  (``CosineWithPlateauCuts``), each with ``observe(epoch, {name: [M] array}, which)``, ``rates``
+  and ``sync()``; every member's ``lr()``, ``cuts`` and state are what observing it alone gives.
 
 The factories (``constant`` ... ``linear``) follow optax: validate the arguments, return a
 closure ``f(epoch) -> lr`` that holds no state, so ``f(10)`` is the same whatever was
@@ -636,6 +640,244 @@ class CosineWithPlateauCuts:
                                   "reason": f"epochs {epoch + 1 - p}-{epoch} vs {epoch + 1 - 2 * p}-"
                                             f"{epoch - p}: " + " and ".join(reasons)})
         return self.lr(epoch + 1)
+
+
+def _ulps(value: float) -> int:
+    """``value * 2**1074`` as an integer (``value`` a finite float): :class:`_ExactSum`'s units."""
+    n, d = value.as_integer_ratio()  # d is a power of two
+    return n << (_ULP_SHIFT + 1 - d.bit_length())
+
+
+def _two_sum(a, b):
+    """Knuth's TwoSum on arrays: ``s = fl(a + b)`` and ``e`` with ``s + e = a + b`` exactly when nothing
+    overflows (an overflow anywhere leaves ``e`` infinite or NaN)."""
+    s = a + b
+    t = s - a
+    return s, (a - (s - t)) + (b - t)
+
+
+class _ExactSums:
+    """:class:`_ExactSum` for M members at once, as ``[M]`` arrays (:class:`CosineCutsGroup`'s sums).
+
+    A finite sum is held exactly as an unevaluated pair ``hi + lo`` with ``hi = fl(sum)`` and
+    ``lo = sum - hi`` (each value is added by TwoSum, which rounds nothing away; a pair that would
+    need a third part is caught).  The pair of a sum is unique and rounding is monotonic, so two
+    sums compare exactly as their pairs ``(hi, lo)`` do, in order.  A sum that no longer fits a
+    pair (values far apart: more than about 106 bits from the largest to the last bit of the
+    smallest, or a sum past float64's range) moves to :attr:`big` as the integer :class:`_ExactSum`
+    holds, and that member alone takes a Python step per value from then on.  Infinities and NaN
+    are flags, as in :class:`_ExactSum`."""
+
+    def __init__(self, m: int):
+        self.hi, self.lo = np.zeros(m), np.zeros(m)
+        self.pos_inf, self.neg_inf, self.nan = np.zeros(m, bool), np.zeros(m, bool), np.zeros(m, bool)
+        self.count = np.zeros(m, np.int64)
+        self.big: dict[int, int] = {}  # member -> its sum * 2**1074, for the sums that left the pair
+
+    def add(self, values: np.ndarray, which: np.ndarray) -> None:
+        """Add ``values[i]`` to the sum of each member ``i`` where ``which[i]``."""
+        x = np.where(which, values, 0.0)
+        self.count += which
+        finite = np.isfinite(x)
+        if not finite.all():
+            self.nan |= np.isnan(x)
+            self.pos_inf |= x == math.inf
+            self.neg_inf |= x == -math.inf
+            x = np.where(finite, x, 0.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            s, e = _two_sum(self.hi, x)
+            t, err = _two_sum(self.lo, e)  # exact only if err == 0: else the sum needs three parts
+            hi, lo = _two_sum(s, t)  # the pair made unique again: hi = fl(hi + lo)
+        spill = (err != 0) | ~np.isfinite(hi) | ~np.isfinite(lo)
+        if self.big or spill.any():  # rare: those members' sums as Python integers
+            for i in np.flatnonzero(spill).tolist():
+                if i not in self.big:
+                    self.big[i] = _ulps(float(self.hi[i])) + _ulps(float(self.lo[i]))
+            for i in self.big:
+                self.big[i] += _ulps(float(x[i]))
+                hi[i] = lo[i] = 0.0
+        self.hi, self.lo = hi, lo
+
+    def scaled(self, i: int) -> int:
+        """Member ``i``'s finite part of the sum, times 2**1074 (:attr:`_ExactSum.scaled`)."""
+        if i in self.big:
+            return self.big[i]
+        hi, lo = float(self.hi[i]), float(self.lo[i])
+        return (_ulps(hi) if hi else 0) + (_ulps(lo) if lo else 0)
+
+    def exact(self, i: int) -> _ExactSum:
+        """Member ``i``'s sum as the :class:`_ExactSum` that adding its values one by one gives."""
+        out = _ExactSum()
+        out.scaled, out.count = self.scaled(i), int(self.count[i])
+        out.pos_inf, out.neg_inf, out.nan = bool(self.pos_inf[i]), bool(self.neg_inf[i]), bool(self.nan[i])
+        return out
+
+    def load(self, i: int, s: _ExactSum) -> None:
+        """Member ``i``'s sum set to ``s``."""
+        self.pos_inf[i], self.neg_inf[i], self.nan[i], self.count[i] = s.pos_inf, s.neg_inf, s.nan, s.count
+        self.big.pop(i, None)
+        try:
+            hi = s.scaled / (1 << _ULP_SHIFT)  # correctly rounded: fl(sum)
+            lo = (s.scaled - _ulps(hi)) / (1 << _ULP_SHIFT)
+            if _ulps(hi) + _ulps(lo) == s.scaled:
+                self.hi[i], self.lo[i] = hi, lo
+                return
+        except OverflowError:
+            pass
+        self.big[i], self.hi[i], self.lo[i] = s.scaled, 0.0, 0.0
+
+    def move(self, to: "_ExactSums", rows: np.ndarray) -> None:
+        """The members ``rows`` (a mask): their sums here become their sums in ``to``, and start again at 0 here."""
+        for name in ("hi", "lo", "pos_inf", "neg_inf", "nan", "count"):  # (np.where: a scattered mask is slow)
+            mine, theirs = getattr(self, name), getattr(to, name)
+            if name in ("hi", "lo", "count") or mine.any() or theirs.any():
+                setattr(to, name, np.where(rows, mine, theirs))
+                setattr(self, name, np.where(rows, mine.dtype.type(0), mine))
+        for i in [i for i in to.big if rows[i]]:
+            del to.big[i]
+        for i in [i for i in self.big if rows[i]]:
+            to.big[i] = self.big.pop(i)
+
+
+def _exceeds(a: _ExactSums, b: _ExactSums, rows: np.ndarray) -> np.ndarray:
+    """``a.total > b.total`` (:attr:`_ExactSum.total`: exact, NaN never greater) for the members
+    ``rows`` (a mask; False elsewhere)."""
+    undefined = a.nan | (a.pos_inf & a.neg_inf) | b.nan | (b.pos_inf & b.neg_inf)
+    rank_a = a.pos_inf.astype(np.int8) - a.neg_inf  # +1: +inf, -1: -inf, 0: finite
+    rank_b = b.pos_inf.astype(np.int8) - b.neg_inf
+    finite = (rank_a == 0) & (rank_b == 0)
+    out = rows & ~undefined & ((rank_a > rank_b) | (finite & ((a.hi > b.hi) | ((a.hi == b.hi) & (a.lo > b.lo)))))
+    for i in set(a.big) | set(b.big):  # rare: sums held as integers
+        if rows[i] and finite[i] and not undefined[i]:
+            out[i] = a.scaled(i) > b.scaled(i)
+    return out
+
+
+def _rows_by(keys: list) -> list:
+    """``[(key, rows)]`` for each distinct key (rows: an index array; None where all members share it)."""
+    distinct = list(dict.fromkeys(keys))
+    if len(distinct) == 1:
+        return [(distinct[0], None)]
+    return [(k, np.array([i for i, x in enumerate(keys) if x == k], dtype=np.int64)) for k in distinct]
+
+
+def _column(metrics: dict, keys: list, m: int) -> np.ndarray:
+    """Each member's value of its metric (``keys`` from :func:`_rows_by`) from ``metrics[name]`` ``[M]``."""
+    for key, _ in keys:
+        if key not in metrics:
+            raise ValueError(f"metrics: need {key!r}, got keys {sorted(metrics)}")
+    if len(keys) == 1:
+        return np.asarray(metrics[keys[0][0]], dtype=np.float64)
+    out = np.empty(m)
+    for key, rows in keys:
+        out[rows] = np.asarray(metrics[key], dtype=np.float64)[rows]
+    return out
+
+
+class CosineCutsGroup:
+    """Many :class:`CosineWithPlateauCuts` schedules (one per model of a race) as ``[M]`` arrays.
+
+    :meth:`observe` adds every member's training loss and accuracy to its period's exact sums
+    (:class:`_ExactSums`) and, for the members whose period ends, compares them with the previous
+    period's, all at once; only a member that is cut gets a Python call (its own rate, and its
+    :attr:`~CosineWithPlateauCuts.cuts` with the reason its own ``observe`` writes), so each
+    member's ``lr()`` and ``cuts`` are what observing it alone gives.  :attr:`rates` are the
+    members' rates for the next epoch (``scale * cosine``; the cosine is asked once per distinct
+    ``T_max``); :meth:`sync` writes the rest back (``observed``, the period sums)."""
+
+    def __init__(self, members):
+        self.members = list(members)
+        m = self.members
+        self.period = np.array([s.period for s in m], dtype=np.int64)
+        self.factor = np.array([s.factor for s in m], dtype=np.float64)
+        self.on_loss = np.array([s.monitor in ("loss", "both") for s in m])
+        self.on_acc = np.array([s.monitor in ("accuracy", "both") for s in m])
+        self.keys = (_rows_by([s.loss_key for s in m]), _rows_by([s.acc_key for s in m]))
+        # the cosine's numbers as CosineWithPlateauCuts.cosine computes them, in the same order
+        self.min_lr = np.array([s.params["min_lr"] for s in m], dtype=np.float64)
+        self.half_span = 0.5 * (np.array([s.params["max_lr"] for s in m], dtype=np.float64) - self.min_lr)
+        T, self.T_index = np.unique([s.params["T_max"] for s in m], return_inverse=True)
+        self.T_values = [int(t) for t in T]
+        self.scale = np.array([s._scale.current for s in m], dtype=np.float64)
+        self.observed = np.array([s.observed for s in m], dtype=np.int64)
+        self.now = (_ExactSums(len(m)), _ExactSums(len(m)))  # the current period's loss and accuracy
+        self.before = (_ExactSums(len(m)), _ExactSums(len(m)))  # the last complete period's
+        self.has_before = np.array([s._previous is not None for s in m], dtype=bool)
+        for i, s in enumerate(m):
+            if s.observed:  # a member that has seen epochs already
+                self.now[0].load(i, s._loss)
+                self.now[1].load(i, s._acc)
+                if s._previous is not None:
+                    self.before[0].load(i, s._previous[0])
+                    self.before[1].load(i, s._previous[1])
+        self.next_epoch = int(self.observed.max(initial=0))
+        self._unsynced = np.zeros(len(m), dtype=bool)  # members that observed an epoch since the last sync
+
+    def rates_at(self, epoch: int) -> np.ndarray:
+        """Every member's ``lr(epoch)`` for an epoch after the last one observed (its scale now)."""
+        cos = np.array([math.cos(math.pi * epoch / T) for T in self.T_values])[self.T_index]
+        return self.scale * (self.min_lr + self.half_span * (1 + cos))
+
+    @property
+    def rates(self) -> np.ndarray:
+        """Every member's rate for the epoch after the last one observed."""
+        return self.rates_at(self.next_epoch)
+
+    def observe(self, epoch: int, metrics: dict, which=None) -> None:
+        """Epoch ``epoch``'s metrics, ``metrics[name]`` an array over the members; ``which``: the
+        members that observe it (bool array; None: all)."""
+        M = len(self.members)
+        which = np.ones(M, dtype=bool) if which is None else np.asarray(which, dtype=bool)
+        late = which & (self.observed != epoch)
+        if late.any():
+            i = int(np.flatnonzero(late)[0])
+            raise ValueError(f"epoch: metrics must be observed in order, expected epoch {int(self.observed[i])}, "
+                             f"got {epoch!r}")
+        loss, acc = _column(metrics, self.keys[0], M), _column(metrics, self.keys[1], M)
+        self.observed += which
+        self.next_epoch = epoch + 1
+        self._unsynced |= which
+        self.now[0].add(loss, which)
+        self.now[1].add(acc, which)
+        ends = which & ((epoch + 1) % self.period == 0)
+        if not ends.any():
+            return
+        compare = ends & self.has_before
+        rose = self.on_loss & _exceeds(self.now[0], self.before[0], compare)
+        fell = self.on_acc & _exceeds(self.before[1], self.now[1], compare)
+        new_scale = self.scale * self.factor
+        for i in np.flatnonzero((rose | fell) & (new_scale >= CosineWithPlateauCuts.MIN_SCALE)).tolist():
+            self._cut(i, epoch, bool(rose[i]), bool(fell[i]), float(new_scale[i]))  # rare: a cut
+        self.now[0].move(self.before[0], ends)
+        self.now[1].move(self.before[1], ends)
+        self.has_before |= ends
+
+    def _cut(self, i: int, epoch: int, rose: bool, fell: bool, new_scale: float) -> None:
+        """Member ``i``'s cut after epoch ``epoch``, recorded as :meth:`CosineWithPlateauCuts.observe` does."""
+        s, p = self.members[i], int(self.period[i])
+        now = (self.now[0].exact(i), self.now[1].exact(i))
+        before = (self.before[0].exact(i), self.before[1].exact(i))
+        reasons = []
+        if rose:
+            reasons.append(f"mean loss rose {before[0].mean:.4g} -> {now[0].mean:.4g}")
+        if fell:
+            reasons.append(f"mean accuracy fell {before[1].mean:.4g} -> {now[1].mean:.4g}")
+        old = s.lr(epoch + 1)
+        s._scale.set_from(epoch + 1, new_scale)
+        s.cuts.append({"epoch": epoch, "old_lr": old, "new_lr": s.lr(epoch + 1),
+                       "reason": f"epochs {epoch + 1 - p}-{epoch} vs {epoch + 1 - 2 * p}-"
+                                 f"{epoch - p}: " + " and ".join(reasons)})
+        self.scale[i] = new_scale
+
+    def sync(self) -> None:
+        """Each member's count of epochs observed and its period sums as the group has them (its
+        rate and cuts are written when they change)."""
+        for i in np.flatnonzero(self._unsynced).tolist():  # (a stopped member is written once)
+            s = self.members[i]
+            s.observed = int(self.observed[i])
+            s._loss, s._acc = self.now[0].exact(i), self.now[1].exact(i)
+            s._previous = (self.before[0].exact(i), self.before[1].exact(i)) if self.has_before[i] else None
+        self._unsynced[:] = False
 
 
 # ---------------------------------------------------------------------------- the registry
