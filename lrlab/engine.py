@@ -288,7 +288,7 @@ class Engine:
         else:
             self._best_epoch = np.full(K, -1, dtype=np.int64)
             self._best_metrics = np.full((4, K), np.nan)
-        self._pending: list = []  # epochs whose history rows are still on the device (on_device)
+        self._pending: list = []  # epochs whose history rows are held back (written in blocks, or when read)
         for kh, _ in self._khistories:
             kh.before_read = self.flush_history
         self._pos = np.array([self.position[j] for j in range(K)], dtype=np.int64)  # input index -> internal row
@@ -335,6 +335,7 @@ class Engine:
                                    dtype=bool)
         self._observing[self._plateau_rows] = False  # (their groups observe them)
         self._observing[self._cuts_rows] = False
+        self._reactive = bool(self._observing.any()) or self._plateau is not None or self._cuts is not None
         self._n_active = K
         # per chunk: its rows, its optimizer groups and its rows of the (fixed) params and grad buffers
         self._pipeline = [(rows, [g for g in self.groups if rows.start <= g.rows.start < rows.stop],
@@ -438,7 +439,7 @@ class Engine:
         host->device copy only when one changed; a group whose models share one learning rate
         gets it as a number (fewer tensor operations in its step), else its rows of the ``[K]`` buffer."""
         lrs = np.array(lrs, dtype=np.float64)
-        if self._last_lrs is not None and np.array_equal(lrs, self._last_lrs):
+        if self._last_lrs is not None and lrs.tobytes() == self._last_lrs.tobytes():  # (cheaper than array_equal)
             return
         self.lrs.copy_(torch.from_numpy(lrs).to(self.dtype))
         self._last_lrs = lrs
@@ -551,8 +552,7 @@ class Engine:
         stopped = bool(n_batches and should_stop is not None and should_stop())
         now = time.perf_counter() - self._t0
         # the K models' metrics as float64: on the host, or on the device (bookkeeping there)
-        metrics = stats.detach().to(torch.float64)
-        metrics = metrics if self.on_device else metrics.cpu().numpy()
+        metrics = stats.detach().to(torch.float64) if self.on_device else stats.numpy().astype(np.float64)
         train_loss, train_acc, test_loss, test_acc = metrics
         active = self.active
         if self._n_active == self.K:
@@ -566,11 +566,11 @@ class Engine:
         # the record of every running model: one row per buffer, written for all of them at once
         extra = self._extra_columns() if self.norms else None  # [K, 2L] per-layer norms, or None
         self._pending.append((e, lrs, metrics, now, extra))
-        if not self.on_device or len(self._pending) >= HISTORY_BLOCK:
+        if len(self._pending) >= HISTORY_BLOCK:  # (any read of a history writes them first)
             self.flush_history()
         self._keep_best(e, improved, metrics)
         # reactive schedules see every running model's epoch unless it diverged
-        if self._observing.any() or self._plateau is not None or self._cuts is not None:
+        if self._reactive:
             host_metrics, host_reason = _host(metrics), _host(reason)
             watching = active & (host_reason != DIVERGED)
             for i in np.flatnonzero(self._observing & watching).tolist():
@@ -588,7 +588,7 @@ class Engine:
         self.steps += n_batches
         if not self.on_device or bool(reason.any()):  # on the device: one boolean to the host
             reason = _host(reason)
-            stopping = np.flatnonzero(reason)
+            stopping = np.flatnonzero(reason) if reason.any() else ()
             if len(stopping):
                 self._stop_models(stopping, [REASONS[code] for code in reason[stopping].tolist()])
         if self._ahead is not None:
@@ -606,30 +606,37 @@ class Engine:
             torch.where(improved.view(-1, 1), self.params, self.best_params, out=self.best_params)
             return
         n_better = int(np.count_nonzero(improved))
+        if n_better == self.K:  # (every model: plain copies)
+            self._best_epoch.fill(e)
+            np.copyto(self._best_metrics, metrics)
+            self.best_params.copy_(self.params)
+            return
         if n_better:
             self._best_epoch[improved] = e
             np.copyto(self._best_metrics, metrics, where=improved)
-        if n_better == self.K:
-            self.best_params.copy_(self.params)
-        elif n_better:
             mask = torch.from_numpy(improved).to(self.device).view(-1, 1)
             torch.where(mask, self.params, self.best_params, out=self.best_params)
 
     def flush_history(self) -> None:
-        """Write the epochs still held back (bookkeeping on the device) into the K histories: their
-        metrics cross to the host in one copy, then each epoch is one row per history buffer."""
+        """Write the epochs held back (:data:`HISTORY_BLOCK` at most) into the K histories: their
+        metrics cross to the host in one copy (bookkeeping on the device), then the block is
+        written with a few numpy assignments per history buffer (:meth:`KHistory.append_block`)."""
         pending, self._pending = self._pending, []
         if not pending:
             return
-        if self.on_device:
-            block = torch.stack([m for _, _, m, _, _ in pending]).cpu().numpy()  # [B, 4, K]: one copy
-            pending = [(e, lrs, m, now, extra) for (e, lrs, _, now, extra), m in zip(pending, block)]
-        for e, lrs, (train_loss, train_acc, test_loss, test_acc), now, extra in pending:
-            columns = (e, lrs, train_loss, test_loss, train_acc, test_acc, now) + (
-                () if extra is None else tuple(extra.T))
-            for kh, rows in self._khistories:
-                kh.append(columns if rows is None else
-                          [c if isinstance(c, (int, float)) else c[rows] for c in columns])
+        metrics = (torch.stack([m for _, _, m, _, _ in pending]).cpu().numpy() if self.on_device
+                   else np.stack([m for _, _, m, _, _ in pending]))  # [B, 4, K]
+        extras = [x for _, _, _, _, x in pending]
+        B, K = len(pending), self.K
+        block = np.empty((B, K, 7 + (extras[0].shape[1] if extras[0] is not None else 0)))
+        block[:, :, 0] = np.array([e for e, _, _, _, _ in pending], dtype=np.float64)[:, None]
+        block[:, :, 1] = np.stack([lrs for _, lrs, _, _, _ in pending])
+        block[:, :, 2:6] = metrics[:, [0, 2, 1, 3]].transpose(0, 2, 1)  # train/test loss, train/test score
+        block[:, :, 6] = np.array([now for _, _, _, now, _ in pending])[:, None]
+        if extras[0] is not None:
+            block[:, :, 7:] = np.stack(extras)
+        for kh, rows in self._khistories:
+            kh.append_block(block if rows is None else block[:, rows])
 
     # -- what plots read -----------------------------------------------------------
     def _norms_of(self, buf: torch.Tensor) -> np.ndarray:
