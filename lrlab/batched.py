@@ -324,17 +324,29 @@ class BatchedMLP:
         D = delta.transpose(1, 2)  # [K, c, n]
         n = D.shape[2]
         pieces = [None] * (2 * len(Wback))
+        # two classes under cross-entropy: D = [-g; g] (g = dL/dout_1), so the output layer's
+        # products are a matrix-vector product and an outer product (a 2-row product wastes the BLAS)
+        two_class = loss == "cross_entropy" and D.shape[1] == 2 and not y.dtype.is_floating_point
         for l in range(len(Wback) - 1, -1, -1):
             A = acts[l]
-            if l == 0 and A.dim() == 2:  # shared input X^T [d, n]: dW_1^T = X^T D_1^T for the K models at once
+            last_two = two_class and l == len(Wback) - 1 and l > 0
+            if last_two:  # dW_L = [-g; g] A^T: one column sum_i a_i g_i per model, and its negative
+                g = D[:, 1]  # [K, n]
+                gA = torch.bmm(g.unsqueeze(1), A.transpose(1, 2))  # [K, 1, h] (a row: faster than A g)
+                pieces[2 * l] = torch.cat([gA.neg(), gA], 1).view(K, -1)
+            elif l == 0 and A.dim() == 2:  # shared input X^T [d, n]: dW_1^T = X^T D_1^T for the K models at once
                 h = D.shape[1]
                 pieces[0] = torch.mm(A, D.reshape(K * h, n).t()).t().reshape(K, -1)
             else:
                 pieces[2 * l] = torch.bmm(D, A.transpose(1, 2)).view(K, -1)
             pieces[2 * l + 1] = D.sum(2)
             if l > 0:
-                D = torch.bmm(Wback[l], D, out=self._buffer(tag, ("delta", K, n, l),
-                                                           (K, A.shape[1], n), flat))
+                buffer = self._buffer(tag, ("delta", K, n, l), (K, A.shape[1], n), flat)
+                if last_two:  # W_L^T [-g; g] = (w_1 - w_0) g^T, an outer product
+                    u = Wback[l][:, :, 1] - Wback[l][:, :, 0]  # [K, h]
+                    D = torch.mul(u.unsqueeze(2), g.unsqueeze(1), out=buffer)
+                else:
+                    D = torch.bmm(Wback[l], D, out=buffer)
                 if self.activation == "tanh":  # D * (1 - a^2) in one pass, in place
                     torch.ops.aten.tanh_backward.grad_input(D, A, grad_input=D)
                 else:
