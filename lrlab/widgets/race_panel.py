@@ -25,7 +25,7 @@ from ..train import TrainConfig
 from ..checks import check_number
 from ..params import LR
 from .controls import lr_slider
-from .runner import Runner, check_threads
+from .runner import Runner, RunnerPanel, check_threads
 
 MAX_CONTENDERS = 16
 #: redraws per second a panel may ask for at most
@@ -63,7 +63,7 @@ def ranking_html(rows: list[dict]) -> str:
     return f"<table class='lrlab-ranking'>{head}{''.join(body)}</table>"
 
 
-class RacePanel(W.VBox):
+class RacePanel(RunnerPanel, W.VBox):
     """Contenders (optimizer, lr, schedule) trained side by side from the same initial weights.
 
     ``config``: the base config (a :class:`~lrlab.train.TrainConfig`); ``contenders``: dicts of
@@ -194,29 +194,6 @@ class RacePanel(W.VBox):
     def fps(self, value: float) -> None:
         self.runner.max_fps = check_number("fps", value, 0.0, MAX_FPS, lo_open=True)
 
-    @property
-    def threads(self) -> int | None:
-        """Intra-op threads while racing (None: chosen from the work, :mod:`lrlab.threads`)."""
-        return self.runner.threads
-
-    @threads.setter
-    def threads(self, value: int | None) -> None:
-        self.runner.threads = value  # checked by the runner (check_threads)
-
-    @property
-    def last_stop_call(self) -> float | None:
-        """Seconds the last ``stop()`` / ``pause()`` of a running race took to return."""
-        return self.runner.last_stop_call
-
-    @property
-    def is_running(self) -> bool:
-        return self.runner.is_running
-
-    @property
-    def is_paused(self) -> bool:
-        """The race has run some epochs, is not racing now and may go on (``resume()``)."""
-        return self.runner.is_paused
-
     def _prepare(self, epochs):
         if not self.contenders:
             raise ValueError("contenders: add at least one contender before racing")
@@ -283,10 +260,6 @@ class RacePanel(W.VBox):
         self._set_pause_button(False)
         self.runner.stop("stopped_by_user")
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the race has ended and its final picture is drawn (or ``timeout`` s)."""
-        return self.runner.wait(timeout)
-
     def _set_pause_button(self, paused: bool) -> None:
         self.pause_button.description, self.pause_button.icon = ("Resume", "play") if paused else ("Pause", "pause")
 
@@ -327,16 +300,6 @@ class RacePanel(W.VBox):
         self.table.value = ranking_html(frame["ranking"])
         self._set_status(frame["status"])
         self.frames_drawn += 1
-
-    @property
-    def render_mode(self) -> str:
-        """Where the last live frame was drawn: "process" or "thread (why)"."""
-        return self.remote.mode
-
-    @property
-    def frames_remote(self) -> int:
-        """Live frames drawn by the renderer process."""
-        return self.remote.frames
 
     def _on_halt(self, state: str) -> None:
         """Stop / Pause returned: said at once (the picture follows)."""

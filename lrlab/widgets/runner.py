@@ -563,3 +563,64 @@ class Runner:
             self.companion(launch.worker.is_alive, launch.quit)
         except Exception as exc:  # a side view's problem must not kill anything else
             self._report(f"{self.companion_name} failed: {type(exc).__name__}: {exc}")
+
+
+class RunnerPanel:
+    """What a panel with a background :class:`Runner` (``self.runner``) and a live figure drawn by
+    the kernel's renderer (``self.remote``, a :class:`lrlab.plots.render_process.RemoteFigure`)
+    shows of them: one set of pass-through properties for every such panel."""
+
+    runner: Runner
+    remote: Any = None
+
+    @property
+    def threads(self) -> int | None:
+        """Intra-op threads while training (None: chosen from the work, :mod:`lrlab.threads`)."""
+        return self.runner.threads
+
+    @threads.setter
+    def threads(self, value: int | None) -> None:
+        self.runner.threads = value  # checked by the runner (check_threads)
+
+    @property
+    def switch_interval(self) -> float:
+        """The GIL switch interval while the worker trains (short slices: drawing must not starve it)."""
+        return self.runner.switch_interval
+
+    @switch_interval.setter
+    def switch_interval(self, value: float) -> None:
+        self.runner.switch_interval = value
+
+    @property
+    def is_running(self) -> bool:
+        return self.runner.is_running
+
+    @property
+    def is_paused(self) -> bool:
+        """The run has trained some epochs, is not training now and may go on (``resume()``)."""
+        return self.runner.is_paused
+
+    @property
+    def last_stop_latency(self) -> Optional[float]:
+        """Seconds from the Stop (or Pause) flag to the worker's end, last time."""
+        return self.runner.last_stop_latency
+
+    @property
+    def last_stop_call(self) -> Optional[float]:
+        """Seconds the last ``stop()`` / ``pause()`` of a running worker took to return."""
+        return self.runner.last_stop_call
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the background run has ended and its final picture is on show (or
+        ``timeout`` s); True if so."""
+        return self.runner.wait(timeout)
+
+    @property
+    def render_mode(self) -> str:
+        """Where the last live frame was drawn: "process" or "thread (why)"."""
+        return self.remote.mode
+
+    @property
+    def frames_remote(self) -> int:
+        """Live frames drawn by the renderer process."""
+        return self.remote.frames

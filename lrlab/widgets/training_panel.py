@@ -64,7 +64,7 @@ from ..plots.training import LiveTrainingFigure, live_frame
 from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
 from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
-from .runner import Runner, check_threads
+from .runner import Runner, RunnerPanel, check_threads
 from ..checks import check_number
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
@@ -125,7 +125,7 @@ def _num(x: float) -> str:
     return "—" if x is None else f"{x:.4g}"
 
 
-class TrainingPanel(widgets.VBox):
+class TrainingPanel(RunnerPanel, widgets.VBox):
     """The full training panel. Keyword arguments are :class:`~lrlab.train.TrainConfig` fields.
 
     ``max_fps``: live frames per second at most, in (0, 120]; ``live``: draw while training;
@@ -434,25 +434,12 @@ class TrainingPanel(widgets.VBox):
 
     # ------------------------------------------------------------------ state
     @property
-    def is_running(self) -> bool:
-        return self.runner.is_running
-
-    @property
-    def is_paused(self) -> bool:
-        return self.runner.is_paused
-
-    @property
     def run_result(self) -> Optional[Run]:
         return None if self.trainer is None else self.trainer.run
 
     @property
     def history(self):
         return None if self.trainer is None else self.trainer.history
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the background run has ended and its final frame is drawn (or ``timeout`` s);
-        True if so."""
-        return self.runner.wait(timeout)
 
     # ------------------------------------------------------------------ building a run
     def _new_trainer(self) -> Optional[Trainer]:
@@ -564,17 +551,6 @@ class TrainingPanel(widgets.VBox):
     # worker's snapshot down a pipe and waits there (GIL released). Where no renderer runs
     # (still starting, cannot start, LRLAB_RENDER_PROCESS=0) it draws in this process.
     frame_epoch = None  # epochs_done of the frame on show
-    remote = None  # render_process.RemoteFigure: this panel's figure in the renderer (set in __init__)
-
-    @property
-    def render_mode(self) -> str:
-        """Where the last live frame was drawn: "process" or "thread (why)"."""
-        return self.remote.mode
-
-    @property
-    def frames_remote(self) -> int:
-        """Live frames drawn by the renderer process."""
-        return self.remote.frames
 
     def _build_runner(self, max_fps: float, threads: int | None) -> Runner:
         return Runner(self._frame_for_runner, self._show, max_fps=max_fps, render=self._render_frame,
@@ -583,34 +559,6 @@ class TrainingPanel(widgets.VBox):
                       companion_name="lrlab-network-view", threads=threads,
                       thread_count=lambda trainer: self.engine_threads(trainer), switch_interval=0.0005,
                       name="lrlab-trainer")
-
-    @property
-    def threads(self) -> int | None:
-        """Intra-op threads while training (None: chosen from the work, :mod:`lrlab.threads`)."""
-        return self.runner.threads
-
-    @threads.setter
-    def threads(self, value: int | None) -> None:
-        self.runner.threads = value  # checked by the runner (check_threads)
-
-    @property
-    def switch_interval(self) -> float:
-        """The GIL switch interval while the worker trains (short slices: drawing must not starve it)."""
-        return self.runner.switch_interval
-
-    @switch_interval.setter
-    def switch_interval(self, value: float) -> None:
-        self.runner.switch_interval = value
-
-    @property
-    def last_stop_latency(self) -> Optional[float]:
-        """Seconds from the Stop (or Pause) flag to the worker's end, last time."""
-        return self.runner.last_stop_latency
-
-    @property
-    def last_stop_call(self) -> Optional[float]:
-        """Seconds the last ``stop()`` / ``pause()`` of a running run took to return."""
-        return self.runner.last_stop_call
 
     def engine_threads(self, trainer: Trainer) -> int:
         """The intra-op thread count for ``trainer``'s steps (``self.threads`` if set, else from the work)."""
