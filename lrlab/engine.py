@@ -188,6 +188,9 @@ class Engine:
     def __init__(self, configs: Sequence[TrainConfig], epochs: int | None = None,
                  dataset: data_mod.Dataset | None = None, norms: bool = False,
                  device_bookkeeping: bool | None = None):
+        for name, flag in (("norms", norms), ("device_bookkeeping", device_bookkeeping)):
+            if not (isinstance(flag, (bool, np.bool_)) or (flag is None and name == "device_bookkeeping")):
+                raise ValueError(f"{name}: must be True or False, got {flag!r}")
         configs = list(configs)
         check_shared(configs)
         if epochs is not None:

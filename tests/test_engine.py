@@ -293,3 +293,11 @@ def test_bookkeeping_on_the_device_gives_the_same_runs(batch_size):
         assert {k: v for k, v in x.history.last.items() if k != "seconds"} == \
             {k: v for k, v in y.history.last.items() if k != "seconds"}
         assert torch.equal(x.model.flat_parameters(), y.model.flat_parameters())
+
+
+@pytest.mark.parametrize("name, value", [("norms", "yes"), ("norms", 1), ("device_bookkeeping", "no"),
+                                         ("device_bookkeeping", 0)])
+def test_engine_flags_must_be_booleans(name, value):
+    """A flag given as a string or a number is refused (bool("no") would be True)."""
+    with pytest.raises(ValueError, match=name):
+        Engine([TrainConfig(max_epochs=2, n_samples=40)], **{name: value})

@@ -164,15 +164,13 @@ def step_histograms(steps, index, n_layers: int, edges: np.ndarray = STEP_LOG_ED
     return out
 
 
-def live_frame(trainer, grid_points: np.ndarray | None = None, index: torch.Tensor | None = None,
-               norms: tuple | None = None) -> dict:
+def live_frame(trainer, grid_points: np.ndarray | None = None, norms: tuple | None = None) -> dict:
     """What the live figure draws, from the engine's frame (:meth:`lrlab.train.Trainer.frame`):
     numpy arrays, safe to draw in another thread.
 
     ``grid_points``: raw inputs where the decision boundary (or fitted curve) is evaluated.
     ``norms``: ``(epochs, weight_norms [T, L], grad_norms [T, L])`` recorded so far; by default
-    the frame's norm columns when the run records them. ``index`` is not needed (the frame
-    knows each parameter's layer); it is accepted for callers that pass it.
+    the frame's norm columns when the run records them.
     """
     f = trainer.frame(grid_points)
     frame = {name: f.history[name] for name in ("epoch", "lr", "train_loss", "test_loss", "train_acc", "test_acc")}
