@@ -9,8 +9,10 @@ The rules, for a model still running after epoch ``e`` (in this order; the first
 ends the run):
 
 1. ``diverged``: the train or test loss is not finite, or
-   ``train_loss > divergence_factor * max(|first epoch's train loss|, 1e-3)``. Nothing else
-   is looked at (the epoch is not a candidate for the best epoch).
+   ``train_loss > divergence_factor * max(|first epoch's train loss|, 1e-3)``, or the train
+   loss has stayed above :data:`HOLD_FACTOR` times that for :data:`HOLD_EPOCHS` epochs in a row
+   (a learning rate so high that the loss neither explodes nor comes down: it sits far above
+   where it started). Nothing else is looked at (the epoch is not a candidate for the best epoch).
 2. best epoch: the value ``test_loss`` (``select_best='loss'``) or ``-test_acc``
    (``'accuracy'``) is strictly lower than the best so far (or is the first) -> *improved*.
    The caller keeps that epoch's weights and metrics (and lets reactive schedules observe).
@@ -31,6 +33,9 @@ import torch
 
 #: Stop-reason codes returned by :meth:`EpochRules.after_epoch` (0: the model goes on).
 GOING_ON, DIVERGED, STOPPED_BY_USER, TARGET_ACCURACY, CONVERGED, MAX_EPOCHS = range(6)
+#: Rule 1's second form: a train loss above ``HOLD_FACTOR * max(|first loss|, 1e-3)`` for
+#: ``HOLD_EPOCHS`` epochs in a row is a divergence too.
+HOLD_FACTOR, HOLD_EPOCHS = 100.0, 20
 #: ``REASONS[code]``: the :class:`lrlab.train.Run`'s ``stop_reason`` of each code.
 REASONS = (None, "diverged", "stopped_by_user", "target_accuracy", "converged", "max_epochs")
 
@@ -131,6 +136,8 @@ class EpochRules:
         # state
         self.first_loss = column([math.nan] * self.K, f64)
         self.bound = column([math.nan] * self.K, f64)  # divergence_factor * max(|first_loss|, 1e-3)
+        self.hold_bound = column([math.nan] * self.K, f64)  # HOLD_FACTOR * max(|first_loss|, 1e-3)
+        self.epochs_above = column([0] * self.K, i64)  # epochs in a row above hold_bound
         self.has_first = column([False] * self.K, bool)
         self._first_pending = True  # some model has no first loss yet
         self.has_best = column([False] * self.K, bool)
@@ -171,11 +178,17 @@ class EpochRules:
             first = active & (self.has_first ^ True)
             self.first_loss = where(first, train_loss, self.first_loss)
             self.bound = where(first, self.divergence_factor * xp.floor_at(abs(self.first_loss), 1e-3), self.bound)
+            self.hold_bound = where(first, HOLD_FACTOR * xp.floor_at(abs(self.first_loss), 1e-3), self.hold_bound)
             self.has_first = self.has_first | first
             self._first_pending = not xp.all(self.has_first)
         # for a finite loss, "not loss > bound" is "loss <= bound" (the bound is never NaN then)
         going = isfinite(train_loss) & isfinite(test_loss) & (train_loss <= self.bound) & active
         reason = where(active & (going ^ True), DIVERGED, GOING_ON)
+        above = going & (train_loss > self.hold_bound)  # far above the start: how long in a row?
+        self.epochs_above = where(above, self.epochs_above + 1, 0)
+        held = above & (self.epochs_above >= HOLD_EPOCHS)
+        reason = where(held, DIVERGED, reason)
+        going = going & (held ^ True)
         # 2. best epoch: strictly better than the best so far, or the first
         value = test_loss if self._all_by_loss else where(self.by_accuracy, -test_acc, test_loss)
         improved = going & ((self.has_best ^ True) | (value < self.best_value))

@@ -81,8 +81,13 @@ class Run:
             return f"reached {100 * last.get('test_acc', float('nan')):.1f} % {what} at epoch {e}"
         if self.stop_reason == "diverged":
             loss = last.get("train_loss", float("nan"))
-            became = "inf" if math.isinf(loss) else "nan" if math.isnan(loss) else f"{loss:.3g}"
-            return f"diverged at epoch {e}: the loss became {became} — try a smaller learning rate"
+            if not math.isfinite(loss):
+                return (f"diverged at epoch {e}: the loss became {'inf' if math.isinf(loss) else 'nan'}: "
+                        f"the learning rate is too high")
+            first = self.history["train_loss"][0] if len(self.history) else float("nan")
+            times = loss / max(abs(first), 1e-3) if math.isfinite(first) else float("nan")
+            return (f"diverged at epoch {e}: the loss is {times:,.0f}x where it started ({first:.3g} -> "
+                    f"{loss:.3g}): the learning rate is too high")
         if self.stop_reason == "converged":
             return (f"converged at epoch {e}: the training loss has not improved by {self.config.min_delta:g} "
                     f"for {self.config.patience} epochs")

@@ -21,6 +21,7 @@ class Reference:
         self.best_value = None
         self.best_train_loss = math.inf
         self.since_improved = 0
+        self.epochs_above = 0
 
     def after_epoch(self, e, r, stopped):
         """Returns (improved, stop reason or None)."""
@@ -30,6 +31,12 @@ class Reference:
         bound = c.divergence_factor * max(abs(self.first_loss), 1e-3)
         if not (math.isfinite(r["train_loss"]) and math.isfinite(r["test_loss"])) or r["train_loss"] > bound:
             return False, "diverged"
+        if r["train_loss"] > rules.HOLD_FACTOR * max(abs(self.first_loss), 1e-3):  # far above the start
+            self.epochs_above += 1
+            if self.epochs_above >= rules.HOLD_EPOCHS:
+                return False, "diverged"
+        else:
+            self.epochs_above = 0
         improved = False
         value = r["test_loss"] if c.select_best == "loss" else -r["test_acc"]
         if self.best_value is None or value < self.best_value:
@@ -61,7 +68,7 @@ def random_configs(rng, K):
     configs = []
     for _ in range(K):
         configs.append(TrainConfig(
-            divergence_factor=float(rng.choice([1.5, 5.0, 10.0, 100.0])),
+            divergence_factor=float(rng.choice([1.5, 5.0, 10.0, 100.0, 1e4, 1e6])),
             select_best=str(rng.choice(["loss", "accuracy"])),
             target_accuracy=None if rng.random() < 0.5 else float(rng.choice([0.75, 0.9, 1.0])),
             patience=None if rng.random() < 0.4 else int(rng.integers(1, 6)),
@@ -78,7 +85,9 @@ def random_stream(rng, K, epochs):
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_rules_match_the_per_model_reference(seed):
+def test_rules_match_the_per_model_reference(seed, monkeypatch):
+    if seed % 2:  # a short hold, so that "far above the start for HOLD_EPOCHS epochs" fires often
+        monkeypatch.setattr(rules, "HOLD_EPOCHS", 2)
     rng = np.random.default_rng(seed)
     K, epochs = 96, 40
     configs = random_configs(rng, K)
@@ -214,3 +223,24 @@ def test_race_and_trainer_use_the_rules_module():
     assert calls == [2, 1]
     assert rules.REASONS[1:] and set(rules.REASONS[1:]) == {"diverged", "stopped_by_user", "target_accuracy",
                                                              "converged", "max_epochs"}
+
+
+def test_a_loss_held_far_above_its_start_is_a_divergence():
+    """Below the explosion bound, but 100x the first loss for 20 epochs in a row: diverged
+    (a learning rate too high for the loss to come down); one epoch back below restarts the count."""
+    c = TrainConfig(divergence_factor=1e4, max_epochs=100)
+    high = (0.5 * rules.HOLD_FACTOR * 1.01, 0.5, 0.5)
+    stream = [(0.5, 0.5, 0.5)] + [high] * (rules.HOLD_EPOCHS - 1) + [(1.0, 0.5, 0.5)] + [high] * rules.HOLD_EPOCHS
+    reason, epoch, _ = run_rules(c, stream)
+    assert (reason, epoch) == ("diverged", 2 * rules.HOLD_EPOCHS)
+    # exactly at the bound is not above it
+    assert run_rules(c, [(0.5, 0.5, 0.5)] + [(0.5 * rules.HOLD_FACTOR, 0.5, 0.5)] * 30)[0] is None
+
+
+def test_the_held_divergence_says_how_far_the_loss_is_from_its_start():
+    from lrlab.train import train
+    run = train(TrainConfig(dataset="spiral", optimizer="sgd", lr=100.0, max_epochs=300))
+    assert run.stop_reason == "diverged" and run.stop_epoch < 100
+    first, last = run.history["train_loss"][0], run.history["train_loss"][-1]
+    assert last > rules.HOLD_FACTOR * first and np.isfinite(last)
+    assert f"{last / first:,.0f}x where it started" in run.message() and "too high" in run.message()

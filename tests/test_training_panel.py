@@ -113,7 +113,7 @@ def test_divergent_configuration_ends_in_plain_words():
     p = TrainingPanel(dataset="moons", optimizer="sgd", lr=100.0, loss="mse", max_epochs=100)
     run = p.run()
     assert run.stop_reason == "diverged"
-    assert "diverged at epoch" in p.status.value and "try a smaller learning rate" in p.status.value
+    assert "diverged at epoch" in p.status.value and "the learning rate is too high" in p.status.value
 
 
 def test_invalid_combination_is_reported_not_raised():
