@@ -86,7 +86,8 @@ class Run:
                         f"the learning rate is too high")
             first = self.history["train_loss"][0] if len(self.history) else float("nan")
             times = loss / max(abs(first), 1e-3) if math.isfinite(first) else float("nan")
-            return (f"diverged at epoch {e}: the loss is {times:,.0f}x where it started ({first:.3g} -> "
+            times = f"{times:,.0f}" if times < 1e4 else f"{times:.1e}"
+            return (f"diverged at epoch {e}: the loss is {times}x where it started ({first:.3g} -> "
                     f"{loss:.3g}): the learning rate is too high")
         if self.stop_reason == "converged":
             return (f"converged at epoch {e}: the training loss has not improved by {self.config.min_delta:g} "

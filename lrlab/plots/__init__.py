@@ -17,6 +17,47 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 CLASS_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
 TRAIN_COLOR, TEST_COLOR = "#0072B2", "#D55E00"
 
+#: One colour per optimizer in every view (panels, notebooks, CLI PNGs): Okabe-Ito, and grey for
+#: the eighth (Okabe-Ito's yellow is too pale for a line on white). Related methods share a hue:
+#: momentum / Nesterov blues, Adam / AdamW oranges.
+OPTIMIZER_COLORS = {"sgd": "#000000", "momentum": "#0072B2", "nesterov": "#56B4E9", "adagrad": "#009E73",
+                    "rmsprop": "#CC79A7", "adam": "#E69F00", "adamw": "#D55E00", "adadelta": "#999999"}
+#: One colour per learning-rate schedule in every view (the same palette, its own assignment).
+SCHEDULE_COLORS = {"constant": "#000000", "step_decay": "#0072B2", "multistep": "#56B4E9",
+                   "exponential": "#009E73", "cosine": "#E69F00", "cosine_warm_restarts": "#D55E00",
+                   "warmup_cosine": "#CC79A7", "one_cycle": "#999999", "linear": "#56B4E9",
+                   "reduce_on_plateau": "#009E73", "cosine_plateau_cuts": "#D55E00"}
+#: Line styles that tell apart runs of one optimizer (the second one dashed, the third dotted, ...).
+LINESTYLES = ("-", "--", ":", "-.")
+
+
+def _named_color(table: dict, name: str) -> str:
+    """``table[name]``, or (a name added to a registry later) a palette colour chosen from the name."""
+    return table.get(name) or PALETTE[sum(map(ord, str(name))) % len(PALETTE)]
+
+
+def optimizer_color(name: str) -> str:
+    """The optimizer's colour, the same in every view (:data:`OPTIMIZER_COLORS`)."""
+    return _named_color(OPTIMIZER_COLORS, name)
+
+
+def schedule_color(name: str) -> str:
+    """The schedule's colour, the same in every view (:data:`SCHEDULE_COLORS`)."""
+    return _named_color(SCHEDULE_COLORS, name)
+
+
+def run_styles(names, color=None) -> list[tuple[str, str]]:
+    """``(colour, line style)`` for runs of these optimizers (or, with ``color=schedule_color``,
+    schedules), in order: each its name's colour; the second run of one name dashed, the third
+    dotted, and so on."""
+    color = color or optimizer_color
+    seen: dict = {}
+    out = []
+    for name in names:
+        n = seen[name] = seen.get(name, -1) + 1
+        out.append((color(name), LINESTYLES[n % len(LINESTYLES)]))
+    return out
+
 #: Font sizes that stay readable on a classroom projector.
 RC = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 10,
       "xtick.labelsize": 10, "ytick.labelsize": 10, "axes.spines.top": False, "axes.spines.right": False}

@@ -7,9 +7,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import CLASS_COLORS, PALETTE, fig_to_png, new_figure
-
-LINESTYLES = ("-", "--", ":", "-.")
+from . import CLASS_COLORS, LINESTYLES, PALETTE, fig_to_png, new_figure, optimizer_color, run_styles
 
 
 def color_of(i: int) -> str:
@@ -46,6 +44,8 @@ class ContenderPicture:
     best_epoch: Optional[int]
     accuracy: float
     values: Optional[np.ndarray]
+    color: str = PALETTE[0]  # its optimizer's colour (lrlab.plots.OPTIMIZER_COLORS)
+    style: str = "-"  # solid; dashed, dotted, ... for a second, third, ... run of that optimizer
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ def race_picture(runs, labels=None, dataset=None, resolution: int = 60, max_mult
         else:
             gx, _, pts, extent = boundary_grid(np.concatenate([X, dataset.X_test.cpu().numpy()]), resolution)
     contenders = []
+    styles = run_styles([run.config.optimizer for run in runs])
     for i, (run, name) in enumerate(zip(runs, labels)):
         h = run.history
         history = {c: _frozen(h[c]) for c in PICTURE_COLUMNS}
@@ -97,7 +98,7 @@ def race_picture(runs, labels=None, dataset=None, resolution: int = 60, max_mult
         acc = (run.best_metrics.get("test_acc", float("nan")) if restored
                else (float(history["test_acc"][-1]) if len(history["test_acc"]) else float("nan")))
         contenders.append(ContenderPicture(name, history, run.stop_reason, run.best_epoch if restored else None,
-                                           float(acc), values))
+                                           float(acc), values, *styles[i]))
     return RacePicture(tuple(contenders), kind, dataset.n_classes if dataset is not None else 0, X, y, extent, xs)
 
 
@@ -115,7 +116,7 @@ def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "t
         if not len(h["epoch"]):
             continue
         e = h["epoch"] + 1
-        kw = dict(color=color_of(i), linestyle=style_of(i), linewidth=1.8)
+        kw = dict(color=c.color, linestyle=c.style, linewidth=1.8)
         loss = np.where(np.isfinite(h[f"{column}_loss"]), h[f"{column}_loss"], np.nan)
         ax_loss.plot(e, loss, label=c.label, **kw)
         ax_acc.plot(e, h[f"{column}_acc"], **kw)
@@ -123,7 +124,7 @@ def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "t
         if c.stop_reason == "diverged":
             finite = np.isfinite(loss)
             y = loss[finite][-1] if finite.any() else 1.0
-            ax_loss.plot([e[-1]], [y], marker="x", markersize=10, mew=2.5, color=color_of(i), linestyle="none")
+            ax_loss.plot([e[-1]], [y], marker="x", markersize=10, mew=2.5, color=c.color, linestyle="none")
     ax_loss.set_yscale("log")
     ax_loss.set_title(f"{column.capitalize()} loss")
     ax_loss.set_xlabel("epoch")
@@ -162,7 +163,7 @@ def draw_boundary_multiple(axes, picture: RacePicture) -> None:
         _multiple_title(ax, c, i, regression=False)
         for spine in ax.spines.values():
             spine.set_visible(True)
-            spine.set_edgecolor(color_of(i))
+            spine.set_edgecolor(c.color)
             spine.set_linewidth(2)
 
 
@@ -174,7 +175,7 @@ def _multiple_title(ax, c: ContenderPicture, i: int, regression: bool) -> None:
             score += f" (epoch {c.best_epoch + 1})"
     else:
         score = "diverged"
-    ax.set_title(f"{c.label}\n{score}", color=color_of(i), fontsize=9)
+    ax.set_title(f"{c.label}\n{score}", color=c.color, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -183,7 +184,7 @@ def draw_fit_multiple(axes, picture: RacePicture) -> None:
     """Regression: each contender's fitted curve over the data, in its colour."""
     for i, (ax, c) in enumerate(zip(axes, picture.contenders)):
         ax.scatter(picture.X[:, 0], np.ravel(picture.y), s=4, color="#999999")
-        ax.plot(picture.xs, c.values, color=color_of(i), linewidth=2)
+        ax.plot(picture.xs, c.values, color=c.color, linestyle=c.style, linewidth=2)
         _multiple_title(ax, c, i, regression=True)
 
 
@@ -266,12 +267,13 @@ def draw_sweep(ax, result, metric: str = "final_train_loss") -> None:
     half_step = np.sqrt(lrs[1] / lrs[0]) if len(lrs) > 1 else 1.5
     for i, name in enumerate(result.optimizers):
         y = np.where(diverged[i], np.nan, values[i])
-        ax.plot(lrs, y, color=color_of(i), linestyle=style_of(i), marker="o", markersize=3, linewidth=2,
+        color = optimizer_color(name)
+        ax.plot(lrs, y, color=color, marker="o", markersize=3, linewidth=2,
                 label=f"{name} (best lr {result.best_lr(name):.2g})")
         if diverged[i].any():
             first = lrs[np.argmax(diverged[i])]
-            ax.axvspan(first / half_step, lrs[-1] * half_step, color=color_of(i), alpha=0.10, linewidth=0)
-            ax.axvline(first / half_step, color=color_of(i), linestyle=":", linewidth=1.2)
+            ax.axvspan(first / half_step, lrs[-1] * half_step, color=color, alpha=0.10, linewidth=0)
+            ax.axvline(first / half_step, color=color, linestyle=":", linewidth=1.2)
     ax.set_xscale("log")
     if is_loss and finite.size and finite.min() > 0:
         ax.set_yscale("log")
@@ -282,7 +284,7 @@ def draw_sweep(ax, result, metric: str = "final_train_loss") -> None:
         if diverged[i].any():
             y_top = ax.get_ylim()[1]
             ax.plot(lrs[diverged[i]], np.full(int(diverged[i].sum()), y_top), linestyle="none", marker="x",
-                    color=color_of(i), markersize=6, clip_on=False)
+                    color=optimizer_color(name), markersize=6, clip_on=False)
     ax.set_xlabel("learning rate")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.set_title(f"LR sweep: {METRIC_LABELS.get(metric, metric)} after {result.epochs} epochs (shaded: diverged)")

@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import schedules as S
-from . import PALETTE, new_figure
+from . import PALETTE, new_figure, run_styles, schedule_color
 
 CUT_MARKER = dict(marker="v", markersize=9, linestyle="none", markeredgecolor="k", markeredgewidth=0.6)
 
@@ -29,6 +29,7 @@ class Curve:
     reactive: bool = False
     color: str = PALETTE[0]
     schedule: object = None
+    style: str = "-"
 
     @property
     def label(self) -> str:
@@ -36,8 +37,9 @@ class Curve:
 
 
 def schedule_curve(name: str, lr: float, epochs: int, metrics: Sequence[dict] | None = None,
-                   color: str = PALETTE[0], **params) -> Curve:
+                   color: str | None = None, style: str = "-", **params) -> Curve:
     """Build ``name`` (validated by :func:`lrlab.schedules.make_schedule`) and compute its rates.
+    ``color``: by default the schedule's own (:data:`lrlab.plots.SCHEDULE_COLORS`).
 
     A reactive schedule is fed ``metrics`` (default: :func:`lrlab.schedules.synthetic_metrics`)."""
     spec = S.get(name)
@@ -45,8 +47,8 @@ def schedule_curve(name: str, lr: float, epochs: int, metrics: Sequence[dict] | 
     if spec.reactive and metrics is None:
         metrics = S.synthetic_metrics(epochs)
     rates = S.lr_curve(schedule, epochs, metrics if spec.reactive else None)
-    return Curve(name, dict(getattr(schedule, "params", {})), rates, list(schedule.cuts), spec.reactive, color,
-                 schedule)
+    return Curve(name, dict(getattr(schedule, "params", {})), rates, list(schedule.cuts), spec.reactive,
+                 color or schedule_color(name), schedule, style)
 
 
 def _style_lr_axes(ax, epochs: int, log: bool, rates: Sequence[np.ndarray]) -> None:
@@ -69,7 +71,8 @@ def draw_curve(ax, curve: Curve, linewidth: float = 2.0) -> None:
     """The rate per epoch as steps, cuts as downward triangles at the new rate."""
     e = np.arange(len(curve.rates) + 1)
     values = np.append(curve.rates, curve.rates[-1]) if len(curve.rates) else curve.rates
-    ax.plot(e, values, drawstyle="steps-post", color=curve.color, linewidth=linewidth, label=curve.label)
+    ax.plot(e, values, drawstyle="steps-post", color=curve.color, linestyle=curve.style, linewidth=linewidth,
+            label=curve.label)
     cuts = [c for c in curve.cuts if c["epoch"] + 1 < len(curve.rates)]
     if cuts:
         ax.plot([c["epoch"] + 1 for c in cuts], [c["new_lr"] for c in cuts], color=curve.color, **CUT_MARKER)
@@ -141,8 +144,9 @@ def draw_schedules(fig, entries: Sequence[tuple[str, dict]], lr: float, epochs: 
     Returns the curves drawn (rates and cuts), so callers and tests can read the numbers."""
     if metrics is None:
         metrics = S.synthetic_metrics(epochs)
-    curves = [schedule_curve(name, lr, epochs, metrics=metrics, color=PALETTE[i % len(PALETTE)], **params)
-              for i, (name, params) in enumerate(entries)]
+    styles = run_styles([name for name, _ in entries], color=schedule_color)
+    curves = [schedule_curve(name, lr, epochs, metrics=metrics, color=color, style=style, **params)
+              for (name, params), (color, style) in zip(entries, styles)]
     reactive = [c for c in curves if c.reactive]
     if reactive:
         ax_lr, ax_m = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
@@ -161,7 +165,7 @@ def draw_schedules(fig, entries: Sequence[tuple[str, dict]], lr: float, epochs: 
 def draw_schedule_preview(ax, name: str, lr: float, epochs: int, **params) -> None:
     """A small preview of one schedule for a picker: its rate per epoch, cuts marked (reactive
     schedules run on :func:`lrlab.schedules.synthetic_metrics`). Raises ValueError on bad params."""
-    curve = schedule_curve(name, lr, epochs, color=PALETTE[0], **params)
+    curve = schedule_curve(name, lr, epochs, **params)
     draw_curve(ax, curve, linewidth=1.8)
     _style_lr_axes(ax, epochs, False, [curve.rates])
     ax.set_xlabel("epoch")

@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .. import surfaces as surfaces_mod
-from . import PALETTE, new_figure
+from . import PALETTE, new_figure, run_styles
 
 #: light grey-to-white background, so that the palette's colours stand out on it
 BACKGROUND_CMAP = LinearSegmentedColormap.from_list("lrlab_surface", ["#c9d3dc", "#eef1f4", "#ffffff"])
@@ -75,10 +75,24 @@ def _format_loss(value: float) -> str:
     return f"{value:.3g}" if 1e-3 <= abs(value) < 1e4 else f"{value:.2e}"
 
 
+def path_styles(paths, n: int) -> list[tuple[str, str]]:
+    """``(colour, line style)`` of the first ``n`` paths: their optimizer's colour, the same as in
+    every other view (:data:`lrlab.plots.OPTIMIZER_COLORS`); a second path of one optimizer dashed."""
+    return run_styles([r.get("optimizer") for r in paths.runs[:n]])
+
+
+def _colors_and_styles(paths, n: int, colors) -> tuple[list, list]:
+    if colors:
+        return list(colors), ["-"] * n
+    styles = path_styles(paths, n)
+    return [c for c, _ in styles], [s for _, s in styles]
+
+
 def draw_paths(ax, paths, labels, colors=None, upto: int | None = None, legend: bool = True) -> list:
     """Each path up to step ``upto`` (all of it when None): a line through its points, a ring at its
-    start, a large dot where it is now, a cross where it diverged. Legend: label and current loss."""
-    colors = colors or [PATH_COLORS[k % len(PATH_COLORS)] for k in range(len(labels))]
+    start, a large dot where it is now, a cross where it diverged. Legend: label and current loss.
+    Colours: each path's optimizer's (:func:`path_styles`) unless ``colors`` are given."""
+    colors, styles = _colors_and_styles(paths, len(labels), colors)
     T = paths.points.shape[1] - 1
     upto = T if upto is None else int(np.clip(upto, 0, T))
     handles = []
@@ -86,7 +100,7 @@ def draw_paths(ax, paths, labels, colors=None, upto: int | None = None, legend: 
         pts = paths.points[k, :upto + 1]
         ended = paths.diverged_at[k] >= 0 and paths.diverged_at[k] <= upto
         finite = pts[np.isfinite(pts).all(1)]
-        ax.plot(finite[:, 0], finite[:, 1], color=color, linewidth=2.0, alpha=0.9, zorder=3,
+        ax.plot(finite[:, 0], finite[:, 1], color=color, linestyle=styles[k], linewidth=2.0, alpha=0.9, zorder=3,
                 marker="o" if len(finite) <= 60 else None, markersize=2.5)
         ax.plot(finite[0, 0], finite[0, 1], marker="o", markersize=10, markerfacecolor="none",
                 markeredgecolor=color, markeredgewidth=2, zorder=4)
@@ -98,7 +112,7 @@ def draw_paths(ax, paths, labels, colors=None, upto: int | None = None, legend: 
             ax.plot(finite[-1, 0], finite[-1, 1], marker="o", markersize=9, color=color, markeredgecolor="black",
                     zorder=6)
             text = f"{label}: f = {_format_loss(paths.losses[k, upto])}"
-        handles.append(Line2D([], [], color=color, linewidth=2.5, marker="X" if ended else "o",
+        handles.append(Line2D([], [], color=color, linestyle=styles[k], linewidth=2.5, marker="X" if ended else "o",
                               markeredgecolor="black", label=text))
     if legend:
         path_legend(ax, handles, paths, upto)
@@ -107,14 +121,14 @@ def draw_paths(ax, paths, labels, colors=None, upto: int | None = None, legend: 
 
 def draw_losses(ax, paths, labels, f_min: float, colors=None, upto: int | None = None) -> None:
     """``f(theta_t) - f*`` against the step on a log axis (the gap to the global minimum)."""
-    colors = colors or [PATH_COLORS[k % len(PATH_COLORS)] for k in range(len(labels))]
+    colors, styles = _colors_and_styles(paths, len(labels), colors)
     T = paths.points.shape[1] - 1
     upto = T if upto is None else int(np.clip(upto, 0, T))
     steps = np.arange(upto + 1)
     floor = 1e-16
     for k, (label, color) in enumerate(zip(labels, colors)):
         gap = np.maximum(paths.losses[k, :upto + 1] - f_min, floor)
-        ax.plot(steps, gap, color=color, linewidth=2, label=label)
+        ax.plot(steps, gap, color=color, linestyle=styles[k], linewidth=2, label=label)
         if 0 <= paths.diverged_at[k] <= upto:
             d = paths.diverged_at[k] - 1
             ax.plot(d, gap[d], marker="X", markersize=11, color=color, markeredgecolor="black")
@@ -216,7 +230,7 @@ class AnimatedPaths:
 
     def __init__(self, ax, paths, labels, f_min: float, ax_loss=None, colors=None):
         self.ax, self.ax_loss, self.paths, self.labels = ax, ax_loss, paths, list(labels)
-        self.colors = colors or [PATH_COLORS[k % len(PATH_COLORS)] for k in range(len(self.labels))]
+        self.colors, self.styles = _colors_and_styles(paths, len(self.labels), colors)
         self.T = paths.points.shape[1] - 1
         self.gap = np.maximum(paths.losses - f_min, 1e-16)
         self.lines, self.heads, self.loss_heads = [], [], []
@@ -224,7 +238,8 @@ class AnimatedPaths:
             start = paths.points[k, 0]
             ax.plot(start[0], start[1], marker="o", markersize=10, markerfacecolor="none", markeredgecolor=color,
                     markeredgewidth=2, zorder=4)
-            (line,) = ax.plot([], [], color=color, linewidth=2.0, alpha=0.9, zorder=3, markersize=2.5,
+            (line,) = ax.plot([], [], color=color, linestyle=self.styles[k], linewidth=2.0, alpha=0.9, zorder=3,
+                              markersize=2.5,
                               marker="o" if self.T <= 60 else None)
             (head,) = ax.plot([], [], marker="o", markersize=9, color=color, markeredgecolor="black", zorder=6,
                               linestyle="none")
@@ -267,8 +282,8 @@ class AnimatedPaths:
                 self.loss_heads[k].set_data(np.arange(n), self.gap[k, :n])
             text = (f"{label}: diverged at step {self.paths.diverged_at[k]}" if ended
                     else f"{label}: f = {_format_loss(self.paths.losses[k, upto])}")
-            handles.append(Line2D([], [], color=color, linewidth=2.5, marker="X" if ended else "o",
-                                  markeredgecolor="black", label=text))
+            handles.append(Line2D([], [], color=color, linestyle=self.styles[k], linewidth=2.5,
+                              marker="X" if ended else "o", markeredgecolor="black", label=text))
         if self.ax_loss is not None:
             self.now.set_xdata([upto, upto])
         target = self.ax_loss if self.ax_loss is not None else self.ax
