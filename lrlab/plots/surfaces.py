@@ -72,7 +72,16 @@ def draw_critical_points(ax, surface) -> None:
 def _format_loss(value: float) -> str:
     if not np.isfinite(value):
         return "diverged"
+    if value == 0:
+        return "0"
     return f"{value:.3g}" if 1e-3 <= abs(value) < 1e4 else f"{value:.2e}"
+
+
+def _loss_text(label: str, loss: float, f_min: float | None) -> str:
+    """The legend's words for a path now: its gap ``f − f*`` to the global minimum (or ``f``)."""
+    if f_min is None:
+        return f"{label}: f = {_format_loss(loss)}"
+    return f"{label}: f − f* = {_format_loss(max(loss - f_min, 0.0) if np.isfinite(loss) else loss)}"
 
 
 def path_styles(paths, n: int) -> list[tuple[str, str]]:
@@ -88,10 +97,13 @@ def _colors_and_styles(paths, n: int, colors) -> tuple[list, list]:
     return [c for c, _ in styles], [s for _, s in styles]
 
 
-def draw_paths(ax, paths, labels, colors=None, upto: int | None = None, legend: bool = True) -> list:
+def draw_paths(ax, paths, labels, colors=None, upto: int | None = None, legend: bool = True,
+               f_min: float | None = None) -> list:
     """Each path up to step ``upto`` (all of it when None): a line through its points, a ring at its
     start, a large dot where it is now, a cross where it diverged. Legend: label and current loss.
-    Colours: each path's optimizer's (:func:`path_styles`) unless ``colors`` are given."""
+    Colours: each path's optimizer's (:func:`path_styles`) unless ``colors`` are given. With the
+    surface's ``f_min`` the legend says each path's gap ``f − f*`` (what the loss plot shows: a
+    path stuck at a saddle reads 0.25, not a success-looking f = 1.6e-18)."""
     colors, styles = _colors_and_styles(paths, len(labels), colors)
     T = paths.points.shape[1] - 1
     upto = T if upto is None else int(np.clip(upto, 0, T))
@@ -111,7 +123,7 @@ def draw_paths(ax, paths, labels, colors=None, upto: int | None = None, legend: 
         else:
             ax.plot(finite[-1, 0], finite[-1, 1], marker="o", markersize=9, color=color, markeredgecolor="black",
                     zorder=6)
-            text = f"{label}: f = {_format_loss(paths.losses[k, upto])}"
+            text = _loss_text(label, paths.losses[k, upto], f_min)
         handles.append(Line2D([], [], color=color, linestyle=styles[k], linewidth=2.5, marker="X" if ended else "o",
                               markeredgecolor="black", label=text))
     if legend:
@@ -150,7 +162,7 @@ def paths_figure(surface, paths, labels, upto: int | None = None, losses: bool =
     else:
         ax, ax_loss = fig.subplots(1, 1), None
     draw_surface(ax, s)
-    handles = draw_paths(ax, paths, labels, upto=upto, legend=ax_loss is None)
+    handles = draw_paths(ax, paths, labels, upto=upto, legend=ax_loss is None, f_min=s.f_min)
     if ax_loss is not None:
         draw_losses(ax_loss, paths, labels, s.f_min, upto=upto)
         path_legend(ax_loss, handles, paths, upto)
@@ -232,6 +244,7 @@ class AnimatedPaths:
         self.ax, self.ax_loss, self.paths, self.labels = ax, ax_loss, paths, list(labels)
         self.colors, self.styles = _colors_and_styles(paths, len(self.labels), colors)
         self.T = paths.points.shape[1] - 1
+        self.f_min = f_min
         self.gap = np.maximum(paths.losses - f_min, 1e-16)
         self.lines, self.heads, self.loss_heads = [], [], []
         for k, color in enumerate(self.colors):
@@ -281,7 +294,7 @@ class AnimatedPaths:
                 n = len(finite)
                 self.loss_heads[k].set_data(np.arange(n), self.gap[k, :n])
             text = (f"{label}: diverged at step {self.paths.diverged_at[k]}" if ended
-                    else f"{label}: f = {_format_loss(self.paths.losses[k, upto])}")
+                    else _loss_text(label, self.paths.losses[k, upto], self.f_min))
             handles.append(Line2D([], [], color=color, linestyle=self.styles[k], linewidth=2.5,
                               marker="X" if ended else "o", markeredgecolor="black", label=text))
         if self.ax_loss is not None:

@@ -42,6 +42,8 @@ def draw_lr(ax, history, cuts=()) -> None:
     lr = history["lr"]
     if len(lr) and np.nanmin(lr) > 0 and np.nanmax(lr) / np.nanmin(lr) > 20:
         ax.set_yscale("log")
+    elif len(lr) and np.isfinite(lr).any() and np.nanmax(lr) > 0:
+        ax.set_ylim(0, 1.15 * np.nanmax(lr))  # from 0: a constant rate is a flat line, not noise on a 0.0096-0.0104 axis
     ax.set_xlabel("epoch")
     ax.set_ylabel("learning rate")
     ax.set_title("Learning rate")
@@ -339,8 +341,14 @@ class LiveTrainingFigure:
         self.ax_norm.legend(loc="lower left", fontsize=8, ncol=2)
         centers = 10 ** ((STEP_LOG_EDGES[:-1] + STEP_LOG_EDGES[1:]) / 2)
         self.step_edges = 10 ** STEP_LOG_EDGES
+        # widest first, each drawn over the one before: layers with the same steps (SGD: every
+        # parameter's step is lr) stay visible as nested outlines
         self.step_artists = [anim(self.ax_step.stairs(np.zeros(len(centers)), self.step_edges, color=colors[l],
-                                                      lw=1.8, label=f"layer {l + 1}")) for l in range(n_layers)]
+                                                      lw=1.5 + 2.0 * (n_layers - 1 - l) / max(n_layers - 1, 1),
+                                                      linestyle=("-", "--", ":", "-.")[l % 4], label=f"layer {l + 1}"))
+                             for l in range(n_layers)]
+        self.step_note = anim(self.ax_step.text(0.02, 0.95, "", transform=self.ax_step.transAxes, ha="left", va="top",
+                                                fontsize=10, color="0.25"))
         self.ax_step.set(xscale="log", xlabel="effective step size (log scale)", ylabel="fraction of parameters",
                          title="Effective step per parameter", ylim=(0, 1.02))
         self.ax_step.legend(loc="upper right", fontsize=8)
@@ -463,8 +471,11 @@ class LiveTrainingFigure:
                 self.weight_lines[l].set_data(ne, frame["weight_norms"][:, l])
                 self.grad_lines[l].set_data(ne, frame["grad_norms"][:, l])
         if frame.get("step_hist") is not None:
+            hist = frame["step_hist"]
             for l, art in enumerate(self.step_artists):
-                art.set_data(frame["step_hist"][l])
+                art.set_data(hist[l])
+            alike = len(hist) > 1 and hist.sum() > 0 and bool(np.all(hist == hist[:1]))
+            self.step_note.set_text("every layer alike" if alike else "")
         if title is not None and title != self.title.get_text():
             self.title.set_text(title)
             self._background = None

@@ -1,0 +1,46 @@
+"""What a learner reads off the plots: a constant learning rate on a sensible axis, every layer of
+the effective-step histogram visible, a path stuck at a saddle not shown as a success."""
+import numpy as np
+import pytest
+
+from lrlab.plots import new_figure
+from lrlab.plots.surfaces import paths_figure
+from lrlab.plots.training import LiveTrainingFigure, draw_lr, live_frame
+from lrlab.surfaces import trajectories
+from lrlab.train import TrainConfig, Trainer, train
+
+
+def test_a_constant_learning_rate_is_drawn_from_zero():
+    run = train(TrainConfig(n_samples=60, max_epochs=5, lr=0.01))
+    ax = new_figure(4, 3).subplots()
+    draw_lr(ax, run.history)
+    lo, hi = ax.get_ylim()
+    assert lo == 0 and hi == pytest.approx(0.0115)  # not a 0.0096-0.0104 axis
+    assert ax.get_yscale() == "linear"
+
+
+@pytest.mark.parametrize("optimizer, alike", [("sgd", True), ("adam", False)])
+def test_layers_with_the_same_effective_steps_stay_visible(optimizer, alike):
+    trainer = Trainer(TrainConfig(n_samples=60, max_epochs=10, optimizer=optimizer))
+    for _ in range(3):
+        trainer.epoch()
+    fig = LiveTrainingFigure(trainer.dataset, 3, 10)
+    frame = live_frame(trainer, fig.grid_points)
+    fig.update(frame)
+    hist = frame["step_hist"]
+    assert bool(np.all(hist == hist[:1])) == alike  # SGD: every parameter's step is lr
+    assert fig.step_note.get_text() == ("every layer alike" if alike else "")
+    widths = [a.get_linewidth() for a in fig.step_artists]
+    assert widths == sorted(widths, reverse=True) and len(set(widths)) == 3  # nested outlines, widest below
+    assert len({a.get_linestyle() for a in fig.step_artists}) == 3
+    assert fig.png()[:4] == b"\x89PNG"
+
+
+def test_a_path_stuck_at_the_saddle_says_how_far_it_is_from_the_minimum():
+    runs = [{"optimizer": "sgd", "lr": 0.1, "start": (1.0, 0.0)}, {"optimizer": "sgd", "lr": 0.1, "start": (1.0, 0.5)}]
+    paths = trajectories("saddle", runs, 200)
+    fig = paths_figure("saddle", paths, ["y0 = 0", "y0 = 0.5"])
+    texts = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert texts[0] == "y0 = 0: f − f* = 0.25"  # stuck at the saddle (f = 0), a quarter above the minima
+    gap = float(texts[1].split("= ")[-1])
+    assert 0 <= gap < 1e-6  # reached a minimum
