@@ -145,6 +145,9 @@ class Runner:
     * ``stop_untrained``: Stop also ends a run that has not trained an epoch yet (default:
       such a run is left as it is, ready to start);
     * ``switch_interval``: the GIL switch interval while the worker trains (None: unchanged);
+    * ``display_ready() -> bool``: whether the display can take a live frame now (a browser that
+      has not acknowledged the last one cannot: :class:`lrlab.widgets.frameview.FrameView`); no
+      live frame is taken while it is False (final frames always are);
     * ``name``: the worker thread's name (the drawer's and finisher's derive from it).
     """
 
@@ -156,7 +159,8 @@ class Runner:
                  companion: Callable[[Callable[[], bool], threading.Event], None] | None = None,
                  companion_name: str | None = None, threads: int | None = None,
                  thread_count: Callable[[Any], int] | None = None, stop_untrained: bool = False,
-                 switch_interval: float | None = None, name: str = "lrlab-runner"):
+                 switch_interval: float | None = None, display_ready: Callable[[], bool] | None = None,
+                 name: str = "lrlab-runner"):
         self.max_fps = max_fps  # checked by the setter
         check_threads(threads)
         self.snapshot, self.show, self.render = snapshot, show, render
@@ -167,6 +171,7 @@ class Runner:
         self.thread_count = thread_count if thread_count is not None else (lambda e: e.threads(self.threads))
         self.stop_untrained = bool(stop_untrained)
         self.switch_interval = switch_interval
+        self.display_ready = display_ready
         self.name = name
         self._lock = threading.RLock()  # one action at a time (the threads never take it)
         self._engine = None
@@ -522,7 +527,7 @@ class Runner:
             if engine.done or launch.halted():
                 break  # the final frame comes next (or from the finisher)
             now = time.perf_counter()
-            if now >= next_frame and not launch.busy:
+            if now >= next_frame and not launch.busy and (self.display_ready is None or self.display_ready()):
                 interval = 1.0 / self._max_fps
                 next_frame = next_frame + interval if now - next_frame < interval else now + interval
                 frame = self.snapshot(False)

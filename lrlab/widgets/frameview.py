@@ -1,0 +1,139 @@
+"""FrameView: a live picture that the browser acknowledges, so that a slow link never queues frames.
+
+Why. An ``ipywidgets.Image`` sends every new PNG down the websocket at once, whatever the browser
+can take: over a slow link (a class on school Wi-Fi, Binder over home broadband) the frames queue
+up, the picture shown lags training by seconds, and a Stop's "stopped" line waits behind them.
+
+How (the way jupyter_rfb paces its frames). The front end (a few lines of JavaScript shipped in
+this module, run by anywidget: nothing is fetched at run time) shows each frame and, once the
+image has been decoded, sends back ``{"ack": seq}``. :meth:`FrameView.ready` is False while a
+shown frame has not been acknowledged, and the panel's drawer skips live frames then (the next
+frame it draws will be newer): at most one live frame is ever in flight, so over a slow link the
+panel shows fewer frames, never stale ones, and the small status messages never wait behind a
+queue. A final frame (Stop, Pause, the end of a run) is always sent.
+
+Where no browser shows the view (headless tests, nbval, a view not on screen) nothing acknowledges
+anything: the front end says ``{"hello": id}`` when a view is rendered and ``{"bye": id}`` when it
+is removed, and without a live view every frame is "ready". A browser view that stays silent for
+:data:`ACK_TIMEOUT_S` (a lost message) does not block the panel for longer than that.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import anywidget
+import traitlets
+
+#: A frame not acknowledged within this many seconds no longer holds the next one back.
+ACK_TIMEOUT_S = 5.0
+
+_ESM = r"""
+function render({ model, el }) {
+  const id = Math.random().toString(36).slice(2);
+  const img = document.createElement("img");
+  img.style.width = "100%";
+  img.style.height = "auto";
+  img.style.display = "block";
+  img.alt = model.get("alt");
+  el.appendChild(img);
+  let url = null;
+  const show = () => {
+    const seq = model.get("seq");
+    const value = model.get("value");
+    const bytes = value && (value.buffer ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : value);
+    if (!bytes || bytes.byteLength === 0) {
+      el.style.display = "none";
+      model.send({ ack: seq, id: id });
+      return;
+    }
+    el.style.display = "";
+    const next = URL.createObjectURL(new Blob([bytes], { type: "image/" + model.get("format") }));
+    const done = () => {
+      if (url) URL.revokeObjectURL(url);
+      url = next;
+      model.send({ ack: seq, id: id });
+    };
+    img.onload = done;
+    img.onerror = done;
+    img.src = next;
+  };
+  model.on("change:seq", show);
+  model.send({ hello: id });
+  show();
+  return () => {
+    model.off("change:seq", show);
+    if (url) URL.revokeObjectURL(url);
+    model.send({ bye: id });
+  };
+}
+export default { render };
+"""
+
+
+class FrameView(anywidget.AnyWidget):
+    """A picture (PNG bytes in ``value``) whose browser views acknowledge each frame they show.
+
+    ``show(png)`` publishes a frame; ``ready()`` says whether the browser has taken the last one
+    (always True where no browser view is open); ``acked`` is the last acknowledged frame number,
+    ``seq`` the last one sent, ``views`` the browser views open now."""
+
+    _esm = _ESM
+    value = traitlets.Bytes(b"").tag(sync=True)
+    format = traitlets.Unicode("png").tag(sync=True)
+    seq = traitlets.Int(0).tag(sync=True)
+    alt = traitlets.Unicode("the live figure").tag(sync=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._lock = threading.Lock()
+        self._views: set = set()
+        self.acked = 0
+        self._sent_at = 0.0
+        self.frames_sent = 0
+        self.frames_skipped = 0
+        self.on_msg(self._on_front_end)
+
+    # -- the browser's messages (the kernel's main thread) -------------------------------
+    def _on_front_end(self, _widget, content, _buffers) -> None:
+        if not isinstance(content, dict):
+            return
+        with self._lock:
+            if "hello" in content:
+                self._views.add(str(content["hello"]))
+            elif "bye" in content:
+                self._views.discard(str(content["bye"]))
+            elif "ack" in content:
+                try:
+                    seq = int(content["ack"])
+                except (TypeError, ValueError):
+                    return
+                self.acked = max(self.acked, min(seq, self.seq))
+
+    @property
+    def views(self) -> int:
+        """Browser views of this picture open now (0: headless, nothing to wait for)."""
+        return len(self._views)
+
+    def ready(self) -> bool:
+        """Whether a new live frame may go out now: no browser view is open, or the browser has
+        acknowledged the last frame sent, or it has been silent for :data:`ACK_TIMEOUT_S`."""
+        with self._lock:
+            if not self._views or self.acked >= self.seq:
+                return True
+            return time.monotonic() - self._sent_at > ACK_TIMEOUT_S
+
+    def show(self, png: bytes, live: bool = False) -> bool:
+        """Publish ``png``. A ``live`` frame is skipped (False returned) while the browser has not
+        taken the last one; a final frame always goes out."""
+        if live and not self.ready():
+            self.frames_skipped += 1
+            return False
+        with self._lock:
+            self._sent_at = time.monotonic()
+            seq = self.seq + 1
+        with self.hold_sync():
+            self.value = png
+            self.seq = seq
+        self.frames_sent += 1
+        return True
