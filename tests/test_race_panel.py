@@ -228,3 +228,75 @@ def test_race_picture_says_what_the_ranking_says():
     with pytest.raises(ValueError):
         picture.contenders[0].history["test_acc"][0] = 1.0  # a picture is read-only
     panel.close()
+
+
+# ------------------------------------------------------------------------------ what the panels say (issue 16)
+def test_race_panel_status_counts_the_contenders_after_every_click():
+    panel = RacePanel(BASE)
+    assert panel.status.value == "Add contenders, then press Race."
+    panel.add_button.click()
+    assert panel.status.value == "1 contender ready."
+    panel.lr.value = 0.1
+    panel.add_button.click()
+    panel.add_button.click()
+    assert panel.status.value == "3 contenders ready."
+    for left in (2, 1):
+        panel.list.index = 0
+        panel.remove_button.click()
+        assert panel.status.value == f"{left} contender{'s' if left > 1 else ''} ready."
+    panel.list.index = 0
+    panel.remove_button.click()
+    assert panel.contenders == [] and panel.status.value == "Add contenders, then press Race."
+    panel.remove_button.click()  # nothing left to remove
+    assert panel.status.value == "Add contenders, then press Race."
+    assert RacePanel(BASE, contenders=[{"optimizer": "sgd", "lr": 0.1}]).status.value == "1 contender ready."
+
+
+def test_race_panel_adds_the_lr_as_typed():
+    """The lr box keeps what the learner typed: 5 stays 5 (a log slider's grid would make it 5.62)."""
+    panel = RacePanel(BASE)
+    panel.lr.value = 5
+    panel.add_button.click()
+    assert panel.contenders[-1].lr == 5 and panel.labels[-1] == "adam lr=5"
+    panel.lr_slider.value = 10 ** 0.75  # the browser snaps the slider beside the box and echoes it
+    assert panel.lr.value == 5
+    panel.add_button.click()
+    assert panel.contenders[-1].lr == 5
+    panel.lr_slider.value = 10 ** -1.5  # dragging the slider writes its value in the box, as it reads
+    assert panel.lr.value == 0.032
+    panel.add_button.click()
+    assert panel.contenders[-1].lr == 0.032 and panel.labels[-1] == "adam lr=0.032"
+    for typed in (0.0123, 3e-4, 42.0):
+        panel.lr.value = typed
+        panel.add_button.click()
+        assert panel.contenders[-1].lr == typed and panel.labels[-1] == f"adam lr={typed:g}"
+
+
+def test_ranking_table_cells_are_padded_and_ruled():
+    import re
+
+    from lrlab.widgets.race_panel import ranking_html
+    panel = RacePanel(BASE, contenders=[{"optimizer": "adam", "lr": 0.01}, {"optimizer": "sgd", "lr": 0.1}])
+    panel.run(epochs=2)
+    table = panel.table.value
+    cells = re.findall(r"<t[hd]\b[^>]*>", table)
+    assert len(cells) == 6 * 3  # a header row and two contenders
+    for cell in cells:
+        style = re.search(r"style='([^']*)'", cell).group(1)
+        assert "padding:" in style and "border-bottom:" in style, cell
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    assert headers == ["#", "contender", "best test loss", "best test acc", "best epoch", "stopped"]
+    row = {"index": 0, "rank": 1, "label": "sgd lr=0.1", "test_loss": -1e-9, "test_acc": -1e-12, "best_epoch": 0,
+           "stop_reason": "max_epochs"}
+    text = ranking_html([row])
+    assert "0.0000" in text and "0.0 %" in text and "-0.0" not in text
+
+
+@pytest.mark.parametrize("lo,hi,text", [(-4.0, 1.0, "0.0001 – 10"), (-6.0, 2.0, "1e-06 – 100"),
+                                        (-3.5, -0.5, "0.000316 – 0.316"), (-2.0, 0.0, "0.01 – 1")])
+def test_sweep_panel_range_reads_as_learning_rates(lo, hi, text):
+    panel = SweepPanel(BASE, lrs=(1e-4, 10.0))
+    assert panel.lr_range_readout.value == "0.0001 – 10" and panel.lr_range.readout is False
+    panel.lr_range.value = (lo, hi)
+    assert panel.lr_range_readout.value == text
+    assert panel.lrs[0] == pytest.approx(10 ** lo) and panel.lrs[-1] == pytest.approx(10 ** hi)

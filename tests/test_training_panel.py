@@ -166,3 +166,47 @@ def test_no_two_controls_share_a_layout():
         shared = [m for m, n in Counter(seen).items() if n > 1]
         assert not shared, f"{type(panel).__name__}: {len(shared)} Layout(s) shared by several controls"
         panel.close()
+
+
+def _batch_size_shown(p):
+    """The batch-size dropdown shows one of its options, and the config trains what it shows."""
+    d = p.batch_size
+    assert d.value in [v for _, v in d.options] and d.index is not None
+    assert d.label == d.options[d.index][0] and d.label  # the text the browser shows
+    size = p.config().batch_size
+    assert (d.label, size) == ("full batch", None) or (d.label == str(size) and size <= p.data_picker.n_train)
+
+
+@pytest.mark.parametrize("n_samples,batch_size", [(32, None), (100, 16), (512, None), (512, 50), (4096, 1024)])
+def test_batch_size_dropdown_starts_on_one_of_its_options(n_samples, batch_size):
+    """A dropdown whose value is not among its options is blank in the browser (selectedIndex -1):
+    full batch as the value None was (ipywidgets reads None as "nothing selected")."""
+    p = TrainingPanel(dataset="moons", n_samples=n_samples, batch_size=batch_size, hidden=(4,), max_epochs=5)
+    try:
+        _batch_size_shown(p)
+        assert p.batch_size.label == ("full batch" if batch_size is None else str(batch_size))
+        assert p.batch_size.options[0][0] == "full batch"
+    finally:
+        p.close()
+
+
+def test_batch_size_dropdown_follows_the_dataset_size():
+    p = TrainingPanel(dataset="moons", n_samples=256, hidden=(4,), max_epochs=5)
+    d = p.batch_size
+    try:
+        for index in (1, len(d.options) - 1, 0):  # the learner picks a size, the largest, full batch
+            d.index = index
+            _batch_size_shown(p)
+        d.value = 128
+        for n in (64, 4096, 48):  # the dataset shrinks under the chosen size, grows, shrinks
+            p.data_picker.n_samples.value = n
+            _batch_size_shown(p)
+            d.index = len(d.options) - 1
+            _batch_size_shown(p)
+        assert p.config().batch_size == 32
+        for size in (20, None, 8):  # a loaded config's batch size, full batch among them
+            p.set_config(p.config().replace(batch_size=size))
+            _batch_size_shown(p)
+            assert p.config().batch_size == size
+    finally:
+        p.close()

@@ -23,6 +23,7 @@ from ..plots import backprop as draw
 from ..checks import check_number
 from ..params import LR
 from .controls import lr_slider
+from .text import num, vec
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 #: the networks on offer: 2 inputs, 2 outputs (two classes)
@@ -67,12 +68,15 @@ class BackpropExplorer(W.VBox):
         check_number("tolerance", tolerance, 10.0 ** TOLERANCE_EXP[0], 10.0 ** TOLERANCE_EXP[1])
         check_number("seed", seed, *SEEDS, integer=True)
         style = {"description_width": "initial"}
+        # (each label as wide as its text: the dropdowns keep their width for the options)
         self.architecture = W.Dropdown(options=ARCHITECTURES, value=architecture, description="network",
-                                       layout=W.Layout(width="170px"))
+                                       style=style, layout=W.Layout(width="170px"))
         self.activation = W.Dropdown(options=ACTIVATIONS, value=activation, description="activation",
-                                     layout=W.Layout(width="200px"))
-        self.loss = W.Dropdown(options=LOSSES, value=loss, description="loss", layout=W.Layout(width="190px"))
-        self.dataset = W.Dropdown(options=DATASETS, value=dataset, description="data", layout=W.Layout(width="160px"))
+                                     style=style, layout=W.Layout(width="210px"))
+        self.loss = W.Dropdown(options=LOSSES, value=loss, description="loss", style=style,
+                               layout=W.Layout(width="190px"))
+        self.dataset = W.Dropdown(options=DATASETS, value=dataset, description="data", style=style,
+                                  layout=W.Layout(width="160px"))
         n_train = N_POINTS - round(N_POINTS * NEW_FRACTION)
         self.sample = W.IntSlider(value=sample, min=0, max=n_train - 1, description="sample",
                                   continuous_update=False, style=style)
@@ -249,14 +253,14 @@ class BackpropExplorer(W.VBox):
         if self.stage is None:
             x, y = self._sample_xy()
             label = f"class y = {int(y[0])}"
-            head = (f"<b>Sample {self.sample.value}</b>: x = {backprop._vec(x[0])}, {label}. "
+            head = (f"<b>Sample {self.sample.value}</b>: x = {vec(x[0])}, {label}. "
                     "Press <b>Forward</b> to start the forward pass.")
             if self.trained:
                 predicted = backprop.predict(self.model, self.data.X_test)
                 right = int((predicted == self.data.y_test).sum())
                 head += (f"<br><b>Trained</b> ({self.stop_reason}, {len(self.losses) - 1} iterations): loss "
-                         f"{self.losses[0]:.4f} &rarr; {self.losses[-1]:.4f}; new points: {right}/{len(predicted)} "
-                         "predicted right.")
+                         f"{num(self.losses[0], '.4f')} &rarr; {num(self.losses[-1], '.4f')}; "
+                         f"new points: {right}/{len(predicted)} predicted right.")
             return head
         return backprop.describe(self.trace, self.stage, lr=self.lr.value, loss_after=self.loss_after)
 

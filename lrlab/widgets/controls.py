@@ -30,9 +30,20 @@ import ipywidgets as widgets
 
 from ..params import LR, Param
 
-__all__ = ["LABEL", "ParamControl", "make_control", "lr_slider", "wide", "label", "same_value"]
+__all__ = ["LABEL", "ParamControl", "make_control", "lr_slider", "lr_entry", "wide", "label", "label_style",
+           "same_value"]
 
 LABEL = {"description_width": "120px"}
+#: px a character of a label takes, generously (13 px sans-serif: ~7 px): what fits in LABEL's 120 px
+CHAR_PX = 8
+
+
+def label_style(description: str, width: int = 120) -> dict:
+    """A control's style: its description in a ``width`` px column (the panels' column of labels,
+    :data:`LABEL`) where it fits, else as wide as its text (``'initial'``): never cut short."""
+    if CHAR_PX * len(description) <= width:
+        return {"description_width": f"{width}px"}
+    return {"description_width": "initial"}
 
 
 def wide() -> widgets.Layout:
@@ -68,6 +79,36 @@ def lr_slider(value: float, clamp: tuple | None = None, *, description: str = "l
     kwargs.setdefault("continuous_update", False)
     return widgets.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=step, description=description,
                                   readout_format=readout_format, **kwargs)
+
+
+def lr_entry(value: float, clamp: tuple | None = None, *, description: str = "lr", step: float = 0.25,
+             digits: int = 2) -> tuple[widgets.BoundedFloatText, widgets.FloatLogSlider]:
+    """A learning rate typed exactly (a text box), and a log slider beside it to drag.
+
+    A log slider alone snaps a typed value to its grid in the browser (5 becomes 10 ** 0.75 =
+    5.62). The box keeps what the learner typed, and its value is the learning rate; the slider
+    follows the box (its handle as near as its grid allows: the browser's snapped echo leaves
+    the box alone), and dragging the slider writes its value into the box, rounded to ``digits``
+    significant digits (what the learner reads is what is used). Both span :data:`lrlab.params.LR`'s
+    window, narrowed to ``clamp`` as in :func:`lr_slider`. Returns ``(box, slider)``.
+    """
+    lo, hi = LR.exponents(clamp)
+    box = widgets.BoundedFloatText(value=value, min=10 ** lo, max=10 ** hi, description=description,
+                                   style={"description_width": "initial"}, layout=widgets.Layout(width="150px"))
+    slider = lr_slider(value, clamp, description="", step=step, readout=False, layout=widgets.Layout(width="150px"))
+
+    def box_changed(change):
+        slider.value = change["new"]
+
+    def slider_changed(change):
+        typed = box.value
+        if typed > 0 and abs(math.log10(change["new"]) - math.log10(typed)) <= step / 2 + 1e-9:
+            return  # the slider shows the typed value, as near as its grid allows
+        box.value = float(f"{change['new']:.{digits}g}")
+
+    box.observe(box_changed, names="value")
+    slider.observe(slider_changed, names="value")
+    return box, slider
 
 
 def same_value(a, b) -> bool:
@@ -148,13 +189,13 @@ class ParamControl(widgets.HBox):
 
     def _build(self, start) -> list:
         kind, desc, p = self.kind, self._desc, self.param
-        common = dict(style=LABEL, continuous_update=False)  # and a fresh layout=wide() per widget
+        common = dict(style=label_style(desc), continuous_update=False)  # and a fresh layout=wide() per widget
         if kind == "bool":
             return [widgets.Checkbox(value=bool(start), description=desc, style=LABEL, indent=False)]
         if kind == "choice":
             opts = list(p.choices)
             return [widgets.Dropdown(options=opts, value=start if start in opts else opts[0], description=desc,
-                                     style=LABEL, layout=wide())]
+                                     style=label_style(desc), layout=wide())]
         lo, hi = self._window(self._epochs)
         if kind in ("int", "epochs"):
             value = int(start) if _number(start) else lo
@@ -184,7 +225,8 @@ class ParamControl(widgets.HBox):
         names = list(p.parts) if kind == "pair" and p.parts else (
             [f"{desc} [0]", f"{desc} [1]"] if kind == "pair" else [desc])
         return [widgets.FloatSlider(value=v, min=lo, max=hi, step=step, description=n, readout_format=".4g",
-                                    layout=wide(), **common) for v, n in zip(values, names)]
+                                    layout=wide(), continuous_update=False, style=label_style(n))
+                for v, n in zip(values, names)]
 
     def _auto_changed(self, *_):
         for part in self.parts:

@@ -25,6 +25,7 @@ import ipywidgets as W
 from .. import csvdata, export, presets, share
 from ..plots import fig_to_png
 from ..train import TrainConfig
+from .text import num
 
 OK_COLOR, ERROR_COLOR = "#009E73", "#D55E00"
 
@@ -199,7 +200,7 @@ class ShareBox(W.VBox):
             return None
         self.loaded = config
         self.status.value = _message(f"loaded: {config.dataset if config.csv_path is None else config.csv_path}, "
-                                     f"hidden {list(config.hidden)}, {config.optimizer} lr {config.lr:g}, "
+                                     f"hidden {list(config.hidden)}, {config.optimizer} lr {num(config.lr, 'g')}, "
                                      f"seed {config.seed}")
         if self.on_load is not None:
             self.on_load(config)
@@ -217,7 +218,7 @@ class PresetPicker(W.VBox):
         self.base = base
         self.config: TrainConfig | None = None
         self.dropdown = W.Dropdown(options=[self.NONE, *presets.PRESETS], value=self.NONE, description="Preset",
-                                   layout=W.Layout(width="28em"))
+                                   layout=W.Layout(width="420px"))  # the longest preset's name in full
         self.contrast = W.Checkbox(value=False, description="contrast run", indent=False,
                                    tooltip="the same experiment with the one setting changed")
         self.sentence = _status("")

@@ -32,7 +32,8 @@ import ipywidgets as widgets
 from .. import data as data_mod
 from .. import limits, nets, optim, params, schedules
 from ..train import TrainConfig
-from .controls import LABEL, ParamControl, log_at_least, log_at_most, lr_slider, make_control, same_value, wide
+from .controls import (LABEL, ParamControl, label_style, log_at_least, log_at_most, lr_slider, make_control,
+                       same_value, wide)
 
 __all__ = ["DatasetPicker", "NetworkPicker", "OptimizerPicker", "SchedulePicker", "StopPicker", "ParamControl",
            "LABEL", "wide"]
@@ -176,7 +177,7 @@ class DatasetPicker(_Picker):
         self.data_seed = c.data_seed
         self.regenerate_button = widgets.Button(description="Regenerate data", icon="refresh",
                                                 tooltip="new random data (a new data seed); the network stays",
-                                                layout=widgets.Layout(width="150px"))
+                                                layout=widgets.Layout(width="180px"))
         self.data_seed_note = widgets.HTML()
         self.regenerate_button.on_click(lambda _: self.regenerate())
         self.feature_boxes = {name: widgets.Checkbox(value=False, description=name, indent=False,
@@ -189,7 +190,7 @@ class DatasetPicker(_Picker):
         self.csv_note = widgets.HTML()
         self.builtin_button = widgets.Button(description="built-in data", icon="database",
                                              tooltip="leave your CSV: train on the dataset chosen above",
-                                             layout=widgets.Layout(width="130px", display="none"))
+                                             layout=widgets.Layout(width="160px", display="none"))
         self.builtin_button.on_click(lambda _: self.clear_csv())
         self._csv_fields: dict = {}
         self._csv_dims = 2
@@ -555,17 +556,17 @@ class StopPicker(_Picker):
         self.max_epochs = widgets.BoundedIntText(value=c.max_epochs, min=1, max=limits.MAX_EPOCHS, description="max epochs",
                                                  style=LABEL, layout=widgets.Layout(width="240px"))
         self.use_target = widgets.Checkbox(value=c.target_accuracy is not None, description="stop at accuracy",
-                                           indent=False, layout=widgets.Layout(width="140px"))
+                                           indent=False, layout=widgets.Layout(width="170px"))
         self.target = widgets.FloatSlider(value=c.target_accuracy or 0.975, min=0.5, max=1.0, step=0.005,
                                           description="target", style=LABEL, readout_format=".1%",
                                           continuous_update=False)
         self.use_patience = widgets.Checkbox(value=c.patience is not None, description="stop when stalled",
-                                             indent=False, layout=widgets.Layout(width="140px"))
+                                             indent=False, layout=widgets.Layout(width="170px"))
         self.patience = widgets.IntSlider(value=c.patience or 50, min=1, max=1000, description="patience (epochs)",
-                                          style=LABEL, continuous_update=False)
+                                          style=label_style("patience (epochs)"), continuous_update=False)
         self.select_best = widgets.ToggleButtons(options=[("best by test loss", "loss"),
                                                           ("best by test accuracy", "accuracy")],
-                                                 value=c.select_best, style={"button_width": "150px"})
+                                                 value=c.select_best, style={"button_width": "200px"})
         for box, ctrl in ((self.use_target, self.target), (self.use_patience, self.patience)):
             box.observe(lambda ch, ctrl=ctrl: setattr(ctrl, "disabled", not ch["new"]), names="value")
             ctrl.disabled = not box.value

@@ -24,7 +24,8 @@ from ..race import Race, label_of, lr_range_test, parse_lrs, ranking, sweep
 from ..train import TrainConfig
 from ..checks import check_number
 from ..params import LR
-from .controls import lr_slider
+from .controls import lr_entry
+from .text import lr_range_text, lr_text, num, pct
 from .runner import Runner, RunnerPanel, check_threads
 
 MAX_CONTENDERS = 16
@@ -48,19 +49,33 @@ def _status() -> W.HTML:
     return status
 
 
+#: the ranking table's cells: padded and ruled (inline: a notebook's CSS may set none), numbers right
+_CELL = "padding:3px 10px;border-bottom:1px solid #ccc;text-align:{align}"
+
+
+def _th(text: str, align: str = "left") -> str:
+    return f"<th style='{_CELL.format(align=align)};border-bottom:2px solid #888'>{text}</th>"
+
+
+def _td(text: str, align: str = "left") -> str:
+    return f"<td style='{_CELL.format(align=align)}'>{text}</td>"
+
+
 def ranking_html(rows: list[dict]) -> str:
     """The ranking table as HTML (contender colour swatch, best epoch's metrics, stop reason)."""
-    head = ("<tr><th>#</th><th>contender</th><th>best test loss</th><th>best test acc</th>"
-            "<th>best epoch</th><th>stopped</th></tr>")
+    head = "<tr>" + "".join(_th(t, a) for t, a in (("#", "right"), ("contender", "left"), ("best test loss", "right"),
+                                                   ("best test acc", "right"), ("best epoch", "right"),
+                                                   ("stopped", "left"))) + "</tr>"
     body = []
     for r in rows:
         swatch = f"<span style='color:{color_of(r['index'])};font-size:1.3em'>&#9632;</span>"
-        loss = f"{r['test_loss']:.4f}" if math.isfinite(r["test_loss"]) else "—"
-        acc = f"{100 * r['test_acc']:.1f} %" if math.isfinite(r["test_acc"]) else "—"
+        loss = num(r["test_loss"], ".4f") if math.isfinite(r["test_loss"]) else "—"
+        acc = pct(r["test_acc"])
         epoch = "—" if r["best_epoch"] is None else str(r["best_epoch"] + 1)
-        body.append(f"<tr><td>{r['rank']}</td><td>{swatch} {html.escape(r['label'])}</td><td>{loss}</td>"
-                    f"<td>{acc}</td><td>{epoch}</td><td>{r['stop_reason'] or 'running'}</td></tr>")
-    return f"<table class='lrlab-ranking'>{head}{''.join(body)}</table>"
+        body.append("<tr>" + _td(str(r["rank"]), "right") + _td(f"{swatch} {html.escape(r['label'])}")
+                    + _td(loss, "right") + _td(acc, "right") + _td(epoch, "right")
+                    + _td(html.escape(r["stop_reason"] or "running")) + "</tr>")
+    return f"<table class='lrlab-ranking' style='border-collapse:collapse'>{head}{''.join(body)}</table>"
 
 
 class RacePanel(RunnerPanel, W.VBox):
@@ -112,9 +127,10 @@ class RacePanel(RunnerPanel, W.VBox):
                              thread_count=lambda r: self.race_threads(r), stop_untrained=True,
                              switch_interval=0.0005, name="lrlab-race")
         self.optimizer = W.Dropdown(options=list(optim.OPTIMIZERS), value="adam", description="optimizer")
-        self.lr = lr_slider(0.01, description="lr", step=0.25, readout_format=".2g")
+        # the lr as typed (a log slider alone would snap 5 to 5.62 in the browser), a slider beside it
+        self.lr, self.lr_slider = lr_entry(0.01, description="lr", step=0.25)
         self.schedule = W.Dropdown(options=list(schedules.SCHEDULES), value="constant", description="schedule")
-        self.add_button = W.Button(description="Add contender", icon="plus")
+        self.add_button = W.Button(description="Add contender", icon="plus", layout=W.Layout(width="170px"))
         self.list = W.Select(options=[], rows=6, description="contenders")
         self.remove_button = W.Button(description="Remove", icon="minus")
         # the epoch budget: the base config's, shown exactly (the slider's range widens to hold it)
@@ -132,7 +148,7 @@ class RacePanel(RunnerPanel, W.VBox):
         self.run_button.on_click(lambda _: self._guard(self.start))
         self.pause_button.on_click(lambda _: self.toggle_pause())
         self.stop_button.on_click(lambda _: self.stop())
-        picker = W.VBox([self.optimizer, self.lr, self.schedule, self.add_button])
+        picker = W.VBox([self.optimizer, W.HBox([self.lr, self.lr_slider]), self.schedule, self.add_button])
         chosen = W.VBox([self.list, self.remove_button])
         controls = W.HBox([picker, chosen, W.VBox([self.epochs, W.HBox([self.run_button, self.pause_button,
                                                                             self.stop_button])])])
@@ -148,8 +164,7 @@ class RacePanel(RunnerPanel, W.VBox):
             except (TypeError, ValueError) as exc:  # which contender, and the field (or the key) at fault
                 self.close()
                 raise ValueError(f"contenders[{i}]: {exc}"[:400]) from None
-        self._set_status("Add contenders, then press Race." if not self.contenders else
-                         f"{len(self.contenders)} contenders ready.")
+        self._set_status(self._ready_text())
 
     # -- contenders ------------------------------------------------------------------
     def add_contender(self, optimizer: str, lr: float, schedule: str = "constant", **optimizer_params) -> TrainConfig:
@@ -183,6 +198,15 @@ class RacePanel(RunnerPanel, W.VBox):
 
     def _refresh_list(self):
         self.list.options = [(f"{i + 1}. {name}", i) for i, name in enumerate(self.labels)]
+        if not self.is_running:  # (while racing, the status line shows the race)
+            self._set_status(self._ready_text())
+
+    def _ready_text(self) -> str:
+        """The status line between races: how many contenders there are now."""
+        n = len(self.contenders)
+        if n == 0:
+            return "Add contenders, then press Race."
+        return f"{n} contender{'s' if n != 1 else ''} ready."
 
     # -- running ---------------------------------------------------------------------
     @property
@@ -323,9 +347,9 @@ class RacePanel(RunnerPanel, W.VBox):
             return
         self.runner.close()  # a race going on ends within one step; every thread has ended
         self.remote.close()
-        for w in (self.optimizer, self.lr, self.schedule, self.add_button, self.list, self.remove_button,
-                  self.epochs, self.run_button, self.pause_button, self.stop_button, self.status, self.table,
-                  self.image):
+        for w in (self.optimizer, self.lr, self.lr_slider, self.schedule, self.add_button, self.list,
+                  self.remove_button, self.epochs, self.run_button, self.pause_button, self.stop_button, self.status,
+                  self.table, self.image):
             w.close()
         super().close()
 
@@ -378,8 +402,12 @@ class SweepPanel(W.VBox):
         self.test = None
         self.optimizers = W.SelectMultiple(options=names, value=tuple(optimizers),
                                            rows=min(len(names), 8), description="optimizers")
+        # log10 of the learning rates; the readout beside it says them as learning rates
         self.lr_range = W.FloatRangeSlider(value=(math.log10(lrs[0]), math.log10(lrs[1])), min=-6.0,
-                                           max=LR_LOG10[1], step=0.5, description="log10 lr")
+                                           max=LR_LOG10[1], step=0.5, description="lr range", readout=False)
+        self.lr_range_readout = W.Label(layout=W.Layout(width="130px"))
+        self.lr_range.observe(lambda _: self._show_range(), names="value")
+        self._show_range()
         self.n_lrs = W.IntSlider(value=n_lrs, min=2, max=128, description="# lrs")
         self.epochs = W.IntSlider(value=self.base.max_epochs, min=1, max=max(1000, self.base.max_epochs),
                                   description="epochs")
@@ -396,10 +424,16 @@ class SweepPanel(W.VBox):
         self.test_button.on_click(lambda _: self._guard(self.range_test))
         self.metric.observe(lambda _: self.redraw(), names="value")
         controls = W.HBox([W.VBox([self.optimizers]),
-                           W.VBox([self.lr_range, self.n_lrs, self.epochs, self.metric, self.run_button]),
+                           W.VBox([W.HBox([self.lr_range, self.lr_range_readout]), self.n_lrs, self.epochs,
+                                   self.metric, self.run_button]),
                            W.VBox([self.test_optimizer, self.test_button])])
         super().__init__([controls, self.status, self.image])
         self.status.value = "Choose optimizers and a learning-rate range, then press Sweep."
+
+    def _show_range(self) -> None:
+        """The range's readout: both ends as learning rates, in one format ('0.0001 – 10')."""
+        lo, hi = self.lr_range.value
+        self.lr_range_readout.value = lr_range_text(10 ** lo, 10 ** hi)
 
     @property
     def lrs(self):
@@ -412,8 +446,8 @@ class SweepPanel(W.VBox):
             raise ValueError("optimizers: pick at least one optimizer")
         config = self.base.replace(max_epochs=int(self.epochs.value if epochs is None else epochs))
         self.result = sweep(list(self.optimizers.value), self.lrs, config=config)
-        best = ", ".join(f"{o}: {self.result.best_lr(o):.2g}" for o in self.result.optimizers)
-        self.status.value = (f"{len(self.result.runs)} runs in one race, {self.result.wall_time:.2f} s; "
+        best = ", ".join(f"{o}: {lr_text(self.result.best_lr(o))}" for o in self.result.optimizers)
+        self.status.value = (f"{len(self.result.runs)} runs in one race, {num(self.result.wall_time, '.2f')} s; "
                              f"best lr by best test loss — {best}")
         self.redraw()
         return self.result
@@ -422,8 +456,8 @@ class SweepPanel(W.VBox):
         """The LR range test for ``optimizer`` (default: the dropdown's) on the panel's config."""
         name = optimizer or self.test_optimizer.value
         self.test = lr_range_test(self.base.replace(optimizer=name, optimizer_params={}), num_steps=num_steps)
-        where = f"diverged at lr {self.test.diverged_lr:.2g}" if self.test.diverged_lr else "did not diverge"
-        sugg = "none" if self.test.suggested_lr is None else f"{self.test.suggested_lr:.2g}"
+        where = f"diverged at lr {lr_text(self.test.diverged_lr)}" if self.test.diverged_lr else "did not diverge"
+        sugg = "none" if self.test.suggested_lr is None else lr_text(self.test.suggested_lr)
         self.status.value = (f"range test ({name}): suggested lr <b>{sugg}</b> — {self.test.rule}; {where}")
         self.redraw()
         return self.test

@@ -31,6 +31,7 @@ from ..checks import check_number
 from ..params import LR
 from .controls import ParamControl, lr_slider
 from .controls import make_control as _make_control
+from .text import lr_text, num
 
 #: the lr slider's display clamp (1e-4 .. 1, inside lrlab.params.LR's window), the epochs slider's
 #: range, the widest figure (inches)
@@ -78,7 +79,7 @@ class ScheduleExplorer(W.VBox):
                                   style={"description_width": "110px"}, layout=W.Layout(width="380px"))
         self.log_scale = W.Checkbox(value=False, description="log scale")
         self.source = W.Dropdown(options=["synthetic"], value="synthetic", description="metrics")
-        self.reset_button = W.Button(description="Reset parameters", icon="undo")
+        self.reset_button = W.Button(description="Reset parameters", icon="undo", layout=W.Layout(width="190px"))
         self.controls: dict[str, dict[str, ParamControl]] = {}
         self.params_box = W.VBox()
         self.image = W.Image(format="png")
@@ -280,17 +281,18 @@ class ScheduleExplorer(W.VBox):
             params = ", ".join(f"{k}={_fmt(v)}" for k, v in c.params.items())
             cuts = ""
             if c.reactive:
-                cuts = "; ".join(f"after epoch {cut['epoch']}: {cut['old_lr']:.3g} &rarr; {cut['new_lr']:.3g} "
+                cuts = "; ".join(f"after epoch {cut['epoch']}: {lr_text(cut['old_lr'])} &rarr; "
+                                 f"{lr_text(cut['new_lr'])} "
                                  f"({html.escape(cut['reason'])})" for cut in c.cuts) or "no cuts"
                 cuts = f"<br><small>{len(c.cuts)} cut(s) on the {source} metrics: {cuts}</small>"
             rows.append(f"<li><b style='color:{c.color}'>{html.escape(c.name)}</b> "
                         f"<code>{html.escape(spec.formula)}</code> &mdash; {html.escape(params)}"
-                        f"<br><small>lr from {c.rates[0]:.3g} to {c.rates[-1]:.3g} "
-                        f"(max {c.rates.max():.3g}, min {c.rates.min():.3g})</small>{cuts}</li>")
+                        f"<br><small>lr from {lr_text(c.rates[0])} to {lr_text(c.rates[-1])} "
+                        f"(max {lr_text(c.rates.max())}, min {lr_text(c.rates.min())})</small>{cuts}</li>")
         return "<ul style='margin:0'>" + "".join(rows) + "</ul>" if rows else "<i>no schedule picked</i>"
 
 
 def _fmt(v) -> str:
     if isinstance(v, float):
-        return f"{v:.3g}"
+        return num(v, ".3g")
     return str(v)

@@ -80,12 +80,14 @@ class SurfaceExplorer(widgets.VBox):
         self._figure = None
 
         self.surface_box = widgets.Dropdown(options=[(surfaces_mod.get(n).title, n) for n in surfaces_mod.SURFACES],
-                                            value=self.surface.name, description="surface", style=LABEL, layout=wide())
+                                            value=self.surface.name, description="surface",
+                                            style={"description_width": "initial"},  # room for the long titles
+                                            layout=widgets.Layout(width="380px"))
         self.condition = widgets.FloatLogSlider(value=20.0, base=10, min=0, max=3, step=0.05,
                                                 description="condition κ", style=LABEL, layout=wide(),
                                                 continuous_update=False)
         self.optimizer_buttons = {n: widgets.ToggleButton(value=n in chosen, description=n,
-                                                          layout=widgets.Layout(width="92px"))
+                                                          layout=widgets.Layout(width="96px"))
                                   for n in names}
         self.tune = widgets.Dropdown(options=chosen, value=chosen[0], description="tune", style=LABEL, layout=wide())
         self.lr = lr_slider(1e-3, LR_CLAMP, description="lr", style=LABEL, layout=wide(), readout_format=".2e")
@@ -110,7 +112,7 @@ class SurfaceExplorer(widgets.VBox):
                                  description="play")
         widgets.jslink((self.play, "value"), (self.step, "value"))
         self.view = widgets.ToggleButtons(options=["paths", "convergence map"], value="paths",
-                                          style={"button_width": "130px"})
+                                          style={"button_width": "160px"})
         self.map_resolution = map_resolution
         self.image = widgets.Image(format="png")
         self.image.add_class("lrlab-figure")
@@ -131,7 +133,7 @@ class SurfaceExplorer(widgets.VBox):
             self.surface_box, self.condition,
             widgets.HTML("<b>optimizers</b>"),
             widgets.GridBox(list(self.optimizer_buttons.values()),
-                            layout=widgets.Layout(grid_template_columns="repeat(4, 92px)", grid_gap="2px")),
+                            layout=widgets.Layout(grid_template_columns="repeat(4, 96px)", grid_gap="2px")),
             self.tune, self.lr, self.momentum, self.beta1, self.beta2, self.decay, self.steps,
             widgets.HTML(f"<b>start point</b> <i>({hint})</i>"), self.start_x, self.start_y,
         ])

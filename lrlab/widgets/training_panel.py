@@ -65,9 +65,14 @@ from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
 from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
 from .runner import Runner, RunnerPanel, check_threads
+from .text import lr_text, num as _num, pct as _pct
 from ..checks import check_number
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
+#: the batch-size dropdown's value for full batch (``batch_size=None``): never None itself, which
+#: ipywidgets takes for "nothing selected" (the browser then shows a blank dropdown)
+FULL_BATCH = "full batch"
+_KEEP = object()  # _update_batch_options: keep the dropdown's current choice
 #: frames per second a live panel may draw at most (``max_fps`` is in ``(0, MAX_FPS]``)
 MAX_FPS = 120.0
 #: the longest folder name the Save box takes
@@ -115,14 +120,6 @@ def device_options() -> tuple[list[str], str]:
     if torch.cuda.is_available():
         return ["cpu", "cuda", "auto"], f"GPU: {html.escape(torch.cuda.get_device_name(0))}"
     return ["cpu", "auto"], "cuda is disabled: no CUDA GPU here (torch.cuda.is_available() is False)"
-
-
-def _pct(x: float) -> str:
-    return "—" if x is None or not np.isfinite(x) else f"{100 * x:.1f} %"
-
-
-def _num(x: float) -> str:
-    return "—" if x is None else f"{x:.4g}"
 
 
 class TrainingPanel(RunnerPanel, widgets.VBox):
@@ -386,21 +383,36 @@ class TrainingPanel(RunnerPanel, widgets.VBox):
                            self.schedule_picker):
                 picker.set_config(config)
             self.device.value = config.device
-            self._update_batch_options(config.batch_size)
-            self.batch_size.value = config.batch_size  # None (full batch) is always an option
+            self._update_batch_options(config.batch_size)  # full batch (None) is always an option
             self._sync_schedule_context()
         finally:
             self._quiet = False
 
-    def _update_batch_options(self, value=None) -> None:
+    def _update_batch_options(self, value=_KEEP) -> None:
+        """The batch sizes below the training set's size (and ``value``'s), full batch first; shows
+        ``value`` (a batch size, or None for full batch; default: the current choice), or full batch
+        where it no longer fits the data. The value is always one of the options."""
         n_train = self.data_picker.n_train
-        current = value if value is not None or not self.batch_size.options else self.batch_size.value
+        current = self.batch_size_value if value is _KEEP else value
         sizes = {b for b in BATCH_SIZES if b < n_train}
-        if isinstance(current, int) and 1 <= current <= n_train:
+        if isinstance(current, int) and not isinstance(current, bool) and 1 <= current <= n_train:
             sizes.add(current)  # e.g. a shared config's batch size of 50
-        options = [("full batch", None)] + [(str(b), b) for b in sorted(sizes)]
-        self.batch_size.options = options
-        self.batch_size.value = current if current in sizes else None
+        options = [(FULL_BATCH, FULL_BATCH)] + [(str(b), b) for b in sorted(sizes)]
+        chosen = current if current in sizes else FULL_BATCH
+        if [tuple(o) for o in self.batch_size.options] == options and self.batch_size.value == chosen:
+            return
+        quiet, self._quiet = getattr(self, "_quiet", False), True  # the caller says what changed
+        try:
+            self.batch_size.options = options  # (ipywidgets keeps the value if it is still an option)
+            self.batch_size.value = chosen
+        finally:
+            self._quiet = quiet
+
+    @property
+    def batch_size_value(self):
+        """The batch size the dropdown shows: an int, or None for full batch."""
+        value = self.batch_size.value
+        return None if value == FULL_BATCH or value is None else value
 
     def _sync_schedule_context(self) -> None:
         self.schedule_picker.set_context(float(self.optimizer_picker.lr.value),
@@ -412,7 +424,7 @@ class TrainingPanel(RunnerPanel, widgets.VBox):
                        self.stop_picker):
             changes.update(picker.config_changes())
         changes["device"] = self.device.value
-        changes["batch_size"] = self.batch_size.value
+        changes["batch_size"] = self.batch_size_value
         return changes
 
     def config(self) -> TrainConfig:
@@ -521,9 +533,9 @@ class TrainingPanel(RunnerPanel, widgets.VBox):
         what = "R²" if t.kind == "regression" else "accuracy"
         if last is None:
             text = (f"ready: {c.dataset}, {c.n_samples} samples, network {t.model.sizes}, {c.optimizer} "
-                    f"(lr {c.lr:.3g}), schedule {c.schedule}; press Start")
+                    f"(lr {lr_text(c.lr)}), schedule {c.schedule}; press Start")
         else:
-            rate = f" · {self._steps_rate:,.0f} steps/s" if self._steps_rate else ""
+            rate = f" · {_num(self._steps_rate, ',.0f')} steps/s" if self._steps_rate else ""
             text = (f"epoch {t.epoch_index}/{c.max_epochs} · lr {_num(last['lr'])} · loss train "
                     f"{_num(last['train_loss'])} / test {_num(last['test_loss'])} · {what} train "
                     f"{_pct(last['train_acc'])} / test {_pct(last['test_acc'])}{rate}")
