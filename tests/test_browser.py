@@ -81,6 +81,11 @@ def button(scope, label: str):
     return scope.locator("button", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")).first
 
 
+def figure_src(image) -> str | None:
+    """The live figure's current image URL (the figure is an ``img``, or a FrameView holding one)."""
+    return image.evaluate("el => (el.tagName === 'IMG' ? el : el.querySelector('img'))?.src || null")
+
+
 def long_run(page, panel, epochs: int = 100_000) -> None:
     """Raise the panel's "max epochs" (tab "Stop & run") so that the run is still going when
     Stop is clicked: a small full-batch run can finish its default epochs in a few seconds."""
@@ -183,12 +188,12 @@ def _drive_playground(page, port: int, token: str, name: str) -> None:
     start, stop_button = button(panel, "Start"), button(panel, "Stop")
 
     long_run(page, panel)
-    src_before = image.get_attribute("src")
+    src_before = figure_src(image)
     pixels_before = image.screenshot()
     epochs_before = epochs_in(status.inner_text()) or 0
 
     start.click()
-    trained = poll(lambda: image.get_attribute("src") != src_before
+    trained = poll(lambda: figure_src(image) != src_before
                    and (epochs_in(status.inner_text()) or 0) > epochs_before, timeout=60)
     assert trained, f"after Start the figure or the status did not move; status: {status.inner_text()!r}"
     time.sleep(2.0)  # let a few epochs draw, then capture the panel mid-training
@@ -202,12 +207,64 @@ def _drive_playground(page, port: int, token: str, name: str) -> None:
     stop_button.click()
 
     def settled():  # the figure and the status stay put for a full second
-        snap = (image.get_attribute("src"), status.inner_text())
+        snap = (figure_src(image), status.inner_text())
         time.sleep(1.0)
-        return snap == (image.get_attribute("src"), status.inner_text())
+        return snap == (figure_src(image), status.inner_text())
 
     assert poll(settled, timeout=20, interval=0.0), "the panel kept changing after Stop"
     text = status.inner_text()
     assert epochs_in(text) is not None, f"status after Stop does not report epochs: {text!r}"
     assert re.search(r"stop", text, re.IGNORECASE), f"status after Stop does not say it stopped: {text!r}"
     page.screenshot(path=str(ARTIFACTS / "playground_stopped.png"))
+    _throttled_link(page, panel, image, status, start, stop_button)
+
+
+#: the slow link of issue 16: 5 Mbit/s down and up, 100 ms latency (DevTools' network emulation)
+SLOW_LINK = {"offline": False, "latency": 100, "downloadThroughput": 5e6 / 8, "uploadThroughput": 5e6 / 8}
+
+
+def _throttled_link(page, panel, image, status, start, stop_button) -> None:
+    """Measured in the browser: the websocket bytes per second while training, the frames shown
+    per second over a slow link, and how long the "stopped" line takes to appear there after a
+    Stop click. The panel sends a new frame only once the browser has taken the last one, so
+    over a slow link it shows fewer frames, never a queue of stale ones."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    received = []
+    cdp.on("Network.webSocketFrameReceived", lambda e: received.append(len(e["response"]["payloadData"])))
+
+    def train_and_count(seconds: float) -> tuple[float, float]:
+        """Start; after the first frame, (KB/s received, frames shown per second) over ``seconds``."""
+        before = figure_src(image)
+        start.click()
+        assert poll(lambda: figure_src(image) != before, timeout=60), "no frame after Start"
+        received.clear()
+        shown, last, t0 = 0, figure_src(image), time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            now = figure_src(image)
+            if now != last:
+                shown, last = shown + 1, now
+            time.sleep(0.02)
+        took = time.monotonic() - t0
+        return sum(received) / took / 1024, shown / took
+
+    def stop_shown() -> float:
+        t0 = time.monotonic()
+        stop_button.click()
+        assert poll(lambda: re.search(r"stop", status.inner_text(), re.IGNORECASE), timeout=60), \
+            f"'stopped' never shown: {status.inner_text()!r}"
+        return time.monotonic() - t0
+
+    kbps, fps = train_and_count(4.0)
+    local_stop = stop_shown()
+    print(f"local link: {kbps:.0f} KB/s to the browser, {fps:.1f} frames/s shown, Stop shown after {local_stop:.2f} s")
+    cdp.send("Network.emulateNetworkConditions", SLOW_LINK)
+    try:
+        kbps, fps = train_and_count(6.0)
+        slow_stop = stop_shown()
+    finally:
+        cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                        "uploadThroughput": -1})
+    print(f"5 Mbit/s, 100 ms link: {kbps:.0f} KB/s, {fps:.1f} frames/s shown, Stop shown after {slow_stop:.2f} s")
+    assert fps > 0.5, "over the slow link the panel showed (almost) no frames"
+    assert slow_stop < 3.0, f"over a 5 Mbit/s link 'stopped' took {slow_stop:.1f} s to appear (frames queued?)"

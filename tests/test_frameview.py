@@ -22,7 +22,8 @@ def test_without_a_browser_view_every_frame_goes_out():
     assert view.value == PNG3 and view.seq == 3 and view.frames_skipped == 0
 
 
-def test_a_live_frame_waits_for_the_browser_to_take_the_last_one():
+def test_a_live_frame_waits_for_the_browser_to_take_the_last_one(monkeypatch):
+    monkeypatch.setattr(frameview, "MAX_IN_FLIGHT", 1)
     view = FrameView()
     browser(view, {"hello": "tab-1"})
     assert view.views == 1
@@ -37,11 +38,21 @@ def test_a_live_frame_waits_for_the_browser_to_take_the_last_one():
     assert view.views == 0 and view.ready()  # the view is gone: nothing to wait for
 
 
+def test_two_frames_may_be_in_flight_not_three():
+    view = FrameView()
+    browser(view, {"hello": "tab-1"})
+    assert view.show(PNG1, live=True) and view.show(PNG2, live=True)
+    assert not view.show(PNG3, live=True) and view.value == PNG2
+    browser(view, {"ack": 1})
+    assert view.show(PNG3, live=True)
+
+
 def test_a_silent_browser_holds_frames_back_for_a_few_seconds_at_most(monkeypatch):
     monkeypatch.setattr(frameview, "ACK_TIMEOUT_S", 0.05)
     view = FrameView()
     browser(view, {"hello": "tab-1"})
     view.show(PNG1, live=True)
+    view.show(PNG2, live=True)
     assert not view.ready()
     time.sleep(0.08)
     assert view.ready()

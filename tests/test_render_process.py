@@ -208,12 +208,16 @@ def test_spawn_preparation_is_restored():
     assert r.ready(60)
 
 
-def test_encode_png_round_trips():
+def test_a_live_frame_keeps_a_plots_colours_exactly_in_few_bytes():
+    from lrlab.plots import encode_live_png
     rng = np.random.default_rng(0)
-    rgba = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
-    png = render_process.encode_png(rgba)
+    palette = rng.integers(0, 256, size=(40, 4), dtype=np.uint8)
+    rgba = palette[rng.integers(0, 40, size=(37, 53))]  # a plot: few distinct colours
+    png = encode_live_png(rgba)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert np.array_equal(_pixels(png).astype(np.uint8), rgba[:, :, :3])
+    noise = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)  # more than 256 colours: close, smaller
+    assert np.abs(_pixels(encode_live_png(noise)).astype(int) - noise[:, :, :3]).mean() < 24
 
 
 def test_a_renderer_that_keeps_dying_is_given_up(fresh, monkeypatch):

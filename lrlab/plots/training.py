@@ -496,15 +496,10 @@ class LiveTrainingFigure:
             artist.axes.draw_artist(artist)
 
     def png(self) -> bytes:
-        """Render and encode fast (PIL, low compression) for a live update."""
-        from PIL import Image
-        import io
+        """Render (blitting) and encode a live frame (:func:`lrlab.plots.encode_live_png`)."""
+        from . import encode_live_png
         self.render()
-        canvas = self.fig.canvas
-        img = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        out = io.BytesIO()
-        img.convert("RGB").save(out, format="PNG", compress_level=1)
-        return out.getvalue()
+        return encode_live_png(self.fig.canvas.buffer_rgba())
 
     def savefig(self, path: str, dpi: int = 100) -> None:
         """The full figure (every artist) to a file, at print quality."""

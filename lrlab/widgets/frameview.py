@@ -6,11 +6,11 @@ up, the picture shown lags training by seconds, and a Stop's "stopped" line wait
 
 How (the way jupyter_rfb paces its frames). The front end (a few lines of JavaScript shipped in
 this module, run by anywidget: nothing is fetched at run time) shows each frame and, once the
-image has been decoded, sends back ``{"ack": seq}``. :meth:`FrameView.ready` is False while a
-shown frame has not been acknowledged, and the panel's drawer skips live frames then (the next
-frame it draws will be newer): at most one live frame is ever in flight, so over a slow link the
-panel shows fewer frames, never stale ones, and the small status messages never wait behind a
-queue. A final frame (Stop, Pause, the end of a run) is always sent.
+image has been decoded, sends back ``{"ack": seq}``. :meth:`FrameView.ready` is False while
+:data:`MAX_IN_FLIGHT` frames are unacknowledged, and the panel's drawer draws no live frame then
+(the next one it draws will be newer): over a slow link the panel shows fewer frames, never
+stale ones, and the small status messages never wait behind a queue. A final frame (Stop, Pause,
+the end of a run) is always sent.
 
 Where no browser shows the view (headless tests, nbval, a view not on screen) nothing acknowledges
 anything: the front end says ``{"hello": id}`` when a view is rendered and ``{"bye": id}`` when it
@@ -27,6 +27,9 @@ import traitlets
 
 #: A frame not acknowledged within this many seconds no longer holds the next one back.
 ACK_TIMEOUT_S = 5.0
+#: Live frames sent but not yet acknowledged, at most (jupyter_rfb's max_buffered_frames): 2 keeps
+#: a local link busy (one frame decodes while the next travels) and a slow one free of queues.
+MAX_IN_FLIGHT = 2
 
 _ESM = r"""
 function render({ model, el }) {
@@ -116,10 +119,11 @@ class FrameView(anywidget.AnyWidget):
         return len(self._views)
 
     def ready(self) -> bool:
-        """Whether a new live frame may go out now: no browser view is open, or the browser has
-        acknowledged the last frame sent, or it has been silent for :data:`ACK_TIMEOUT_S`."""
+        """Whether a new live frame may go out now: no browser view is open, or fewer than
+        :data:`MAX_IN_FLIGHT` frames are unacknowledged, or the browser has been silent for
+        :data:`ACK_TIMEOUT_S`."""
         with self._lock:
-            if not self._views or self.acked >= self.seq:
+            if not self._views or self.seq - self.acked < MAX_IN_FLIGHT:
                 return True
             return time.monotonic() - self._sent_at > ACK_TIMEOUT_S
 

@@ -26,6 +26,7 @@ from ..checks import check_number
 from ..params import LR
 from .controls import lr_entry
 from .text import lr_range_text, lr_text, num, pct
+from .frameview import FrameView
 from .runner import Runner, RunnerPanel, check_threads
 
 MAX_CONTENDERS = 16
@@ -34,9 +35,10 @@ MAX_FPS = 120.0
 LR_LOG10 = LR.exponents()  # the learning-rate sliders' span (lrlab.params.LR: 1e-5 .. 100)
 
 
-def _figure_image() -> W.Image:
-    """The figure; hidden until it has a picture (an empty Image shows as a broken-image icon)."""
-    image = W.Image(format="png", layout=W.Layout(width="100%", display="none"))
+def _figure_image() -> FrameView:
+    """The figure (its browser views acknowledge each frame, so a slow link never queues frames);
+    hidden until it has a picture."""
+    image = FrameView(layout=W.Layout(width="100%", display="none"))
     image.add_class("lrlab-figure")
     image.observe(lambda change: setattr(image.layout, "display", None if change["new"] else "none"),
                   names="value")
@@ -125,7 +127,7 @@ class RacePanel(RunnerPanel, W.VBox):
                              on_abandon=render_process.wake, on_launch=lambda: self.remote.prepare(self.figure),
                              on_halt=self._on_halt, on_error=self._on_error, threads=threads,
                              thread_count=lambda r: self.race_threads(r), stop_untrained=True,
-                             switch_interval=0.0005, name="lrlab-race")
+                             switch_interval=0.0005, display_ready=lambda: self.image.ready(), name="lrlab-race")
         self.optimizer = W.Dropdown(options=list(optim.OPTIMIZERS), value="adam", description="optimizer")
         # the lr as typed (a log slider alone would snap 5 to 5.62 in the browser), a slider beside it
         self.lr, self.lr_slider = lr_entry(0.01, description="lr", step=0.25)
@@ -320,7 +322,7 @@ class RacePanel(RunnerPanel, W.VBox):
         if png is None:
             self.figure.update(frame)
             png = self.figure.png()
-        self.image.value = png
+        self.image.show(png)
         self.table.value = ranking_html(frame["ranking"])
         self._set_status(frame["status"])
         self.frames_drawn += 1
@@ -471,4 +473,4 @@ class SweepPanel(W.VBox):
     def redraw(self) -> None:
         if self.result is None and self.test is None:
             return
-        self.image.value = fig_to_png(sweep_figure(self.result, self.test, self.metric.value), fast=True)
+        self.image.show(fig_to_png(sweep_figure(self.result, self.test, self.metric.value), fast=True))

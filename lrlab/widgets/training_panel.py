@@ -64,6 +64,7 @@ from ..plots.training import LiveTrainingFigure, live_frame
 from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
 from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
+from .frameview import FrameView
 from .runner import Runner, RunnerPanel, check_threads
 from .text import lr_text, num as _num, pct as _pct
 from ..checks import check_number
@@ -178,7 +179,8 @@ class TrainingPanel(RunnerPanel, widgets.VBox):
 
         self.status = widgets.HTML()
         self.status.add_class("lrlab-status")
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width="1100px"))
+        # the live figure: the browser acknowledges each frame (a slow link never queues frames)
+        self.image = FrameView(layout=widgets.Layout(width="100%", max_width="1100px"))
         self.image.add_class("lrlab-figure")
         self._build_extras(save_dir)
 
@@ -499,7 +501,7 @@ class TrainingPanel(RunnerPanel, widgets.VBox):
             fig = self.figure
             fig.update(frame)
             png = fig.png()
-        self.image.value = png
+        self.image.show(png)
         self.frames_drawn += 1
         self.frame_epoch = frame.get("epochs_done")
         self._set_status(frame["status"])
@@ -570,6 +572,7 @@ class TrainingPanel(RunnerPanel, widgets.VBox):
                       on_halt=self._on_halt, on_error=self._on_error, companion=self._network_loop,
                       companion_name="lrlab-network-view", threads=threads,
                       thread_count=lambda trainer: self.engine_threads(trainer), switch_interval=0.0005,
+                      display_ready=lambda: self.image.ready(),
                       name="lrlab-trainer")
 
     def engine_threads(self, trainer: Trainer) -> int:
