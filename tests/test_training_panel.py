@@ -210,3 +210,11 @@ def test_batch_size_dropdown_follows_the_dataset_size():
             assert p.config().batch_size == size
     finally:
         p.close()
+
+
+def test_the_status_line_shows_the_learning_rate_as_set_not_its_float32_digits():
+    p = TrainingPanel(dataset="moons", n_samples=100, hidden=(4,), lr=0.01, max_epochs=50)
+    p.step_button.click() if hasattr(p, "step_button") else p.runner.step()
+    p.draw_now()
+    assert "lr 0.01 " in p.status.value and "0.009999" not in p.status.value
+    p.close()

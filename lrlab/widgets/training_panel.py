@@ -538,7 +538,7 @@ class TrainingPanel(RunnerPanel, widgets.VBox):
                     f"(lr {lr_text(c.lr)}), schedule {c.schedule}; press Start")
         else:
             rate = f" · {_num(self._steps_rate, ',.0f')} steps/s" if self._steps_rate else ""
-            text = (f"epoch {t.epoch_index}/{c.max_epochs} · lr {_num(last['lr'])} · loss train "
+            text = (f"epoch {t.epoch_index}/{c.max_epochs} · lr {lr_text(last['lr'])} · loss train "
                     f"{_num(last['train_loss'])} / test {_num(last['test_loss'])} · {what} train "
                     f"{_pct(last['train_acc'])} / test {_pct(last['test_acc'])}{rate}")
         if t.done:
