@@ -107,7 +107,7 @@ def draw_network(ax, sizes, weights, trace=None, stage=None, sample: int = 0, ac
         if stage is not None and l == highlight and len(segments) <= 9:  # label the numbers of small layers
             for (p, q), w, frac in zip(segments, matrix.reshape(-1), fractions):
                 mid = p + frac * (q - p)
-                ax.text(mid[0], mid[1], f"{w:+.2f}", fontsize=8, ha="center", va="center", zorder=5, color="0.1",
+                ax.text(mid[0], mid[1], f"{w:+.2f}", fontsize=9, ha="center", va="center", zorder=5, color="0.1",
                         bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none", alpha=0.85))
 
     # nodes, coloured by value, the value written inside
@@ -123,7 +123,7 @@ def draw_network(ax, sizes, weights, trace=None, stage=None, sample: int = 0, ac
             if trace is not None and l >= 1 and l >= grads_from:
                 delta = float(trace.layers[l - 1].delta[sample, k])
                 ax.annotate(f"δ={delta:+.3f}", (px, py), xytext=(radius_points + 2, -radius_points * 0.75),
-                            textcoords="offset points", fontsize=9 if small else 8, color=DELTA_COLOR,
+                            textcoords="offset points", fontsize=9, color=DELTA_COLOR,
                             ha="left", va="center", zorder=5)
 
     # the loss at the output

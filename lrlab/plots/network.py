@@ -172,7 +172,7 @@ def draw_neuron_heatmaps(fig_or_axes, source, features=None, resolution: int | N
                 ax.imshow(a, origin="lower", extent=ext, cmap=cmap, vmin=vmin, vmax=vmax,
                           aspect="auto", interpolation="bilinear")
             is_dead = activation == "relu" and float(a.max()) <= 0
-            ax.set_title(f"L{l + 1}.{j + 1}" + (" dead" if is_dead else ""), fontsize=8, pad=2,
+            ax.set_title(f"L{l + 1}.{j + 1}" + (" dead" if is_dead else ""), fontsize=9, pad=2,
                          color=NEGATIVE if is_dead else "black")
             for side in ax.spines.values():
                 side.set_visible(True)
@@ -269,7 +269,7 @@ def draw_neuron_mosaic(ax, source, features=None, resolution: int | None = None,
         for j in range(min(max_units, out.shape[0])):
             if activation == "relu" and float(out[j].max()) <= 0:
                 x, y = j * (res_w + gap) + res_w / 2, l * (res_h + gap) + res_h / 2
-                ax.text(x, y, "dead", ha="center", va="center", fontsize=8, color=NEGATIVE)
+                ax.text(x, y, "dead", ha="center", va="center", fontsize=9, color=NEGATIVE)
         if out.shape[0] > max_units:
             ax.text(max_units * (res_w + gap), l * (res_h + gap) + res_h / 2, f"+{out.shape[0] - max_units}",
                     ha="left", va="center", fontsize=9)

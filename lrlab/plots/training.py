@@ -338,7 +338,7 @@ class LiveTrainingFigure:
         self.grad_lines = [anim(self.ax_norm.plot([], [], color=colors[l], lw=1.2, linestyle=":",
                                                   label=f"layer {l + 1} |grad|")[0]) for l in range(n_layers)]
         self.ax_norm.set(yscale="log", xlabel="epoch", ylabel="norm", title="Weight (—) and gradient (···) norms")
-        self.ax_norm.legend(loc="lower left", fontsize=8, ncol=2)
+        self.ax_norm.legend(loc="lower left", fontsize=9, ncol=2)
         centers = 10 ** ((STEP_LOG_EDGES[:-1] + STEP_LOG_EDGES[1:]) / 2)
         self.step_edges = 10 ** STEP_LOG_EDGES
         # widest first, each drawn over the one before: layers with the same steps (SGD: every
@@ -351,7 +351,7 @@ class LiveTrainingFigure:
                                                 fontsize=10, color="0.25"))
         self.ax_step.set(xscale="log", xlabel="effective step size (log scale)", ylabel="fraction of parameters",
                          title="Effective step per parameter", ylim=(0, 1.02))
-        self.ax_step.legend(loc="upper right", fontsize=8)
+        self.ax_step.legend(loc="upper right", fontsize=9)
         self.best_lines = []
         self.title = self.fig.suptitle(" ")
 
