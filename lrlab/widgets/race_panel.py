@@ -309,13 +309,6 @@ class RacePanel(RunnerPanel, W.VBox):
             return "stopped by you" if any(r.stop_reason == "stopped_by_user" for r in runs) else "finished"
         return "racing" if self.is_running else "paused"
 
-    def _render_frame(self, frame: dict, abandoned) -> dict:
-        """The drawer's slow part: the renderer process draws the picture (this process, if it cannot)."""
-        png = self.remote.render(self.figure, frame, abandoned)
-        if png is not None:
-            frame["png"] = png
-        return frame
-
     def _show(self, frame: dict) -> None:
         """Publish ``frame``: its PNG from the renderer, or drawn here; the ranking; the status line."""
         png = frame.pop("png", None)

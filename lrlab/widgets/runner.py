@@ -620,6 +620,15 @@ class RunnerPanel:
         ``timeout`` s); True if so."""
         return self.runner.wait(timeout)
 
+    def _render_frame(self, frame: dict, abandoned) -> dict:
+        """The drawer's slow part (the runner's ``render``): the kernel's renderer process draws
+        ``frame`` on this panel's figure (``self.figure``) into ``frame["png"]``; where it cannot,
+        the panel's ``show`` draws it in this process."""
+        png = self.remote.render(self.figure, frame, abandoned)
+        if png is not None:
+            frame["png"] = png
+        return frame
+
     @property
     def render_mode(self) -> str:
         """Where the last live frame was drawn: "process" or "thread (why)"."""

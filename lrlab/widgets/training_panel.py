@@ -605,13 +605,6 @@ class TrainingPanel(RunnerPanel, widgets.VBox):
         self._set_status(self._status_text())
         return None
 
-    def _render_frame(self, frame: dict, abandoned) -> dict:
-        """The drawer's slow part: the renderer process draws ``frame`` (its PNG kept in it)."""
-        png = self.remote.render(self.figure, frame, abandoned)
-        if png is not None:
-            frame["png"] = png
-        return frame
-
     def _show(self, frame: dict) -> None:
         """Publish ``frame`` (drawn by the renderer, else here); a final one updates the panel's own
         figure (figure_png, Save) and the network view (if open)."""
