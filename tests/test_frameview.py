@@ -88,3 +88,17 @@ def test_the_runner_takes_no_live_frame_while_the_display_is_not_ready():
     runner.stop()
     assert runner.wait(30) and shown[-1]["final"]
     runner.close()
+
+
+def test_a_saved_panel_carries_its_picture_for_viewers_without_widgets():
+    """GitHub and nbviewer do not render widgets: the output also holds the last frame as image/png."""
+    from lrlab.widgets import SweepPanel, TrainingPanel
+    panel = TrainingPanel(dataset="moons", n_samples=80, hidden=(4,), max_epochs=5)
+    empty = SweepPanel()
+    assert "image/png" not in (empty._repr_mimebundle_() or {})  # nothing drawn yet: no picture
+    panel.run()
+    bundle = panel._repr_mimebundle_()
+    assert bundle["image/png"] == panel.image.value and bundle["image/png"][:4] == b"\x89PNG"
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "text/plain" in bundle
+    panel.close()
+    empty.close()

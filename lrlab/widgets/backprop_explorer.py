@@ -24,6 +24,7 @@ from ..checks import check_number
 from ..params import LR
 from .controls import lr_slider
 from .text import num, vec
+from .frameview import PictureRepr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 #: the networks on offer: 2 inputs, 2 outputs (two classes)
@@ -42,7 +43,7 @@ def parse_architecture(text: str) -> tuple[int, ...]:
     return tuple(int(k) for k in text.split("-"))
 
 
-class BackpropExplorer(W.VBox):
+class BackpropExplorer(PictureRepr, W.VBox):
     """A small network drawn as a graph; buttons step through forward, loss, backward, update; Train repeats.
 
     >>> ex = BackpropExplorer(architecture="2-3-2")

@@ -141,3 +141,18 @@ class FrameView(anywidget.AnyWidget):
             self.seq = seq
         self.frames_sent += 1
         return True
+
+
+class PictureRepr:
+    """A panel whose output also carries its current picture as ``image/png``: where widgets are
+    not rendered (GitHub, nbviewer, a notebook opened without its widget state) the saved
+    notebook shows the panel's last frame instead of a line of Python repr. The panel's figure
+    is its ``image`` (a :class:`FrameView` or an ``ipywidgets.Image``)."""
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        png = getattr(getattr(self, "image", None), "value", b"")
+        if bundle is not None and isinstance(png, (bytes, bytearray)) and png[:4] == b"\x89PNG":
+            bundle = dict(bundle)
+            bundle["image/png"] = bytes(png)
+        return bundle

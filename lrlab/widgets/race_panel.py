@@ -26,7 +26,7 @@ from ..checks import check_number
 from ..params import LR
 from .controls import lr_entry
 from .text import lr_range_text, lr_text, num, pct
-from .frameview import FrameView
+from .frameview import FrameView, PictureRepr
 from .runner import Runner, RunnerPanel, check_threads
 
 MAX_CONTENDERS = 16
@@ -80,7 +80,7 @@ def ranking_html(rows: list[dict]) -> str:
     return f"<table class='lrlab-ranking' style='border-collapse:collapse'>{head}{''.join(body)}</table>"
 
 
-class RacePanel(RunnerPanel, W.VBox):
+class RacePanel(PictureRepr, RunnerPanel, W.VBox):
     """Contenders (optimizer, lr, schedule) trained side by side from the same initial weights.
 
     ``config``: the base config (a :class:`~lrlab.train.TrainConfig`); ``contenders``: dicts of
@@ -371,7 +371,7 @@ class RacePanel(RunnerPanel, W.VBox):
                                race.steps if race is not None else 0))
 
 
-class SweepPanel(W.VBox):
+class SweepPanel(PictureRepr, W.VBox):
     """Loss against learning rate, one line per optimizer (log x, diverged region shaded), and the
     LR range test's curve with its suggested learning rate.
 

@@ -32,6 +32,7 @@ from ..params import LR
 from .controls import ParamControl, lr_slider
 from .controls import make_control as _make_control
 from .text import lr_text, num
+from .frameview import PictureRepr
 
 #: the lr slider's display clamp (1e-4 .. 1, inside lrlab.params.LR's window), the epochs slider's
 #: range, the widest figure (inches)
@@ -46,7 +47,7 @@ def make_control(spec: S.ScheduleSpec, param: str, value, epochs: int) -> ParamC
     return _make_control(spec.param(param), epochs=epochs, derived=value, auto=False, exact=False)
 
 
-class ScheduleExplorer(W.VBox):
+class ScheduleExplorer(PictureRepr, W.VBox):
     """Curves of learning-rate schedules, overlaid, with a slider for every parameter.
 
     ``schedules``: the names picked at the start; ``lr``/``epochs``: the configured rate and the

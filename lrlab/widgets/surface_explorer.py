@@ -27,6 +27,7 @@ from ..plots import new_figure as _new_figure
 from ..plots import surfaces as plots
 from ..checks import check_number
 from .controls import lr_slider
+from .frameview import PictureRepr
 
 try:  # optional: clicks on the picture set the start point
     from ipyevents import Event as _Event
@@ -54,7 +55,7 @@ def new_figure(width: float, height: float):
     return fig
 
 
-class SurfaceExplorer(widgets.VBox):
+class SurfaceExplorer(PictureRepr, widgets.VBox):
     """Optimizers on a loss surface, animated; or where each start point ends (convergence map)."""
 
     def __init__(self, surface: str = "rosenbrock", optimizers=("sgd", "momentum", "adam"), steps: int = 200,

@@ -64,7 +64,7 @@ from ..plots.training import LiveTrainingFigure, live_frame
 from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
 from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
-from .frameview import FrameView
+from .frameview import FrameView, PictureRepr
 from .runner import Runner, RunnerPanel, check_threads
 from .text import lr_text, num as _num, pct as _pct
 from ..checks import check_number
@@ -123,7 +123,7 @@ def device_options() -> tuple[list[str], str]:
     return ["cpu", "auto"], "cuda is disabled: no CUDA GPU here (torch.cuda.is_available() is False)"
 
 
-class TrainingPanel(RunnerPanel, widgets.VBox):
+class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
     """The full training panel. Keyword arguments are :class:`~lrlab.train.TrainConfig` fields.
 
     ``max_fps``: live frames per second at most, in (0, 120]; ``live``: draw while training;
