@@ -34,6 +34,7 @@ import torch
 
 from . import data as data_mod
 from . import limits, safeio
+from .run import parts_of
 
 #: lrlab activation name -> the torch.nn module that computes it (as source text)
 TORCH_ACTIVATIONS = {"tanh": "nn.Tanh()", "relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()",
@@ -48,25 +49,9 @@ FEATURE_SOURCE = {"x1": "X[:, 0]", "x2": "X[:, 1]", "x1^2": "X[:, 0] ** 2", "x2^
                   "x1*x2": "X[:, 0] * X[:, 1]", "sin x1": "torch.sin(X[:, 0])", "sin x2": "torch.sin(X[:, 1])"}
 
 
-def _parts(run_or_model, features=None):
-    """(model, features, kind, dataset or None) of a Run, a Trainer or a bare MLP."""
-    run = getattr(run_or_model, "run", run_or_model)  # a Trainer holds its Run
-    model = getattr(run, "model", run)
-    dataset = getattr(run, "dataset", None)
-    if features is None:
-        config = getattr(run, "config", None)
-        if config is not None:
-            from .train import features_of
-            features = features_of(config)
-        else:
-            features = tuple(f"x{i + 1}" for i in range(model.sizes[0]))
-    kind = getattr(run, "kind", None) or ("classification" if model.sizes[-1] > 1 else "regression")
-    return model, tuple(features), kind, dataset
-
-
 def weights_dict(run_or_model, features=None) -> dict:
     """The network's architecture and weights as plain Python (JSON-ready)."""
-    model, features, kind, dataset = _parts(run_or_model, features)
+    model, features, kind, dataset = parts_of(run_or_model, features)
     check_features(features)
     Ws, bs = model.weights_and_biases()
     lo = getattr(dataset, "input_min", None)

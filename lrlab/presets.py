@@ -110,8 +110,8 @@ def describe(name: str) -> str:
 
 def hidden_preactivations(run_or_model, X_raw=None, features=None) -> list[torch.Tensor]:
     """The pre-activations ``z_l`` [n, width_l] of every hidden layer on raw inputs (default: training set)."""
-    from .export import _parts
-    model, features, _, dataset = _parts(run_or_model, features)
+    from .run import parts_of
+    model, features, _, dataset = parts_of(run_or_model, features)
     if X_raw is None:
         if dataset is None:
             raise ValueError("X_raw: give the inputs (this run has no dataset attached)")

@@ -186,6 +186,19 @@ class Run:
                    int(d.get("steps") or 0), bool(d.get("restored_best")))
 
 
+def parts_of(run_or_model, features=None):
+    """``(model, features, kind, dataset or None)`` of a Run, a Trainer or a bare MLP (a bare
+    network's inputs are ``x1 .. xn`` unless ``features`` are given)."""
+    run = getattr(run_or_model, "run", run_or_model)  # a Trainer holds its Run
+    model = getattr(run, "model", run)
+    dataset = getattr(run, "dataset", None)
+    if features is None:
+        config = getattr(run, "config", None)
+        features = features_of(config) if config is not None else tuple(f"x{i + 1}" for i in range(model.sizes[0]))
+    kind = getattr(run, "kind", None) or ("classification" if model.sizes[-1] > 1 else "regression")
+    return model, tuple(features), kind, dataset
+
+
 def network_frame(source, resolution: int = 30, extent=None, features=None, X=None, y=None):
     """The :class:`lrlab.records.NetworkFrame` of ``source`` — a :class:`Run`, a bare
     :class:`lrlab.nets.MLP` (``features``: its inputs, default ``x1 .. xn``) or a Trainer (its
@@ -201,7 +214,6 @@ def network_frame(source, resolution: int = 30, extent=None, features=None, X=No
             raise ValueError("features: a trainer's network reads its config's features; give them to a run "
                              "or a bare network only")
         return source.network_frame(resolution, extent, X, y)
-    from .export import _parts
-    model, features, kind, dataset = _parts(source, features)
+    model, features, kind, dataset = parts_of(source, features)
     weights, biases = model.weights_and_biases()
     return build(weights, biases, model.activation, features, kind, dataset, resolution, extent, X, y)

@@ -273,7 +273,7 @@ def test_the_panels_network_view_draws_the_engines_snapshots_while_training(monk
     weights), and it changes while training goes on."""
     import time
 
-    from lrlab import export
+    from lrlab import run as run_mod
     from lrlab.train import Trainer
     from lrlab.widgets import TrainingPanel
     taken = []
@@ -288,7 +288,7 @@ def test_the_panels_network_view_draws_the_engines_snapshots_while_training(monk
         raise AssertionError("the panel's network view converted a run or model itself")
 
     monkeypatch.setattr(Trainer, "network_frame", spy)
-    monkeypatch.setattr(export, "_parts", no_run)
+    monkeypatch.setattr(run_mod, "parts_of", no_run)
     panel = TrainingPanel(dataset="moons", n_samples=256, hidden=(6,), max_epochs=100_000)
     try:
         view = panel.network_view
