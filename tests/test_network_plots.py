@@ -306,3 +306,19 @@ def test_the_panels_network_view_draws_the_engines_snapshots_while_training(monk
         assert np.array_equal(taken[-1].weights[0], final.weights[0])  # the last one: the final (best) weights
     finally:
         panel.close()
+
+
+@pytest.mark.parametrize("hidden", [(4,), (16, 16)])
+def test_the_network_title_does_not_cover_the_layer_headers(hidden):
+    run = train(TrainConfig(n_samples=80, hidden=hidden, max_epochs=2))
+    fig = new_figure(6.5, 4.2)
+    ax = fig.add_subplot(1, 1, 1)
+    draw_network(ax, run)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    title = ax.title.get_window_extent(renderer)
+    headers = [t.get_window_extent(renderer) for t in ax.texts if t.get_text().split("\n")[0] in
+               ("input", "output") or t.get_text().startswith("hidden")]
+    assert len(headers) == len(hidden) + 2
+    assert not any(h.overlaps(title) for h in headers)
+    assert all(h.y1 <= fig.bbox.y1 for h in headers) and title.y1 <= fig.bbox.y1  # nothing cut off at the top

@@ -137,3 +137,14 @@ def test_fallback_without_ipyevents(monkeypatch):
     assert not p.clicks_enabled
     p.set_start(-1.0, 0.5)
     np.testing.assert_allclose(p.paths.points[0, 0], (-1.0, 0.5))
+
+
+def test_the_tuned_optimizers_formula_keeps_its_lines(panel):
+    """The update rule is printed one line per step, as the optimizer's docstring writes it."""
+    from lrlab import optim
+    panel.tune.value = "adam"
+    text = panel.status.value
+    formula = optim.get("adam").formula
+    assert "<pre" in text and formula.count("\n") >= 2
+    import html
+    assert html.escape(formula) in text  # the newlines are kept inside <pre>

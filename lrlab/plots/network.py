@@ -92,16 +92,17 @@ def draw_network(ax, source, features=None, max_units: int = 16, show_labels: bo
                     **PLAIN)
     titles = ["input"] + [f"hidden {l}" for l in range(1, len(sizes) - 1)] + ["output"]
     top = max(len(p) for p in pos) / 2 + 0.6
-    for l, t in enumerate(titles):
-        ax.text(l, top, f"{t}\n({sizes[l]})", ha="center", va="bottom", fontsize=10)
+    for l, t in enumerate(titles):  # the layer headers just above the axes, the title above them
+        ax.text(l, 1.0, f"{t}\n({sizes[l]})", ha="center", va="bottom", fontsize=10,
+                transform=ax.get_xaxis_transform())
     ax.set_xlim(-0.9, len(sizes) - 1 + 0.9)
-    ax.set_ylim(-top - 0.6, top + 1.1)
+    ax.set_ylim(-top - 0.6, top)
     ax.set_axis_off()
     from matplotlib.lines import Line2D
     ax.legend(handles=[Line2D([], [], color=POSITIVE, lw=3, label="w > 0"),
                        Line2D([], [], color=NEGATIVE, lw=3, label="w < 0")],
               loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.02))
-    ax.set_title("Network: edge width = |weight|")
+    ax.set_title("Network: edge width = |weight|", pad=34)  # above the two-line layer headers
 
 
 def default_extent(source, margin: float = 0.3) -> tuple[float, float, float, float]:

@@ -287,7 +287,8 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
         name = self.tune.value
         if name:
             spec = optim.get(name)
-            parts.append(f"<b>{name}</b>: <code>{html.escape(spec.formula)}</code> — {html.escape(spec.description)}")
+            parts.append(f"<b>{name}</b> — {html.escape(spec.description)}<pre style='margin:2px 0 0 0;"
+                         f"font-size:13px;line-height:1.35'>{html.escape(spec.formula)}</pre>")  # one line each
         if self.paths is not None:
             for label, k in zip(self.chosen, range(len(self.chosen))):
                 if self.paths.diverged[k]:
