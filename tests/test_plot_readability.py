@@ -44,3 +44,20 @@ def test_a_path_stuck_at_the_saddle_says_how_far_it_is_from_the_minimum():
     assert texts[0] == "y0 = 0: f − f* = 0.25"  # stuck at the saddle (f = 0), a quarter above the minima
     gap = float(texts[1].split("= ")[-1])
     assert 0 <= gap < 1e-6  # reached a minimum
+
+
+def test_the_live_figures_legend_sits_above_the_charts_not_on_their_data():
+    trainer = Trainer(TrainConfig(n_samples=60, max_epochs=10, hidden=(4, 4)), norms=True)
+    for _ in range(3):
+        trainer.epoch()
+    fig = LiveTrainingFigure(trainer.dataset, 3, 10)
+    fig.update(live_frame(trainer, fig.grid_points), title="epoch 3 of a title long enough to reach the middle")
+    fig.png()
+    renderer = fig.fig.canvas.get_renderer()
+    for ax in (fig.ax_loss, fig.ax_acc, fig.ax_norm, fig.ax_step):
+        assert ax.get_legend() is None  # no legend inside a chart
+    key = fig.key.get_window_extent(renderer)
+    assert [t.get_text() for t in fig.key.get_texts()] == ["train", "test", "layer 1", "layer 2", "layer 3"]
+    for ax in fig.fig.axes:
+        assert not key.overlaps(ax.get_window_extent(renderer)) and not key.overlaps(ax.title.get_window_extent(renderer))
+    assert not key.overlaps(fig.title.get_window_extent(renderer))

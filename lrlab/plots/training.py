@@ -261,7 +261,7 @@ class LiveTrainingFigure:
         from matplotlib.figure import Figure
         # fixed margins: constrained layout costs ~1 s per figure on a small machine
         self.fig = Figure(figsize=(width, height), dpi=dpi)
-        self.fig.subplots_adjust(left=0.065, right=0.985, bottom=0.085, top=0.93, wspace=0.26, hspace=0.36)
+        self.fig.subplots_adjust(left=0.065, right=0.985, bottom=0.085, top=0.885, wspace=0.26, hspace=0.4)
         FigureCanvasAgg(self.fig)
         self.kind = dataset.kind
         self.n_layers = n_layers
@@ -277,12 +277,10 @@ class LiveTrainingFigure:
         self.loss_train = anim(self.ax_loss.plot([], [], color=TRAIN_COLOR, label="train")[0])
         self.loss_test = anim(self.ax_loss.plot([], [], color=TEST_COLOR, linestyle="--", label="test")[0])
         self.ax_loss.set(yscale="log", xlabel="epoch", ylabel="loss", title="Loss")
-        self.ax_loss.legend(loc="upper right")
         self.acc_train = anim(self.ax_acc.plot([], [], color=TRAIN_COLOR, label="train")[0])
         self.acc_test = anim(self.ax_acc.plot([], [], color=TEST_COLOR, linestyle="--", label="test")[0])
         self.ax_acc.set(xlabel="epoch", ylabel="R²" if self.regression else "accuracy",
                         title="R² (fit)" if self.regression else "Accuracy")
-        self.ax_acc.legend(loc="lower right")
         self.acc_limits = (0.0, 1.02)
         self.ax_acc.set_ylim(*self.acc_limits)
 
@@ -338,7 +336,6 @@ class LiveTrainingFigure:
         self.grad_lines = [anim(self.ax_norm.plot([], [], color=colors[l], lw=1.2, linestyle=":",
                                                   label=f"layer {l + 1} |grad|")[0]) for l in range(n_layers)]
         self.ax_norm.set(yscale="log", xlabel="epoch", ylabel="norm", title="Weight (—) and gradient (···) norms")
-        self.ax_norm.legend(loc="lower left", fontsize=9, ncol=2)
         centers = 10 ** ((STEP_LOG_EDGES[:-1] + STEP_LOG_EDGES[1:]) / 2)
         self.step_edges = 10 ** STEP_LOG_EDGES
         # widest first, each drawn over the one before: layers with the same steps (SGD: every
@@ -351,9 +348,16 @@ class LiveTrainingFigure:
                                                 fontsize=10, color="0.25"))
         self.ax_step.set(xscale="log", xlabel="effective step size (log scale)", ylabel="fraction of parameters",
                          title="Effective step per parameter", ylim=(0, 1.02))
-        self.ax_step.legend(loc="upper right", fontsize=9)
+        # one legend for the whole figure, above the charts (no legend sits on data): train / test
+        # in the loss and accuracy charts, the layers' colours in the norm and step charts
+        from matplotlib.lines import Line2D
+        keys = [Line2D([], [], color=TRAIN_COLOR, lw=2, label="train"),
+                Line2D([], [], color=TEST_COLOR, lw=2, linestyle="--", label="test")]
+        keys += [Line2D([], [], color=colors[l], lw=3, label=f"layer {l + 1}") for l in range(n_layers)]
+        self.key = self.fig.legend(handles=keys, loc="upper right", bbox_to_anchor=(0.985, 1.0), ncol=len(keys),
+                                   frameon=False, fontsize=10, handlelength=1.8, columnspacing=1.2)
         self.best_lines = []
-        self.title = self.fig.suptitle(" ")
+        self.title = self.fig.suptitle(" ", x=0.065, ha="left")  # left: the legend is on the right
 
         self.x_max = None
         self.loss_limits = self.lr_limits = self.norm_limits = self.step_limits = None
