@@ -66,3 +66,9 @@ def test_schedules_are_drawn_in_their_own_colour():
     assert [(to_hex(line.get_color()), line.get_linestyle()) for line in fig.axes[0].get_lines()][:3] == [
         (SCHEDULE_COLORS["cosine"], "-"), (SCHEDULE_COLORS["step_decay"], "-"), (SCHEDULE_COLORS["cosine"], "--")]
     assert np.all([c.rates.size == 50 for c in curves])
+
+
+def test_runs_of_one_optimizer_only_get_the_palettes_colours():
+    """Three SGD runs at three learning rates: the colour tells the runs apart (all black would not)."""
+    styles = run_styles(["sgd", "sgd", "sgd"])
+    assert len({c for c, _ in styles}) == 3 and {s for _, s in styles} == {"-"}

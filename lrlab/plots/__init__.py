@@ -49,8 +49,13 @@ def schedule_color(name: str) -> str:
 def run_styles(names, color=None) -> list[tuple[str, str]]:
     """``(colour, line style)`` for runs of these optimizers (or, with ``color=schedule_color``,
     schedules), in order: each its name's colour; the second run of one name dashed, the third
-    dotted, and so on."""
+    dotted, and so on. Runs that all share one name (one optimizer at several learning rates)
+    get the palette's colours instead: there the colour has nothing else to say."""
     color = color or optimizer_color
+    names = list(names)
+    if len(names) > 1 and len(set(names)) == 1:  # runs of one optimizer only: the colour tells them apart
+        return [(PALETTE[i % len(PALETTE)], LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)])
+                for i in range(len(names))]
     seen: dict = {}
     out = []
     for name in names:

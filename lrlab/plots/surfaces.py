@@ -173,9 +173,9 @@ def path_legend(ax, handles, paths, upto: int | None = None) -> None:
     """The legend of :func:`draw_paths` (label and current loss) on ``ax``."""
     T = paths.points.shape[1] - 1
     upto = T if upto is None else int(np.clip(upto, 0, T))
-    if handles:
-        ax.legend(handles=handles, loc="best", fontsize=10, framealpha=0.92, title=f"step {upto} of {T}",
-                  title_fontsize=10)
+    if handles:  # below the chart: never on a path or its end marker
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1 if len(handles) <= 3 else 2,
+                  fontsize=10, frameon=False, title=f"step {upto} of {T}", title_fontsize=10)
 
 
 def convergence_categories(surface) -> list[tuple[list[int], str, str]]:
@@ -299,8 +299,5 @@ class AnimatedPaths:
                               marker="X" if ended else "o", markeredgecolor="black", label=text))
         if self.ax_loss is not None:
             self.now.set_xdata([upto, upto])
-        target = self.ax_loss if self.ax_loss is not None else self.ax
-        if handles:
-            target.legend(handles=handles, loc="upper right", fontsize=10, framealpha=0.92,
-                          title=f"step {upto} of {self.T}", title_fontsize=10)
+        path_legend(self.ax_loss if self.ax_loss is not None else self.ax, handles, self.paths, upto)
 
