@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .fmt import num
 from .nets import ACTIVATIONS, LEAKY_SLOPE, LOSSES, MLP
 
 __all__ = ["Layer", "Trace", "Descent", "trace", "step", "descend", "loss_value", "predict",
@@ -358,18 +359,18 @@ def stages(n_layers: int) -> list[tuple[str, int]]:
 
 
 def _vec(values: torch.Tensor, digits: int = 3) -> str:
-    return "[" + ", ".join(f"{float(v):.{digits}f}" for v in values.reshape(-1)) + "]"
+    return "[" + ", ".join(num(float(v), f".{digits}f") for v in values.reshape(-1)) + "]"
 
 
 def _num(value: float, digits: int = 3) -> str:
     """An operand: negative numbers in brackets, so that ``0.2 &middot; (-0.5)`` reads right."""
-    text = f"{float(value):.{digits}f}"
+    text = num(float(value), f".{digits}f")
     return f"({text})" if text.startswith("-") else text
 
 
 def _val(value: float, digits: int = 3) -> str:
-    """A result."""
-    return f"{float(value):.{digits}f}"
+    """A result (never a negative zero: :func:`lrlab.fmt.num`)."""
+    return num(float(value), f".{digits}f")
 
 
 def describe(t: Trace, stage: tuple[str, int], lr: float | None = None, loss_after: float | None = None,

@@ -218,3 +218,9 @@ def test_step_rejects_bad_learning_rate_and_foreign_trace():
     other, _, _ = _case("tanh", 2, 8)
     with pytest.raises(ValueError, match="trace: a trace of this model"):
         backprop.step(other, t, 0.1)
+
+
+def test_the_walk_through_never_prints_a_negative_zero():
+    from lrlab.backprop import _num, _val, _vec
+    assert _val(-1e-9) == "0.000" and _num(-1e-9) == "0.000" and _num(-0.5) == "(-0.500)"
+    assert _vec(torch.tensor([-1e-9, 0.5])) == "[0.000, 0.500]"

@@ -10,24 +10,9 @@ from __future__ import annotations
 
 import math
 
+from ..fmt import MISSING, num
+
 __all__ = ["num", "pct", "vec", "lr_text", "lr_range_text"]
-
-MISSING = "—"
-
-
-def num(x, spec: str = ".4g", missing: str = MISSING) -> str:
-    """``x`` formatted with ``spec`` (as ``format(x, spec)``), never as negative zero; ``missing``
-    for None. ``inf`` and ``nan`` read as themselves."""
-    if x is None:
-        return missing
-    if not isinstance(x, (int, float)):
-        x = float(x)  # numpy and torch scalars
-    text = format(x, spec)
-    mantissa = text.lower().split("e")[0]
-    if (text.startswith("-") and any(c.isdigit() for c in mantissa)
-            and not any(c in "123456789" for c in mantissa)):
-        text = text[1:]  # -0.0000, -0e+00, -0.0 %: all digits zero after rounding
-    return text
 
 
 def pct(x, digits: int = 1, missing: str = MISSING) -> str:
