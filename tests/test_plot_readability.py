@@ -61,3 +61,19 @@ def test_the_live_figures_legend_sits_above_the_charts_not_on_their_data():
     for ax in fig.fig.axes:
         assert not key.overlaps(ax.get_window_extent(renderer)) and not key.overlaps(ax.title.get_window_extent(renderer))
     assert not key.overlaps(fig.title.get_window_extent(renderer))
+
+
+def test_a_races_legend_sits_above_its_charts_and_its_figure_fits_a_notebook():
+    from lrlab.plots.race import race_figure
+    from lrlab.race import race
+    base = TrainConfig(n_samples=80, max_epochs=4)
+    runs = race([base.replace(optimizer=o, lr=lr) for o, lr in (("sgd", 0.1), ("adam", 0.01), ("rmsprop", 0.001))])
+    fig = race_figure(runs)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert fig.get_size_inches()[0] * fig.dpi <= 1000  # shown 1:1 in a notebook cell: 10 pt text is ~14 px
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (key,) = fig.legends
+    box = key.get_window_extent(renderer)
+    assert [t.get_text() for t in key.get_texts()] == ["sgd lr=0.1", "adam lr=0.01", "rmsprop lr=0.001"]
+    assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)

@@ -106,7 +106,7 @@ def _picture(runs, labels=None, dataset=None) -> RacePicture:
     return runs if isinstance(runs, RacePicture) else race_picture(runs, labels, dataset)
 
 
-def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "test") -> None:
+def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "test", legend: bool = True) -> None:
     """Loss (log y), accuracy and learning rate per epoch, one colour per contender; an x where one
     diverged. ``runs``: a :class:`RacePicture` or runs."""
     picture = _picture(runs, labels)
@@ -143,7 +143,7 @@ def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "t
         lrs = lrs[lrs > 0]
         if len(lrs) and lrs.max() / lrs.min() > 20:
             ax_lr.set_yscale("log")
-    if 0 < len(picture.contenders) <= 10:
+    if legend and 0 < len(picture.contenders) <= 10:
         ax_loss.legend(loc="upper right", fontsize=9)
 
 
@@ -199,7 +199,10 @@ def draw_race(fig, runs, labels=None, dataset=None, max_multiples: int = 8) -> N
     ax_loss = fig.add_subplot(grid[0, 0:cols])
     ax_acc = fig.add_subplot(grid[0, cols:2 * cols])
     ax_lr = fig.add_subplot(grid[0, 2 * cols:])
-    draw_race_curves(ax_loss, ax_acc, ax_lr, picture)
+    draw_race_curves(ax_loss, ax_acc, ax_lr, picture, legend=False)
+    handles, names = ax_loss.get_legend_handles_labels()
+    if 0 < len(handles) <= 16:  # one legend above the charts, not on the curves
+        fig.legend(handles, names, loc="outside upper center", ncol=min(4, len(handles)), frameon=False, fontsize=10)
     if n:
         width = grid.ncols // n
         axes = [fig.add_subplot(grid[1, i * width:(i + 1) * width]) for i in range(n)]
@@ -214,7 +217,7 @@ def _agg_figure(width: float, height: float):
     return fig
 
 
-def race_figure(runs, labels=None, dataset=None, width: float = 15, height: float = 7.5):
+def race_figure(runs, labels=None, dataset=None, width: float = 10, height: float = 6.2):
     fig = _agg_figure(width, height)
     draw_race(fig, runs, labels, dataset)
     return fig
@@ -225,7 +228,7 @@ class LiveRaceFigure:
     :class:`RacePicture`). It pickles, so the kernel's renderer process draws its own copy
     (:mod:`lrlab.plots.render_process`) and the racing thread keeps the lock."""
 
-    def __init__(self, width: float = 15, height: float = 7.5):
+    def __init__(self, width: float = 10, height: float = 6.2):
         self.fig = _agg_figure(width, height)
         self._background = None
 
@@ -312,7 +315,7 @@ def draw_range_test(ax, test) -> None:
     ax.legend(loc="upper left", fontsize=9)
 
 
-def sweep_figure(result, range_test=None, metric: str = "final_train_loss", width: float = 14, height: float = 4.8):
+def sweep_figure(result, range_test=None, metric: str = "final_train_loss", width: float = 10.5, height: float = 4.4):
     """The sweep (left) and the range test (right); either may be None."""
     both = result is not None and range_test is not None
     fig = _agg_figure(width if both else width * 0.6, height)

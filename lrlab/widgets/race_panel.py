@@ -121,7 +121,7 @@ class RacePanel(PictureRepr, RunnerPanel, W.VBox):
         self._labels: list[str] = []
         self.error: str | None = None
         self.frames_drawn = 0
-        self.figure = LiveRaceFigure(width=15, height=7.5)
+        self.figure = LiveRaceFigure()  # 10 in at 100 dpi: shown 1:1 in a notebook, its text >= 12 px
         self.remote = render_process.RemoteFigure()  # the figure as the renderer process draws it
         self.runner = Runner(self._snapshot, self._show, max_fps=fps, render=self._render_frame,
                              on_abandon=render_process.wake, on_launch=lambda: self.remote.prepare(self.figure),
