@@ -1,4 +1,6 @@
 """One colour per optimizer (and per schedule) in every view: race, sweep, surface paths, schedules."""
+import re
+
 import numpy as np
 from matplotlib.colors import to_hex
 
@@ -38,7 +40,14 @@ def test_a_race_draws_each_contender_in_its_optimizers_colour():
                                      (OPTIMIZER_COLORS["adam"], "--")]
     picture = race_picture(runs)
     assert [c.color for c in picture.contenders] == [OPT[o] for o in ("sgd", "adam", "adam")]
-    # the small multiples' titles are in the same colours
+    # the small multiples' titles and the ranking table's swatches are in the same colours
+    from lrlab.widgets import RacePanel
+    panel = RacePanel(base, contenders=[c.config for c in runs])
+    panel.run(epochs=3)
+    swatches = re.findall(r"color:(#[0-9A-Fa-f]{6});font-size", panel.table.value)
+    by_rank = [panel.ranking()[k]["index"] for k in range(3)]
+    assert swatches == [picture.contenders[i].color for i in by_rank]
+    panel.close()
     assert [to_hex(ax.title.get_color()) for ax in fig.axes[3:]] == [c.color.lower() for c in picture.contenders]
 
 

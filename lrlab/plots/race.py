@@ -7,16 +7,8 @@ from typing import Optional
 
 import numpy as np
 
-from . import CLASS_COLORS, LINESTYLES, PALETTE, fig_to_png, new_figure, optimizer_color, run_styles
-
-
-def color_of(i: int) -> str:
-    """Contender ``i``'s colour (the palette cycles; the line style changes each cycle)."""
-    return PALETTE[i % len(PALETTE)]
-
-
-def style_of(i: int) -> str:
-    return LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)]
+from ..records import _frozen
+from . import CLASS_COLORS, PALETTE, fig_to_png, new_figure, optimizer_color, run_styles
 
 
 def _labels(runs, labels):
@@ -61,12 +53,6 @@ class RacePicture:
     xs: Optional[np.ndarray]  # where the fitted curves are evaluated (regression)
 
 
-def _frozen(a) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.setflags(write=False)
-    return a
-
-
 def race_picture(runs, labels=None, dataset=None, resolution: int = 60, max_multiples: int = 8) -> RacePicture:
     """The numbers :func:`draw_race` draws, read from ``runs`` now (call it where the runs are
     not being trained at that moment, e.g. between epochs in the racing thread)."""
@@ -102,8 +88,9 @@ def race_picture(runs, labels=None, dataset=None, resolution: int = 60, max_mult
     return RacePicture(tuple(contenders), kind, dataset.n_classes if dataset is not None else 0, X, y, extent, xs)
 
 
-def _picture(runs, labels=None, dataset=None) -> RacePicture:
-    return runs if isinstance(runs, RacePicture) else race_picture(runs, labels, dataset)
+def _picture(runs, labels=None, dataset=None, max_multiples: int = 8) -> RacePicture:
+    """``runs`` itself if it is a :class:`RacePicture`, else the picture of those runs now."""
+    return runs if isinstance(runs, RacePicture) else race_picture(runs, labels, dataset, max_multiples=max_multiples)
 
 
 def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "test", legend: bool = True) -> None:
@@ -111,7 +98,7 @@ def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "t
     diverged. ``runs``: a :class:`RacePicture` or runs."""
     picture = _picture(runs, labels)
     regression = picture.kind == "regression"
-    for i, c in enumerate(picture.contenders):
+    for c in picture.contenders:
         h = c.history
         if not len(h["epoch"]):
             continue
@@ -154,20 +141,20 @@ def draw_boundary_multiple(axes, picture: RacePicture) -> None:
     cmap = (LinearSegmentedColormap.from_list("lrlab2", ["#5DA5DA", "#FFFFFF", "#F5B041"]) if k == 2
             else ListedColormap(CLASS_COLORS[:k]))
     colors = np.array(CLASS_COLORS)
-    for i, (ax, c) in enumerate(zip(axes, picture.contenders)):
+    for ax, c in zip(axes, picture.contenders):
         values = np.nan_to_num(c.values, nan=0.5)
         vmin, vmax = (0, 1) if k == 2 else (-0.5, k - 0.5)
         ax.imshow(values, origin="lower", extent=picture.extent, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
                   alpha=0.85, interpolation="bilinear" if k == 2 else "nearest")
         ax.scatter(picture.X[:, 0], picture.X[:, 1], c=colors[picture.y], s=5, linewidths=0)
-        _multiple_title(ax, c, i, regression=False)
+        _multiple_title(ax, c, regression=False)
         for spine in ax.spines.values():
             spine.set_visible(True)
             spine.set_edgecolor(c.color)
             spine.set_linewidth(2)
 
 
-def _multiple_title(ax, c: ContenderPicture, i: int, regression: bool) -> None:
+def _multiple_title(ax, c: ContenderPicture, regression: bool) -> None:
     """The contender's name and its test score in its colour (the best epoch's once restored)."""
     if np.isfinite(c.accuracy):
         score = f"R² {c.accuracy:.2f} test" if regression else f"{100 * c.accuracy:.0f} % test"
@@ -182,17 +169,16 @@ def _multiple_title(ax, c: ContenderPicture, i: int, regression: bool) -> None:
 
 def draw_fit_multiple(axes, picture: RacePicture) -> None:
     """Regression: each contender's fitted curve over the data, in its colour."""
-    for i, (ax, c) in enumerate(zip(axes, picture.contenders)):
+    for ax, c in zip(axes, picture.contenders):
         ax.scatter(picture.X[:, 0], np.ravel(picture.y), s=4, color="#999999")
         ax.plot(picture.xs, c.values, color=c.color, linestyle=c.style, linewidth=2)
-        _multiple_title(ax, c, i, regression=True)
+        _multiple_title(ax, c, regression=True)
 
 
 def draw_race(fig, runs, labels=None, dataset=None, max_multiples: int = 8) -> None:
     """Curves on top (loss, accuracy, learning rate), one small boundary map per contender below.
     ``runs``: a :class:`RacePicture`, or runs (read now with :func:`race_picture`)."""
-    picture = runs if isinstance(runs, RacePicture) else race_picture(runs, labels, dataset,
-                                                                      max_multiples=max_multiples)
+    picture = _picture(runs, labels, dataset, max_multiples)
     n = sum(c.values is not None for c in picture.contenders[:max_multiples])
     grid = fig.add_gridspec(2 if n else 1, max(n, 3) * 2 if n else 6, height_ratios=[1.5, 1] if n else None)
     cols = grid.ncols // 3

@@ -19,7 +19,7 @@ import ipywidgets as W
 
 from .. import limits, optim, schedules
 from ..plots import fig_to_png, render_process
-from ..plots.race import LiveRaceFigure, color_of, race_picture, sweep_figure
+from ..plots.race import LiveRaceFigure, race_picture, sweep_figure
 from ..race import Race, label_of, lr_range_test, parse_lrs, ranking, sweep
 from ..train import TrainConfig
 from ..checks import check_number
@@ -63,14 +63,16 @@ def _td(text: str, align: str = "left") -> str:
     return f"<td style='{_CELL.format(align=align)}'>{text}</td>"
 
 
-def ranking_html(rows: list[dict]) -> str:
-    """The ranking table as HTML (contender colour swatch, best epoch's metrics, stop reason)."""
+def ranking_html(rows: list[dict], colors=None) -> str:
+    """The ranking table as HTML (contender colour swatch, best epoch's metrics, stop reason);
+    ``colors[row["index"]]``: each contender's colour in the picture (grey where not given)."""
     head = "<tr>" + "".join(_th(t, a) for t, a in (("#", "right"), ("contender", "left"), ("best test loss", "right"),
                                                    ("best test acc", "right"), ("best epoch", "right"),
                                                    ("stopped", "left"))) + "</tr>"
     body = []
     for r in rows:
-        swatch = f"<span style='color:{color_of(r['index'])};font-size:1.3em'>&#9632;</span>"
+        color = colors[r["index"]] if colors is not None else "#999999"
+        swatch = f"<span style='color:{color};font-size:1.3em'>&#9632;</span>"
         loss = num(r["test_loss"], ".4f") if math.isfinite(r["test_loss"]) else "—"
         acc = pct(r["test_acc"])
         epoch = "—" if r["best_epoch"] is None else str(r["best_epoch"] + 1)
@@ -316,7 +318,7 @@ class RacePanel(PictureRepr, RunnerPanel, W.VBox):
             self.figure.update(frame)
             png = self.figure.png()
         self.image.show(png)
-        self.table.value = ranking_html(frame["ranking"])
+        self.table.value = ranking_html(frame["ranking"], [c.color for c in frame["picture"].contenders])
         self._set_status(frame["status"])
         self.frames_drawn += 1
 
