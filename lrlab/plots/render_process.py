@@ -126,18 +126,13 @@ def serve(conn) -> None:
                     if delay:
                         time.sleep(delay)
                     fig.update(frame)
-                    reply = (seq, _png(fig), None)
+                    reply = (seq, fig.png(), None)  # a live frame (lrlab.plots.encode_live_png)
                 except Exception as exc:
                     reply = (seq, None, f"drawing failed: {type(exc).__name__}: {exc}")
             try:
                 conn.send(reply)
             except (EOFError, OSError):
                 return
-
-
-def _png(fig) -> bytes:
-    """The live figure's PNG (its own ``png()``: a live frame, :func:`lrlab.plots.encode_live_png`)."""
-    return fig.png()
 
 
 # ============================================================================ the client

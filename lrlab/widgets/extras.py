@@ -41,14 +41,6 @@ def _message(text: str, error: bool = False) -> str:
     return f'<span style="color:{color}">{"&#9888; " if error else ""}{html.escape(text)}</span>'
 
 
-def _png(fig) -> bytes:
-    """PNG bytes, fast path (PIL, low compression): needs an Agg canvas on the Figure."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    if not isinstance(fig.canvas, FigureCanvasAgg):
-        FigureCanvasAgg(fig)
-    return fig_to_png(fig, fast=True)
-
-
 def _image() -> W.Image:
     img = W.Image(format="png")
     img.add_class("lrlab-figure")
@@ -323,7 +315,7 @@ class NetworkView(W.VBox):
         columns = len(frame.sizes)  # ~0.95 in per layer so that the layer titles do not run together
         fig = self._figure(max(6.5, 0.95 * columns + 1.0), 4.2, (0.1, 0.02, 0.9, 0.92))
         draw_network(fig.add_subplot(1, 1, 1), frame)
-        return _png(fig)
+        return fig_to_png(fig, fast=True)
 
     def draw_heatmaps(self, frame) -> bytes:
         from ..plots.network import draw_neuron_mosaic
@@ -333,13 +325,13 @@ class NetworkView(W.VBox):
         width, height = max(4.0, unit * cols + 0.8), unit * layers + 0.55
         fig = self._figure(width, height, (0.4 / width, 0.05 / height, 1 - 0.4 / width, 1 - 0.45 / height))
         draw_neuron_mosaic(fig.add_subplot(1, 1, 1), frame, max_units=self.max_units)
-        return _png(fig)
+        return fig_to_png(fig, fast=True)
 
     def draw_confusion(self, frame) -> bytes:
         from ..plots.network import draw_confusion_matrix
         fig = self._figure(4.2, 4.0, (0.2, 0.15, 0.95, 0.9))
         draw_confusion_matrix(fig.add_subplot(1, 1, 1), frame)
-        return _png(fig)
+        return fig_to_png(fig, fast=True)
 
     def update(self, source) -> None:
         """Redraw from a :class:`lrlab.records.NetworkFrame`, or a Run or a Trainer (its live
