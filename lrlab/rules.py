@@ -36,6 +36,9 @@ GOING_ON, DIVERGED, STOPPED_BY_USER, TARGET_ACCURACY, CONVERGED, MAX_EPOCHS = ra
 #: Rule 1's second form: a train loss above ``HOLD_FACTOR * max(|first loss|, 1e-3)`` for
 #: ``HOLD_EPOCHS`` epochs in a row is a divergence too.
 HOLD_FACTOR, HOLD_EPOCHS = 100.0, 20
+#: The first loss the divergence bounds are measured against is at least this (a near-zero first
+#: loss would make any later loss "diverged").
+LOSS_FLOOR = 1e-3
 #: ``REASONS[code]``: the :class:`lrlab.train.Run`'s ``stop_reason`` of each code.
 REASONS = (None, "diverged", "stopped_by_user", "target_accuracy", "converged", "max_epochs")
 
@@ -177,8 +180,9 @@ class EpochRules:
         if self._first_pending:
             first = active & (self.has_first ^ True)
             self.first_loss = where(first, train_loss, self.first_loss)
-            self.bound = where(first, self.divergence_factor * xp.floor_at(abs(self.first_loss), 1e-3), self.bound)
-            self.hold_bound = where(first, HOLD_FACTOR * xp.floor_at(abs(self.first_loss), 1e-3), self.hold_bound)
+            start = xp.floor_at(abs(self.first_loss), LOSS_FLOOR)
+            self.bound = where(first, self.divergence_factor * start, self.bound)
+            self.hold_bound = where(first, HOLD_FACTOR * start, self.hold_bound)
             self.has_first = self.has_first | first
             self._first_pending = not xp.all(self.has_first)
         # for a finite loss, "not loss > bound" is "loss <= bound" (the bound is never NaN then)

@@ -14,6 +14,7 @@ from . import limits, nets, safeio
 from .batched import output_loss, score
 from .config import TrainConfig, features_of, make_dataset, torch_dtype
 from .history import History
+from .rules import LOSS_FLOOR
 
 @dataclass
 class Run:
@@ -85,9 +86,9 @@ class Run:
                 return (f"diverged at epoch {e}: the loss became {'inf' if math.isinf(loss) else 'nan'}: "
                         f"the learning rate is too high")
             first = self.history["train_loss"][0] if len(self.history) else float("nan")
-            times = loss / max(abs(first), 1e-3) if math.isfinite(first) else float("nan")
-            times = f"{times:,.0f}" if times < 1e4 else f"{times:.1e}"
-            return (f"diverged at epoch {e}: the loss is {times}x where it started ({first:.3g} -> "
+            ratio = loss / max(abs(first), LOSS_FLOOR)  # as the divergence rule measures it
+            how_far = f"{ratio:,.0f}x" if ratio < 1e4 else f"{ratio:.1e}x" if math.isfinite(ratio) else "far above"
+            return (f"diverged at epoch {e}: the loss is {how_far} where it started ({first:.3g} -> "
                     f"{loss:.3g}): the learning rate is too high")
         if self.stop_reason == "converged":
             return (f"converged at epoch {e}: the training loss has not improved by {self.config.min_delta:g} "
