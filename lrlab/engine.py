@@ -627,15 +627,13 @@ class Engine:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        metrics = (torch.stack([m for _, _, m, _, _ in pending]).cpu().numpy() if self.on_device
-                   else np.stack([m for _, _, m, _, _ in pending]))  # [B, 4, K]
-        extras = [x for _, _, _, _, x in pending]
-        B, K = len(pending), self.K
-        block = np.empty((B, K, 7 + (extras[0].shape[1] if extras[0] is not None else 0)))
-        block[:, :, 0] = np.array([e for e, _, _, _, _ in pending], dtype=np.float64)[:, None]
-        block[:, :, 1] = np.stack([lrs for _, lrs, _, _, _ in pending])
-        block[:, :, 2:6] = metrics[:, [0, 2, 1, 3]].transpose(0, 2, 1)  # train/test loss, train/test score
-        block[:, :, 6] = np.array([now for _, _, _, now, _ in pending])[:, None]
+        epochs, lrs, metrics, nows, extras = zip(*pending)
+        metrics = torch.stack(metrics).cpu().numpy() if self.on_device else np.stack(metrics)  # [B, 4, K]
+        block = np.empty((len(pending), self.K, 7 + (extras[0].shape[1] if extras[0] is not None else 0)))
+        block[:, :, 0] = np.array(epochs, dtype=np.float64)[:, None]
+        block[:, :, 1] = np.stack(lrs)
+        block[:, :, 2:6] = metrics[:, [0, 2, 1, 3]].transpose(0, 2, 1)  # (COLUMNS' order) train/test loss, score
+        block[:, :, 6] = np.array(nows)[:, None]
         if extras[0] is not None:
             block[:, :, 7:] = np.stack(extras)
         for kh, rows in self._khistories:
