@@ -9,7 +9,8 @@ Screenshots go to ``artifacts/browser/`` (``playground.png``: mid-training).
 
 Skipped, with the reason shown by ``-ra``, when chromium or playwright is missing
 (install: ``apt-get install -y chromium`` and ``pip install playwright``; no browser download).
-``LRLAB_BROWSER_NOTEBOOK=/path/to/nb.ipynb`` points the test at another notebook.
+``LRLAB_BROWSER_NOTEBOOK=/path/to/nb.ipynb`` points the test at another notebook;
+``LRLAB_BROWSER_VIEWPORT=1366x768`` sets the window (a laptop's) for the screenshots.
 """
 from __future__ import annotations
 
@@ -141,7 +142,8 @@ def test_playground_panel_trains_in_a_real_browser(tmp_path):
         wait_for_server(proc, port, token, tmp_path / "lab.log")
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            width, height = (int(v) for v in os.environ.get("LRLAB_BROWSER_VIEWPORT", "1400x1000").split("x"))
+            page = browser.new_page(viewport={"width": width, "height": height})
             console_errors = []
             page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
             try:
