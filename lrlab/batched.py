@@ -155,8 +155,7 @@ class BatchedMLP:
             zs, acts = [], [a]
             for b, Wt in fwd[:-1]:
                 if sigmoid_tanh:
-                    a = torch.sigmoid_(torch.addmm(b, a, Wt, beta=2.0, alpha=2.0))
-                    a = a.mul_(_scalar(2, a)).sub_(_scalar(1, a))
+                    a = _tanh_from_sigmoid_(torch.sigmoid_(torch.addmm(b, a, Wt, beta=2.0, alpha=2.0)))
                     z = None
                 else:
                     z = torch.addmm(b, a, Wt)
@@ -171,8 +170,7 @@ class BatchedMLP:
         zs, acts = [], [a]
         if shared:
             a = a.expand(K, *a.shape)
-        # work buffers: the kept look-ahead pass has its own per chunk, other tags share theirs
-        key = (flat.data_ptr(), K, n) if tag == "ahead" else (K, n)
+        key = (K, n)  # work buffers: the chunks of one tag share theirs
         if sigmoid_tanh:  # 2 W and 2 b for 2 z (baddbmm's beta = alpha = 2 costs an extra pass)
             # used within this pass only, so a work buffer even without a tag (a fresh one each call
             # would also fill the operand cache with views of dead buffers)
@@ -185,7 +183,7 @@ class BatchedMLP:
                 return Layers(True, zs, acts, Z.transpose(1, 2))
             if sigmoid_tanh:  # tanh(z) = 2 sigmoid(2 z) - 1, in place in the buffer
                 torch.baddbmm(fwd2[l][0], fwd2[l][1], a, out=Z)
-                a = torch.sigmoid_(Z).mul_(_scalar(2, Z)).sub_(_scalar(1, Z))
+                a = _tanh_from_sigmoid_(torch.sigmoid_(Z))
                 z = None
             else:
                 z = torch.baddbmm(b, W, a, out=Z)
@@ -211,7 +209,8 @@ class BatchedMLP:
         ``split > 0``: ``X`` holds other inputs first (the race: training inputs, then test
         inputs, in one forward pass); returns ``(loss, score, kept)``, ``kept`` being the forward
         pass of the first ``split`` inputs per chunk (:meth:`Layers.head`), which
-        :meth:`loss_and_grads` accepts as ``layers`` while ``flat`` has not changed. With
+        :meth:`loss_and_grads` accepts as ``layers`` while ``flat`` has not changed (and, with a
+        ``tag``, until the next pass with that tag overwrites its work buffers). With
         ``y_all`` (the targets of every input of ``X``) and two classes under cross-entropy,
         one pass over all the outputs also gives the first inputs' loss, score and ``dL/dout``
         (:func:`two_class_split`), kept for that step."""
@@ -379,9 +378,14 @@ def activate(z: torch.Tensor, name: str) -> torch.Tensor:
     ``tanh(z) = 2 sigmoid(2 z) - 1`` (equal to within float32 rounding, ~3x faster on CPU: torch's
     float32 tanh is not vectorised there). float64 uses ``torch.tanh`` (bit-identical to the engine)."""
     if name == "tanh" and z.dtype == torch.float32:
-        a = torch.sigmoid(z * 2)
-        return a.mul_(_scalar(2, a)).sub_(_scalar(1, a))
+        return _tanh_from_sigmoid_(torch.sigmoid(z * 2))
     return nets.activate(z, name)
+
+
+def _tanh_from_sigmoid_(s: torch.Tensor) -> torch.Tensor:
+    """``2 s - 1`` in place, in one pass (``-1 + 2 s``: ``2 s`` is exact, so the same bits as
+    ``s.mul_(2).sub_(1)``, which reads and writes the tensor twice)."""
+    return torch.add(_scalar(-1, s), s, alpha=2, out=s)
 
 
 _ONE = {}

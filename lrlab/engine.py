@@ -134,6 +134,7 @@ class _Group:
     state: Any
     decoupled_decay: Any = 0.0  # AdamW rows' weight_decay (number or [K] tensor), 0 elsewhere
     views: tuple = ()  # (params, grad, lr) rows of the race's buffers, built once
+    sides: tuple = ()  # views for each of the two gradient buffers (views is the one in use)
     lr: Any = 0.0  # this epoch's learning rate: a number if the rows share it, else views[2]
     shrink: bool = False  # any AdamW row with a non-zero decoupled decay
 
@@ -227,7 +228,11 @@ class Engine:
         base = make_model(first, self.dataset)  # one seed: the same initial weights for every model
         self.net = BatchedMLP.from_mlp(base, K)
         self.params = self.net.params
-        self.grad = torch.zeros_like(self.params)
+        # two gradient buffers: ``grad`` is the one the last step used; the full-batch pass writes
+        # the next step's gradient into the other one (see _full_batch_pass)
+        self._grads = (torch.zeros_like(self.params), torch.zeros_like(self.params))
+        self._side = 0
+        self.grad = self._grads[0]
         self.best_params = self.params.clone()
         self.frozen = self.params.clone()  # rows of stopped models are held at these values
 
@@ -331,7 +336,8 @@ class Engine:
         self._models_built = False
         self.lrs = torch.zeros(K, dtype=self.dtype, device=self.device)
         for g in self.groups:  # the buffers are only ever modified in place, so views stay valid
-            g.views = (self.params[g.rows], self.grad[g.rows], self.lrs[g.rows])
+            g.sides = tuple((self.params[g.rows], G[g.rows], self.lrs[g.rows]) for G in self._grads)
+            g.views = g.sides[0]
             g.shrink = isinstance(g.decoupled_decay, torch.Tensor) or g.decoupled_decay != 0
         # schedules whose observe() only returns lr(epoch + 1) (no state) are not called per epoch
         self._observing = np.array([type(sc).observe is not schedules.Schedule.observe for sc in self.schedules],
@@ -342,8 +348,10 @@ class Engine:
         self._n_active = K
         # per chunk: its rows, its optimizer groups and its rows of the (fixed) params and grad buffers
         self._pipeline = [(rows, [g for g in self.groups if rows.start <= g.rows.start < rows.stop],
-                           self.params[rows], self.grad[rows]) for rows in self.chunks]
-        self._ahead = None  # (params version, [forward pass of the training inputs per chunk])
+                           self.params[rows], tuple(G[rows] for G in self._grads)) for rows in self.chunks]
+        # (params version, [(train loss, score) per chunk], the gradient buffer holding the next step's gradient)
+        self._ahead = None
+        self._last_epoch = max(c.max_epochs for c in self.configs)  # no step after this epoch index - 1
         self._last_lrs = None
         self._active_col = None  # self.active as a [K, 1] tensor on the device (None: to be rebuilt)
         self._set_lrs(self._epoch_lrs(0))  # the first epoch's rates (what effective_steps reads before training)
@@ -492,31 +500,50 @@ class Engine:
         self._update(self.groups)
         return loss, acc
 
+    def _use_grad(self, side: int) -> None:
+        """Make gradient buffer ``side`` the one the steps use (``grad`` and every group's views)."""
+        self._side = side
+        self.grad = self._grads[side]
+        for g in self.groups:
+            g.views = g.sides[side]
+
     def _full_batch_pass(self) -> torch.Tensor:
         """One full-batch epoch, chunk by chunk: the step, then the test metrics of the updated
         weights; returns ``[4, K]``: train loss, train score, test loss, test score.
 
-        The forward pass of the test metrics runs on the training and test inputs together,
-        and its training part is kept for the next epoch's step (the same weights, checked by
-        the buffer's version counter), so one forward serves both: test metrics are still those
-        of the weights after the update, the next step still sees exactly those weights. Each
-        chunk of models goes through backward, update and forward in turn while its numbers
-        are still in the CPU's cache."""
+        The forward pass of the test metrics runs on the training and test inputs together, and
+        the backward of its training part follows at once, while the chunk's activations are
+        still in the CPU's cache: it is the next epoch's gradient (the same weights, checked by
+        the buffer's version counter), written into the other gradient buffer, and its loss and
+        score are the next epoch's training metrics. So one forward and one backward per epoch
+        serve both: the test metrics are still those of the weights after the update, the next
+        step still sees exactly those weights. The last epoch (``max_epochs``) skips that backward."""
         kept = self._ahead
         if kept is not None and kept[0] != self.params._version:
             kept = None  # the weights changed since (outside code)
         self._ahead = None
+        if kept is not None and kept[2] != self._side:
+            self._use_grad(kept[2])
+        ahead_side = 1 - self._side
+        look_ahead = self.epoch_index + 1 < self._last_epoch
         passes, stats = [], []
         whole = slice(None)
-        for c, (rows, groups, flat, grad) in enumerate(self._pipeline):
-            loss, acc = self.net.loss_and_grads(self.X_train, self.y_train, self.loss, grad, flat=flat,
-                                                layers=kept and [(whole, kept[1][c])], tag="step", kind=self.kind)
+        for c, (rows, groups, flat, grads) in enumerate(self._pipeline):
+            if kept is None:
+                loss, acc = self.net.loss_and_grads(self.X_train, self.y_train, self.loss, grads[self._side],
+                                                    flat=flat, tag="step", kind=self.kind)
+            else:
+                loss, acc = kept[1][c]
             self._update(groups, rows)
             test_loss, test_acc, ahead = self.net.evaluate(self._X_all, self.y_test, self.loss, self.kind, flat=flat,
                                                            split=self.n_train, tag="ahead", y_all=self._y_all)
-            passes.append(ahead[0][1])
+            if look_ahead:
+                passes.append(self.net.loss_and_grads(self.X_train, self.y_train, self.loss, grads[ahead_side],
+                                                      flat=flat, layers=[(whole, ahead[0][1])], tag="step",
+                                                      kind=self.kind))
             stats.append(torch.stack([loss, acc, test_loss, test_acc]))
-        self._ahead = (None, passes)  # its version is set at the end of epoch()
+        if look_ahead:
+            self._ahead = (None, passes, ahead_side)  # its version is set at the end of epoch()
         return stats[0] if len(stats) == 1 else torch.cat(stats, 1)
 
     def epoch(self, should_stop: Callable[[], bool] | None = None) -> list[dict | None] | None:
@@ -597,7 +624,7 @@ class Engine:
         if self._ahead is not None:
             # a stop restores a model's row: its kept forward pass is stale, but that model's
             # numbers are masked from now on, so the kept pass still serves every running model
-            self._ahead = (self.params._version, self._ahead[1])
+            self._ahead = (self.params._version, *self._ahead[1:])
         return EpochRecords(self._pos, ran, e, lrs, metrics, now, extra)
 
     def _keep_best(self, e: int, improved, metrics) -> None:

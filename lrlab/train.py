@@ -50,9 +50,13 @@ class Trainer:
         self._run = e.runs[0]  # its model's weights are views of the engine's buffer
         self.model = self._run.model
         self.params = e.params[0]
-        self.grad = e.grad[0]  # the last mini-batch's gradient
         self.history: History = e.histories[0]
         self.schedule = e.schedules[0]
+
+    @property
+    def grad(self) -> torch.Tensor:
+        """The gradient of the last step (the last mini-batch's), flat, in the model's order."""
+        return self.engine.grad[0]
 
     @property
     def run(self) -> Run:

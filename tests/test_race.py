@@ -441,12 +441,28 @@ def test_full_batch_race_keeps_the_next_steps_loss_from_the_look_ahead_pass():
                for o, lr in (("sgd", 0.3), ("adam", 0.01), ("rmsprop", 0.003))]
     r = Race(configs)
     r.epoch()
-    kept = r._ahead[1][0]
-    assert kept.stats is not None  # loss, accuracy and dL/dout of the next step, from the test-time pass
-    expected, _ = r.net.loss_and_grads(r.X_train, r.y_train, r.loss, torch.zeros_like(r.grad))
+    grad = torch.zeros_like(r.grad)
+    expected, _ = r.net.loss_and_grads(r.X_train, r.y_train, r.loss, grad)
     records = r.epoch()
     assert [rec["train_loss"] for rec in records] == pytest.approx(expected.tolist(), abs=1e-6)
+    # the second step used the gradient the look-ahead backward computed at those same weights
+    assert not torch.equal(grad, torch.zeros_like(grad))
+    torch.testing.assert_close(r.grad, grad, atol=1e-6, rtol=1e-5)
     for ours, config in zip(r.run(), configs):
+        np.testing.assert_allclose(table(ours), table(train(config)), atol=1e-4)
+
+
+def test_full_batch_race_runs_one_backward_per_chunk_per_epoch_and_none_after_the_last(monkeypatch):
+    configs = [BASE.replace(batch_size=None, optimizer=o, lr=lr, max_epochs=4, dtype="float32")
+               for o, lr in (("sgd", 0.3), ("adam", 0.01))]
+    r = Race(configs)
+    calls = []
+    real = r.net._backward
+    monkeypatch.setattr(r.net, "_backward", lambda *a, **k: calls.append(1) or real(*a, **k))
+    r.run()
+    assert all(run.history.epochs_seen == 4 for run in r.runs)
+    assert len(calls) == 4 * len(r.chunks)  # the first epoch its own, epochs 1..3 the next one's, none after the 4th
+    for ours, config in zip(r.runs, configs):
         np.testing.assert_allclose(table(ours), table(train(config)), atol=1e-4)
 
 
