@@ -90,8 +90,9 @@ torch.optim does so that the engine's outputs equal torch.optim's bit for bit:
 
 The batched MLP's own tricks (the operand caches of per-layer views, tanh as
 ``2 sigmoid(2 z) - 1``, work buffers and chunking) are documented in :mod:`lrlab.batched`;
-the race's look-ahead pass (the forward pass for the test metrics, whose training part the
-next epoch's step reuses) in :mod:`lrlab.race`.
+the engine's look-ahead pass (the forward pass for the test metrics, whose training part's
+backward runs at once and gives the next epoch's gradient) in
+:meth:`lrlab.engine.Engine._full_batch_pass`.
 
 Agreement with torch.optim (float64, 200 steps, weight decay on and off) is tested in
 ``tests/test_optim.py``: SGD (plain, momentum, Nesterov; dampening 0), Adagrad (with
