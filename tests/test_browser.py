@@ -205,6 +205,7 @@ def _drive_playground(page, port: int, token: str, name: str) -> None:
     panel.screenshot(path=str(ARTIFACTS / "playground_panel.png"))
     assert image.screenshot() != pixels_before, "the figure's pixels did not change while training"
     assert epochs_mid and epochs_mid > epochs_before, f"status does not report epochs: {status.inner_text()!r}"
+    _readable_and_on_one_screen(panel, image)
 
     stop_button.click()
 
@@ -221,6 +222,44 @@ def _drive_playground(page, port: int, token: str, name: str) -> None:
     _throttled_link(page, panel, image, status, start, stop_button)
 
 
+#: a 1366 x 768 laptop shows about this much of a notebook cell's output (JupyterLab's bars aside)
+SCREEN_HEIGHT_PX = 650
+#: the smallest text a panel may show at 100 % zoom, in CSS px
+MIN_TEXT_PX = 12
+
+#: every piece of visible text in ``el``: its computed font size and the text (JavaScript)
+TEXT_SIZES = """el => {
+  const out = [];
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.trim();
+    const parent = node.parentElement;
+    if (!text || !parent || parent.closest('style')) continue;
+    const box = parent.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0 || getComputedStyle(parent).visibility === 'hidden') continue;
+    out.push([parseFloat(getComputedStyle(parent).fontSize), text.slice(0, 40)]);
+  }
+  return out;
+}"""
+
+
+def _readable_and_on_one_screen(panel, image) -> None:
+    """Measured in the DOM: the whole panel (controls, buttons, status, figure; the network view
+    folded) fits a laptop screen, every text is at least 12 px, and the figure is shown at its own
+    size (its 12 px ticks not shrunk)."""
+    height = panel.evaluate("el => el.getBoundingClientRect().height")
+    sizes = panel.evaluate(TEXT_SIZES)
+    small = sorted({(size, text) for size, text in sizes if size < MIN_TEXT_PX})
+    natural, shown = image.evaluate(
+        "el => { const img = el.tagName === 'IMG' ? el : el.querySelector('img');"
+        " return [img.naturalWidth, img.getBoundingClientRect().width]; }")
+    print(f"panel: {height:.0f} px tall, {len(sizes)} texts, smallest {min(s for s, _ in sizes):.1f} px; "
+          f"figure {natural} px drawn, shown {shown:.0f} px wide")
+    assert height <= SCREEN_HEIGHT_PX, f"the panel is {height:.0f} px tall: taller than a laptop screen"
+    assert not small, f"texts below {MIN_TEXT_PX} px: {small[:10]}"
+    assert abs(shown - natural) <= 1, f"the figure ({natural} px) is shown scaled to {shown:.0f} px"
+
+
 #: the slow link of issue 16: 5 Mbit/s down and up, 100 ms latency (DevTools' network emulation)
 SLOW_LINK = {"offline": False, "latency": 100, "downloadThroughput": 5e6 / 8, "uploadThroughput": 5e6 / 8}
 
@@ -233,7 +272,9 @@ def _throttled_link(page, panel, image, status, start, stop_button) -> None:
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
     received = []
-    cdp.on("Network.webSocketFrameReceived", lambda e: received.append(len(e["response"]["payloadData"])))
+    # the payload of a binary frame comes base64-encoded in the DevTools event: its bytes are 3/4 of it
+    cdp.on("Network.webSocketFrameReceived", lambda e: received.append(
+        len(e["response"]["payloadData"]) * (3 / 4 if e["response"].get("opcode") == 2 else 1)))
 
     def train_and_count(seconds: float) -> tuple[float, float]:
         """Start; after the first frame, (KB/s received, frames shown per second) over ``seconds``."""

@@ -1,4 +1,6 @@
 """Pickers: built from the registries, bounded, each turning its controls into TrainConfig fields."""
+import math
+
 import pytest
 import traitlets
 
@@ -156,3 +158,26 @@ def test_optimizer_picker_regularisation():
     p.reg_rate.parts[0].value = 5.0  # bounded: at most 1
     assert p.config_changes()["reg_rate"] == 1.0
     TrainConfig(**p.config_changes()).validate()
+
+
+@pytest.mark.parametrize("typed", [5.0, 0.003, 0.0123])
+def test_a_typed_learning_rate_is_the_one_used_whatever_the_slider_shows(typed):
+    p = OptimizerPicker(optimizer="sgd", lr=0.01)
+    p.lr.value = typed
+    assert p.config_changes()["lr"] == typed
+    # the browser's log slider echoes the value snapped to its grid (10 ** 0.7 for 5): the box keeps it
+    snapped = 10 ** (round(math.log10(typed) / 0.05) * 0.05)
+    p.lr_slider.value = snapped
+    assert p.config_changes()["lr"] == typed
+    # a drag to elsewhere writes the slider's value, rounded to 3 digits, into the box
+    p.lr_slider.value = 10 ** -1.5
+    assert p.config_changes()["lr"] == 0.0316
+
+
+def test_a_config_outside_the_sliders_window_widens_it_and_keeps_the_exact_lr():
+    p = OptimizerPicker(optimizer="sgd", lr=0.01)
+    p.set_config(TrainConfig(optimizer="sgd", lr=3e-7))
+    assert p.lr.value == 3e-7 and p.config_changes()["lr"] == 3e-7
+    assert p.lr_slider.min <= math.log10(3e-7)
+    p.set_config(TrainConfig(optimizer="adam", lr=0.02))
+    assert p.config_changes()["lr"] == 0.02 and p.lr.min == pytest.approx(1e-5)

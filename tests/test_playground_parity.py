@@ -168,6 +168,20 @@ def test_show_test_data_and_discretize_change_the_image(panel):
     assert panel.image.value == shown  # the drawing options only change the drawing
 
 
+def test_the_lower_chart_picker_changes_the_image_and_nothing_else(panel):
+    panel.set_config(small(max_epochs=30))
+    panel.run()
+    shown, history = panel.image.value, panel.history["train_loss"].copy()
+    pictures = {"accuracy": shown}
+    for chart in ("lr", "norms", "steps"):
+        panel.chart.value = chart
+        pictures[chart] = panel.image.value
+    assert len(set(pictures.values())) == 4  # each pick draws its own chart
+    panel.chart.value = "accuracy"
+    assert panel.image.value == shown
+    assert np.array_equal(panel.history["train_loss"], history)  # the run is untouched
+
+
 def test_live_figure_options_travel_in_the_frame():
     from lrlab.plots.training import LiveTrainingFigure, live_frame
     from lrlab.train import Trainer

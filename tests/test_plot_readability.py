@@ -77,3 +77,30 @@ def test_a_races_legend_sits_above_its_charts_and_its_figure_fits_a_notebook():
     box = key.get_window_extent(renderer)
     assert [t.get_text() for t in key.get_texts()] == ["sgd lr=0.1", "adam lr=0.01", "rmsprop lr=0.001"]
     assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)
+
+
+@pytest.mark.parametrize("chart", ["accuracy", "lr", "norms", "steps"])
+def test_the_live_figure_fits_beside_the_controls_with_one_picked_chart_and_readable_text(chart):
+    from lrlab.plots.training import CHARTS
+    trainer = Trainer(TrainConfig(n_samples=60, max_epochs=10, hidden=(4, 4)), norms=True)
+    for _ in range(3):
+        trainer.epoch()
+    fig = LiveTrainingFigure(trainer.dataset, 3, 10, chart=chart)
+    fig.update(live_frame(trainer, fig.grid_points))
+    png = fig.png()
+    width, height = fig.fig.get_size_inches() * fig.fig.dpi
+    assert width <= 690 and height <= 470  # beside a 450 px column of controls on a 1366 px screen, 1:1
+    assert [name for name, ax in fig.lower.items() if ax.get_visible()] == [chart]
+    assert set(CHARTS) == set(fig.lower)
+    px = fig.fig.dpi / 72  # pixels per point at 1:1
+    for ax in (fig.ax_data, fig.ax_loss, fig.lower[chart]):
+        assert ax.title.get_fontsize() * px >= 14
+        for text in [ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()]:
+            assert text.get_fontsize() * px >= 12, text.get_text()
+    assert all(t.get_fontsize() * px >= 12 for t in fig.key.get_texts())
+    # another pick draws another picture, at the same size; a chart that does not exist is refused
+    assert fig.set_options(chart="steps" if chart != "steps" else "lr")
+    other = fig.png()
+    assert other != png and len(other) > 1000
+    with pytest.raises(ValueError, match="chart"):
+        fig.set_options(chart="histogram")

@@ -204,33 +204,50 @@ def _finite(*arrays) -> np.ndarray:
     return v[np.isfinite(v)]
 
 
+#: The charts the live figure's lower right corner can show, one at a time (the panel's picker).
+CHARTS = {"accuracy": "accuracy", "lr": "learning rate", "norms": "weight & gradient norms",
+          "steps": "effective steps"}
+
+
 class LiveTrainingFigure:
-    """The training panel's figure: six axes updated in place, rendered fast to PNG.
+    """The training panel's figure, sized to sit beside the controls on a laptop screen
+    (678 x 458 px at the default 88 dpi, so that 10 pt ticks are 12 px and titles 15 px): the
+    data with the network's decision boundary (or fitted curve) big on the left; on the right the
+    loss (train/test, log) and below it ONE picked chart (:data:`CHARTS`): accuracy (or R^2),
+    the learning rate per epoch (plateau cuts marked), per-layer weight and gradient norms, or the
+    histogram of log10(effective step) per layer. Its artists are updated in place and rendered
+    fast to PNG; every chart is kept up to date, the hidden ones are simply not drawn.
 
-    Top row: loss (train/test, log), accuracy (or R^2), decision boundary (or fitted curve).
-    Bottom row: learning rate per epoch (plateau cuts marked), per-layer weight and gradient
-    norms, histogram of log10(effective step) per layer.
-
-    Drawing options (TensorFlow Playground's): ``show_test=False`` hides the test points;
-    ``discrete=True`` shows the decided class instead of the probability (two classes:
-    ``P(class 1) >= 0.5`` in the class colours, no shades). Set them with
-    :meth:`set_options` or in a frame (``frame["options"] = {"show_test": .., "discrete": ..}``),
-    so that whoever draws the frame applies them.
+    Drawing options: ``show_test=False`` hides the test points; ``discrete=True`` shows the
+    decided class instead of the probability (two classes: ``P(class 1) >= 0.5`` in the class
+    colours, no shades), as in TensorFlow Playground; ``chart`` picks the lower chart. Set them
+    with :meth:`set_options` or in a frame (``frame["options"] = {"show_test": .., "discrete":
+    .., "chart": ..}``), so that whoever draws the frame applies them.
     """
 
-    def __init__(self, dataset, n_layers: int, max_epochs: int, width: float = 13.0, height: float = 6.6,
-                 dpi: int = 80, grid_resolution: int = 80, show_test: bool = True, discrete: bool = False):
+    def __init__(self, dataset, n_layers: int, max_epochs: int, width: float = 7.7, height: float = 5.2,
+                 dpi: int = 88, grid_resolution: int = 80, show_test: bool = True, discrete: bool = False,
+                 chart: str = "accuracy"):
         import matplotlib
         from . import RC
         with matplotlib.rc_context(RC):  # lrlab's projector-sized fonts for every artist made here
             self._build(dataset, n_layers, max_epochs, width, height, dpi, grid_resolution)
-        self.show_test, self.discrete = True, False
+        self.show_test, self.discrete, self.chart = True, False, None
         self._grid = None
-        self.set_options(show_test=show_test, discrete=discrete)
+        self.set_options(show_test=show_test, discrete=discrete, chart=chart)
 
-    def set_options(self, show_test: bool | None = None, discrete: bool | None = None) -> bool:
-        """Show/hide the test points; discretised or graded boundary. True if anything changed."""
+    def set_options(self, show_test: bool | None = None, discrete: bool | None = None,
+                    chart: str | None = None) -> bool:
+        """Show/hide the test points; discretised or graded boundary; the lower chart (a key of
+        :data:`CHARTS`). True if anything changed."""
         changed = False
+        if chart is not None and chart != self.chart:
+            if chart not in CHARTS:
+                raise ValueError(f"chart: one of {', '.join(CHARTS)}, got {chart!r}")
+            self.chart = chart
+            for name, ax in self.lower.items():
+                ax.set_visible(name == chart)
+            changed = True
         if show_test is not None and bool(show_test) != self.show_test:
             self.show_test = bool(show_test)
             for artist in self.test_artists:
@@ -261,15 +278,19 @@ class LiveTrainingFigure:
         from matplotlib.figure import Figure
         # fixed margins: constrained layout costs ~1 s per figure on a small machine
         self.fig = Figure(figsize=(width, height), dpi=dpi)
-        self.fig.subplots_adjust(left=0.065, right=0.985, bottom=0.085, top=0.885, wspace=0.26, hspace=0.4)
+        self.fig.subplots_adjust(left=0.085, right=0.98, bottom=0.1, top=0.835, wspace=0.3, hspace=0.5)
         FigureCanvasAgg(self.fig)
         self.kind = dataset.kind
         self.n_layers = n_layers
         self.max_epochs = max_epochs
         self.regression = dataset.kind == "regression"
-        ax = self.fig.subplots(2, 3)
-        self.ax_loss, self.ax_acc, self.ax_data = ax[0]
-        self.ax_lr, self.ax_norm, self.ax_step = ax[1]
+        grid = self.fig.add_gridspec(2, 2, width_ratios=[1.1, 1])
+        self.ax_data = self.fig.add_subplot(grid[:, 0])
+        self.ax_loss = self.fig.add_subplot(grid[0, 1])
+        # the lower right corner: four charts in one place, one shown (set_options(chart=...))
+        self.ax_acc, self.ax_lr, self.ax_norm, self.ax_step = (self.fig.add_subplot(grid[1, 1], label=name)
+                                                               for name in CHARTS)
+        self.lower = dict(zip(CHARTS, (self.ax_acc, self.ax_lr, self.ax_norm, self.ax_step)))
         self.animated = []
         anim = self._anim
 
@@ -335,7 +356,7 @@ class LiveTrainingFigure:
                              for l in range(n_layers)]
         self.grad_lines = [anim(self.ax_norm.plot([], [], color=colors[l], lw=1.2, linestyle=":",
                                                   label=f"layer {l + 1} |grad|")[0]) for l in range(n_layers)]
-        self.ax_norm.set(yscale="log", xlabel="epoch", ylabel="norm", title="Weight (—) and gradient (···) norms")
+        self.ax_norm.set(yscale="log", xlabel="epoch", ylabel="norm", title="Weights (—), gradients (···)")
         centers = 10 ** ((STEP_LOG_EDGES[:-1] + STEP_LOG_EDGES[1:]) / 2)
         self.step_edges = 10 ** STEP_LOG_EDGES
         # widest first, each drawn over the one before: layers with the same steps (SGD: every
@@ -346,7 +367,7 @@ class LiveTrainingFigure:
                              for l in range(n_layers)]
         self.step_note = anim(self.ax_step.text(0.02, 0.95, "", transform=self.ax_step.transAxes, ha="left", va="top",
                                                 fontsize=10, color="0.25"))
-        self.ax_step.set(xscale="log", xlabel="effective step size (log scale)", ylabel="fraction of parameters",
+        self.ax_step.set(xscale="log", xlabel="effective step (log scale)", ylabel="share of parameters",
                          title="Effective step per parameter", ylim=(0, 1.02))
         # one legend for the whole figure, above the charts (no legend sits on data): train / test
         # in the loss and accuracy charts, the layers' colours in the norm and step charts
@@ -354,10 +375,12 @@ class LiveTrainingFigure:
         keys = [Line2D([], [], color=TRAIN_COLOR, lw=2, label="train"),
                 Line2D([], [], color=TEST_COLOR, lw=2, linestyle="--", label="test")]
         keys += [Line2D([], [], color=colors[l], lw=3, label=f"layer {l + 1}") for l in range(n_layers)]
-        self.key = self.fig.legend(handles=keys, loc="upper right", bbox_to_anchor=(0.985, 1.0), ncol=len(keys),
-                                   frameon=False, fontsize=10, handlelength=1.8, columnspacing=1.2)
+        # (on its own line under the title, which can be as wide as the figure)
+        self.key = self.fig.legend(handles=keys, loc="upper right", bbox_to_anchor=(0.98, 0.945), ncol=len(keys),
+                                   frameon=False, fontsize=10, handlelength=1.6, columnspacing=1.0,
+                                   handletextpad=0.5, borderaxespad=0.0)
         self.best_lines = []
-        self.title = self.fig.suptitle(" ", x=0.065, ha="left")  # left: the legend is on the right
+        self.title = self.fig.suptitle(" ", x=0.02, y=0.995, ha="left", va="top")
 
         self.x_max = None
         self.loss_limits = self.lr_limits = self.norm_limits = self.step_limits = None
@@ -497,7 +520,8 @@ class LiveTrainingFigure:
         else:
             canvas.restore_region(self._background)
         for artist in self.animated:
-            artist.axes.draw_artist(artist)
+            if artist.axes.get_visible():  # (the lower charts not picked are not drawn)
+                artist.axes.draw_artist(artist)
 
     def png(self) -> bytes:
         """Render (blitting) and encode a live frame (:func:`lrlab.plots.encode_live_png`)."""

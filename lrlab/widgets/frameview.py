@@ -35,7 +35,7 @@ _ESM = r"""
 function render({ model, el }) {
   const id = Math.random().toString(36).slice(2);
   const img = document.createElement("img");
-  img.style.width = "100%";
+  img.style.maxWidth = "100%";  // its own size (the figures are drawn for 1:1), narrower where space is short
   img.style.height = "auto";
   img.style.display = "block";
   img.alt = model.get("alt");

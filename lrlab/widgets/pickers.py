@@ -32,7 +32,7 @@ import ipywidgets as widgets
 from .. import data as data_mod
 from .. import limits, nets, optim, params, schedules
 from ..train import TrainConfig
-from .controls import (LABEL, ParamControl, label_style, log_at_least, log_at_most, lr_slider, make_control,
+from .controls import (LABEL, ParamControl, label_style, log_at_least, log_at_most, lr_entry, lr_slider, make_control,
                        same_value, wide)
 
 __all__ = ["DatasetPicker", "NetworkPicker", "OptimizerPicker", "SchedulePicker", "StopPicker", "ParamControl",
@@ -173,7 +173,7 @@ class DatasetPicker(_Picker):
         self.classes = widgets.IntSlider(value=c.classes, min=2, max=8, description="classes", style=LABEL,
                                          layout=wide(), continuous_update=False)
         self.seed = widgets.BoundedIntText(value=c.seed, min=0, max=limits.MAX_SEED, description="seed", style=LABEL,
-                                           layout=widgets.Layout(width="240px"))
+                                           layout=widgets.Layout(width="220px"))
         self.data_seed = c.data_seed
         self.regenerate_button = widgets.Button(description="Regenerate data", icon="refresh",
                                                 tooltip="new random data (a new data seed); the network stays",
@@ -199,7 +199,8 @@ class DatasetPicker(_Picker):
         self._dataset_changed()
         self._note()
         super().__init__([self.dataset, self.noise, self.n_samples, self.test_fraction, self.classes,
-                          widgets.HBox([self.seed, self.regenerate_button, self.data_seed_note]),
+                          widgets.HBox([self.seed, self.regenerate_button, self.data_seed_note],
+                                       layout=widgets.Layout(flex_flow="row wrap")),
                           widgets.HBox([self.features_label, *self.feature_boxes.values()],
                                        layout=widgets.Layout(flex_flow="row wrap")),
                           widgets.HBox([self.csv_note, self.builtin_button])])
@@ -236,9 +237,9 @@ class DatasetPicker(_Picker):
 
     def _note(self) -> None:
         if self.data_seed is None:
-            self.data_seed_note.value = "<small>data seed = seed</small>"
+            self.data_seed_note.value = "data seed = seed"
         else:
-            self.data_seed_note.value = f"<small>data seed {self.data_seed}</small>"
+            self.data_seed_note.value = f"data seed {self.data_seed}"
 
     @property
     def n_train(self) -> int:
@@ -389,7 +390,11 @@ class OptimizerPicker(_Picker):
         c = _base(config, fields)
         self.optimizer = widgets.Dropdown(options=list(optim.OPTIMIZERS), value=c.optimizer, description="optimizer",
                                           style=LABEL, layout=wide())
-        self.lr = lr_slider(params.LR.default, description="learning rate", style=LABEL, layout=wide())
+        # the learning rate typed exactly, a log slider beside it to drag (a log slider alone snaps
+        # what it is given to its grid in the browser)
+        self.lr, self.lr_slider = lr_entry(params.LR.default, description="learning rate", step=0.05, digits=3)
+        self.lr.style, self.lr.layout.width = LABEL, "230px"
+        self.lr_slider.layout.width = "150px"
         self.info = widgets.HTML()
         self.params_box = widgets.VBox()
         self.controls: dict[str, ParamControl] = {}
@@ -403,7 +408,8 @@ class OptimizerPicker(_Picker):
         self.reg_rate.set(c.reg_rate)
         self.regularization.observe(self._regularization_changed, names="value")
         self._set_lr(c.lr)
-        super().__init__([self.optimizer, self.lr, self.params_box, self.regularization, self.reg_rate, self.info])
+        super().__init__([self.optimizer, widgets.HBox([self.lr, self.lr_slider]), self.params_box,
+                          self.regularization, self.reg_rate, self.info])
         self._watch(self.optimizer, self.lr, self.regularization)
         self.reg_rate.observe_value(self._changed)
 
@@ -429,18 +435,19 @@ class OptimizerPicker(_Picker):
             self.lr.value = spec.defaults["lr"]
 
     def _set_lr(self, lr: float) -> None:
-        """The lr slider at ``lr``; its span (:data:`lrlab.params.LR`'s, exponents) widened to hold it
-        (a config may hold any lr the engine allows)."""
+        """The learning rate box at ``lr`` (its slider follows); the span of both
+        (:data:`lrlab.params.LR`'s window) widened to hold it (a config may hold any lr the
+        engine allows)."""
         lo, hi = params.LR.exponents()
         if params.LR.accepts(lr):
             lo, hi = min(lo, log_at_most(lr)), max(hi, log_at_least(lr))  # 10 ** lo <= lr <= 10 ** hi
-        lo_e, hi_e = lo, hi
-        if hi_e > self.lr.max:
-            self.lr.max = hi_e
-        if lo_e < self.lr.min:
-            self.lr.min = lo_e
-        self.lr.value = lr
-        self.lr.max, self.lr.min = hi_e, lo_e
+        box, slider = self.lr, self.lr_slider
+        # widen first, set, then narrow: a bounded value is clipped to the span in force
+        box.max, box.min = max(box.max, 10.0 ** hi), min(box.min, 10.0 ** lo)
+        slider.max, slider.min = max(slider.max, hi), min(slider.min, lo)
+        box.value = lr
+        box.max, box.min = 10.0 ** hi, 10.0 ** lo
+        slider.max, slider.min = hi, lo
 
     def _set(self, c: TrainConfig) -> None:
         self.optimizer.value = c.optimizer  # (re)builds the controls if it changed

@@ -285,11 +285,11 @@ class ScheduleExplorer(PictureRepr, W.VBox):
                 cuts = "; ".join(f"after epoch {cut['epoch']}: {lr_text(cut['old_lr'])} &rarr; "
                                  f"{lr_text(cut['new_lr'])} "
                                  f"({html.escape(cut['reason'])})" for cut in c.cuts) or "no cuts"
-                cuts = f"<br><small>{len(c.cuts)} cut(s) on the {source} metrics: {cuts}</small>"
+                cuts = f"<br>{len(c.cuts)} cut(s) on the {source} metrics: {cuts}"
             rows.append(f"<li><b style='color:{c.color}'>{html.escape(c.name)}</b> "
                         f"<code>{html.escape(spec.formula)}</code> &mdash; {html.escape(params)}"
-                        f"<br><small>lr from {lr_text(c.rates[0])} to {lr_text(c.rates[-1])} "
-                        f"(max {lr_text(c.rates.max())}, min {lr_text(c.rates.min())})</small>{cuts}</li>")
+                        f"<br>lr from {lr_text(c.rates[0])} to {lr_text(c.rates[-1])} "
+                        f"(max {lr_text(c.rates.max())}, min {lr_text(c.rates.min())}){cuts}</li>")
         return "<ul style='margin:0'>" + "".join(rows) + "</ul>" if rows else "<i>no schedule picked</i>"
 
 

@@ -26,7 +26,7 @@ from ..plots import fig_to_png
 from ..plots import new_figure as _new_figure
 from ..plots import surfaces as plots
 from ..checks import check_number
-from .controls import lr_slider
+from .controls import lr_entry
 from .frameview import PictureRepr
 
 try:  # optional: clicks on the picture set the start point
@@ -91,7 +91,10 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
                                                           layout=widgets.Layout(width="96px"))
                                   for n in names}
         self.tune = widgets.Dropdown(options=chosen, value=chosen[0], description="tune", style=LABEL, layout=wide())
-        self.lr = lr_slider(1e-3, LR_CLAMP, description="lr", style=LABEL, layout=wide(), readout_format=".2e")
+        # the learning rate typed exactly, a log slider beside it to drag (a log slider alone snaps
+        # what it is given to its grid in the browser)
+        self.lr, self.lr_slider = lr_entry(1e-3, LR_CLAMP, description="lr", step=0.05, digits=3)
+        self.lr.style, self.lr.layout.width = LABEL, "230px"
         self.momentum = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="momentum",
                                             style=LABEL, layout=wide(), continuous_update=False)
         self.beta1 = widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="β₁",
@@ -135,7 +138,8 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
             widgets.HTML("<b>optimizers</b>"),
             widgets.GridBox(list(self.optimizer_buttons.values()),
                             layout=widgets.Layout(grid_template_columns="repeat(4, 96px)", grid_gap="2px")),
-            self.tune, self.lr, self.momentum, self.beta1, self.beta2, self.decay, self.steps,
+            self.tune, widgets.HBox([self.lr, self.lr_slider]), self.momentum, self.beta1, self.beta2, self.decay,
+            self.steps,
             widgets.HTML(f"<b>start point</b> <i>({hint})</i>"), self.start_x, self.start_y,
         ])
         # the picture shrinks to the notebook's width (clicks stay right: ipyevents reports image

@@ -60,7 +60,8 @@ import torch
 from .. import safeio
 from ..plots import render_process
 from ..engine import norm_columns
-from ..plots.training import LiveTrainingFigure, live_frame
+from ..plots.training import CHARTS, LiveTrainingFigure, live_frame
+from .style import PANEL_CLASS, style
 from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
 from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
@@ -150,7 +151,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         options, note = device_options()
         self.device = widgets.Dropdown(options=options, value=base.device if base.device in options else "cpu",
                                        description="device", style=LABEL)
-        self.device_note = widgets.HTML(f"<small>{note}</small>")
+        self.device_note = widgets.HTML(note)
         self.batch_size = widgets.Dropdown(description="batch size", style=LABEL)
         self._update_batch_options(base.batch_size)
         self.live = widgets.Checkbox(value=live, description="draw while training", indent=False)
@@ -180,7 +181,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         self.status = widgets.HTML()
         self.status.add_class("lrlab-status")
         # the live figure: the browser acknowledges each frame (a slow link never queues frames)
-        self.image = FrameView(layout=widgets.Layout(width="100%", max_width="1100px"))
+        self.image = FrameView(layout=widgets.Layout(width="auto", max_width="100%"))
         self.image.add_class("lrlab-figure")
         self._build_extras(save_dir)
 
@@ -189,16 +190,25 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         save_box = widgets.VBox([widgets.HTML("<b>Save</b> (button above): the run as JSON, the figure as PNG"),
                                  self.folder, widgets.HTML("<b>Export the network</b>"), self.export_buttons,
                                  widgets.HTML("<b>Share</b>"), self.share_box])
-        self.tabs = widgets.Tab(children=[self.data_picker, self.network_picker, self.optimizer_picker,
-                                          self.schedule_picker, run_box, self.csv_upload, save_box])
-        for i, title in enumerate(("Data", "Network", "Optimizer", "Schedule", "Stop & run", "Your CSV",
-                                   "Save & share")):
+        data_box = widgets.VBox([self.data_picker, self.csv_upload])  # your CSV: the Data tab's last row
+        self.tabs = widgets.Tab(children=[data_box, self.network_picker, self.optimizer_picker,
+                                          self.schedule_picker, run_box, save_box])
+        for i, title in enumerate(("Data", "Network", "Optimizer", "Schedule", "Stop & run", "Save & share")):
             self.tabs.set_title(i, title)
-        self.view_options = widgets.HBox([self.show_test, self.discretize])
+        self.view_options = widgets.HBox([self.chart, self.show_test, self.discretize],
+                                         layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        # on a laptop screen (1366 x 768) the controls sit beside the figure, the buttons and the
+        # status line above both: the whole panel fits one screen (the network view is folded)
+        self.tabs.layout = widgets.Layout(width="450px", min_width="400px", flex="0 1 450px")
+        figure_side = widgets.VBox([self.image, self.view_options],
+                                   layout=widgets.Layout(flex="1 1 auto", min_width="360px", align_items="flex-start"))
+        main = widgets.HBox([self.tabs, figure_side], layout=widgets.Layout(flex_flow="row wrap", width="100%",
+                                                                           grid_gap="12px"))
         # children[1] is the row of buttons (the browser test finds them there)
-        super().__init__([widgets.VBox([self.presets, self.tabs]), widgets.HBox(list(self.buttons.values())),
-                          self.status, self.image, self.view_options, self.network_box])
+        super().__init__([self.presets, widgets.HBox(list(self.buttons.values())), self.status, main,
+                          self.network_box, style()])
         self.add_class("lrlab-training-panel")
+        self.add_class(PANEL_CLASS)
 
         self._lock = threading.RLock()  # guards trainer swaps and the runner's actions
         self.trainer: Optional[Trainer] = None
@@ -254,12 +264,16 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
                                           layout=widgets.Layout(width="150px"))
         self.discretize = widgets.Checkbox(value=False, description="discretize output", indent=False,
                                            layout=widgets.Layout(width="170px"))
-        for box in (self.show_test, self.discretize):
+        self.chart = widgets.Dropdown(options=[(label, key) for key, label in CHARTS.items()], value="accuracy",
+                                      description="lower chart", style={"description_width": "initial"},
+                                      layout=widgets.Layout(width="310px"))
+        for box in (self.show_test, self.discretize, self.chart):
             box.observe(self._view_option_changed, names="value")
         self.data_picker.regenerate_button.on_click(lambda _: self._regenerated())
 
     def _figure_options(self) -> dict:
-        return {"show_test": bool(self.show_test.value), "discrete": bool(self.discretize.value)}
+        return {"show_test": bool(self.show_test.value), "discrete": bool(self.discretize.value),
+                "chart": self.chart.value}
 
     def _refresh_extras(self) -> None:
         """The share string of the current controls; the CSV parser's split follows the controls."""
