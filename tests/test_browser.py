@@ -88,9 +88,9 @@ def figure_src(image) -> str | None:
 
 
 def long_run(page, panel, epochs: int = 100_000) -> None:
-    """Raise the panel's "max epochs" (tab "Stop & run") so that the run is still going when
+    """Raise the panel's "max epochs" (tab "Run") so that the run is still going when
     Stop is clicked: a small full-batch run can finish its default epochs in a few seconds."""
-    tab = panel.locator(".lm-TabBar-tab", has_text="Stop & run")
+    tab = panel.locator(".lm-TabBar-tab", has_text=re.compile(r"^\s*Run\s*$"))
     if not tab.count():
         return
     tab.first.click()

@@ -90,6 +90,16 @@ def test_the_runner_takes_no_live_frame_while_the_display_is_not_ready():
     runner.close()
 
 
+@pytest.mark.parametrize("name", ["SurfaceExplorer", "ScheduleExplorer", "BackpropExplorer"])
+def test_an_explorer_drawn_at_once_carries_its_picture_from_its_image_widget(name):
+    """The explorers draw into an ``ipywidgets.Image`` (its bytes a memoryview): the saved output holds them."""
+    import lrlab.widgets as lw
+    panel = getattr(lw, name)()
+    bundle = panel._repr_mimebundle_()
+    assert bundle["image/png"][:4] == b"\x89PNG" and bundle["image/png"] == bytes(panel.image.value)
+    panel.close()
+
+
 def test_a_saved_panel_carries_its_picture_for_viewers_without_widgets():
     """GitHub and nbviewer do not render widgets: the output also holds the last frame as image/png."""
     from lrlab.widgets import SweepPanel, TrainingPanel

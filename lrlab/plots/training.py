@@ -211,7 +211,9 @@ CHARTS = {"accuracy": "accuracy", "lr": "learning rate", "norms": "weight & grad
 
 class LiveTrainingFigure:
     """The training panel's figure, sized to sit beside the controls on a laptop screen
-    (678 x 458 px at the default 88 dpi, so that 10 pt ticks are 12 px and titles 15 px): the
+    (528 x 431 px at the default 88 dpi, so that 10 pt ticks are 12 px and titles 15 px; beside a
+    380 px column of controls that is 930 px, what JupyterLab leaves a notebook at 1366 px with its
+    file browser open): the
     data with the network's decision boundary (or fitted curve) big on the left; on the right the
     loss (train/test, log) and below it ONE picked chart (:data:`CHARTS`): accuracy (or R^2),
     the learning rate per epoch (plateau cuts marked), per-layer weight and gradient norms, or the
@@ -225,7 +227,7 @@ class LiveTrainingFigure:
     .., "chart": ..}``), so that whoever draws the frame applies them.
     """
 
-    def __init__(self, dataset, n_layers: int, max_epochs: int, width: float = 7.7, height: float = 5.2,
+    def __init__(self, dataset, n_layers: int, max_epochs: int, width: float = 6.0, height: float = 4.9,
                  dpi: int = 88, grid_resolution: int = 80, show_test: bool = True, discrete: bool = False,
                  chart: str = "accuracy"):
         import matplotlib
@@ -278,7 +280,7 @@ class LiveTrainingFigure:
         from matplotlib.figure import Figure
         # fixed margins: constrained layout costs ~1 s per figure on a small machine
         self.fig = Figure(figsize=(width, height), dpi=dpi)
-        self.fig.subplots_adjust(left=0.085, right=0.98, bottom=0.1, top=0.835, wspace=0.3, hspace=0.5)
+        self.fig.subplots_adjust(left=0.085, right=0.98, bottom=0.1, wspace=0.3, hspace=0.5)
         FigureCanvasAgg(self.fig)
         self.kind = dataset.kind
         self.n_layers = n_layers
@@ -348,7 +350,7 @@ class LiveTrainingFigure:
             self.ax_data.set(xlim=extent[:2], ylim=extent[2:], xlabel="x1", ylabel="x2", title="Decision boundary")
 
         # learning rate, norms, effective steps
-        self.lr_line = anim(self.ax_lr.plot([], [], color="#009E73", lw=2)[0])
+        self.lr_line = anim(self.ax_lr.plot([], [], color="0.15", lw=2)[0])
         self.ax_lr.set(yscale="log", xlabel="epoch", ylabel="learning rate", title="Learning rate")
         self.cut_lines = []
         colors = [PALETTE[i % len(PALETTE)] for i in range(n_layers)]
@@ -368,7 +370,7 @@ class LiveTrainingFigure:
         self.step_note = anim(self.ax_step.text(0.02, 0.95, "", transform=self.ax_step.transAxes, ha="left", va="top",
                                                 fontsize=10, color="0.25"))
         self.ax_step.set(xscale="log", xlabel="effective step (log scale)", ylabel="share of parameters",
-                         title="Effective step per parameter", ylim=(0, 1.02))
+                         title="Effective steps", ylim=(0, 1.02))
         # one legend for the whole figure, above the charts (no legend sits on data): train / test
         # in the loss and accuracy charts, the layers' colours in the norm and step charts
         from matplotlib.lines import Line2D
@@ -376,11 +378,11 @@ class LiveTrainingFigure:
                 Line2D([], [], color=TEST_COLOR, lw=2, linestyle="--", label="test")]
         keys += [Line2D([], [], color=colors[l], lw=3, label=f"layer {l + 1}") for l in range(n_layers)]
         # (on its own line under the title, which can be as wide as the figure)
-        self.key = self.fig.legend(handles=keys, loc="upper right", bbox_to_anchor=(0.98, 0.945), ncol=len(keys),
-                                   frameon=False, fontsize=10, handlelength=1.6, columnspacing=1.0,
-                                   handletextpad=0.5, borderaxespad=0.0)
+        self.key = self.fig.legend(handles=keys, loc="upper right", ncol=len(keys), frameon=False, fontsize=10,
+                                   handlelength=1.6, columnspacing=1.0, handletextpad=0.5, borderaxespad=0.0)
         self.best_lines = []
-        self.title = self.fig.suptitle(" ", x=0.02, y=0.995, ha="left", va="top")
+        self.title = self.fig.suptitle("", x=0.02, y=0.995, ha="left", va="top")
+        self._place_title("")
 
         self.x_max = None
         self.loss_limits = self.lr_limits = self.norm_limits = self.step_limits = None
@@ -390,6 +392,18 @@ class LiveTrainingFigure:
         self._laid_out = False
         self.full_redraws = 0
         self.frames = 0
+
+    def _place_title(self, text: str) -> None:
+        """The title (wrapped to the figure's width), the key on the line under it, the charts under both."""
+        import textwrap
+        self._title_text = text
+        width_px, height_px = self.fig.get_size_inches() * self.fig.dpi
+        size_px = self.title.get_fontsize() * self.fig.dpi / 72
+        lines = textwrap.wrap(text, max(20, int(width_px / (0.55 * size_px)))) if text.strip() else []
+        self.title.set_text("\n".join(lines))
+        below_title = 4 + 1.25 * size_px * len(lines)  # px from the top
+        self.key.set_bbox_to_anchor((0.98, 1 - below_title / height_px), transform=self.fig.transFigure)
+        self.fig.subplots_adjust(top=1 - (below_title + 52) / height_px)  # key row + the top charts' titles
 
     def _anim(self, artist):
         artist.set_animated(True)
@@ -503,8 +517,8 @@ class LiveTrainingFigure:
                 art.set_data(hist[l])
             alike = len(hist) > 1 and hist.sum() > 0 and bool(np.all(hist == hist[:1]))
             self.step_note.set_text("every layer alike" if alike else "")
-        if title is not None and title != self.title.get_text():
-            self.title.set_text(title)
+        if title is not None and title != self._title_text:
+            self._place_title(title)
             self._background = None
         if self._limits(frame):
             self._background = None

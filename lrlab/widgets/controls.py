@@ -48,7 +48,7 @@ def label_style(description: str, width: int = 120) -> dict:
 
 def wide() -> widgets.Layout:
     """A fresh Layout per control: a shared one would hide every control when one is hidden."""
-    return widgets.Layout(width="380px")
+    return widgets.Layout(width="340px")  # a panel's column of controls is 380 px (beside its figure)
 
 
 def label(name: str) -> str:

@@ -152,6 +152,8 @@ class PictureRepr:
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs)
         png = getattr(getattr(self, "image", None), "value", b"")
+        if isinstance(png, memoryview):  # (an ipywidgets.Image holds its bytes as a memoryview)
+            png = png.tobytes()
         if bundle is not None and isinstance(png, (bytes, bytearray)) and png[:4] == b"\x89PNG":
             bundle = dict(bundle)
             bundle["image/png"] = bytes(png)

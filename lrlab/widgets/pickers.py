@@ -173,11 +173,11 @@ class DatasetPicker(_Picker):
         self.classes = widgets.IntSlider(value=c.classes, min=2, max=8, description="classes", style=LABEL,
                                          layout=wide(), continuous_update=False)
         self.seed = widgets.BoundedIntText(value=c.seed, min=0, max=limits.MAX_SEED, description="seed", style=LABEL,
-                                           layout=widgets.Layout(width="220px"))
+                                           layout=widgets.Layout(width="180px"))
         self.data_seed = c.data_seed
         self.regenerate_button = widgets.Button(description="Regenerate data", icon="refresh",
                                                 tooltip="new random data (a new data seed); the network stays",
-                                                layout=widgets.Layout(width="180px"))
+                                                layout=widgets.Layout(width="170px"))
         self.data_seed_note = widgets.HTML()
         self.regenerate_button.on_click(lambda _: self.regenerate())
         self.feature_boxes = {name: widgets.Checkbox(value=False, description=name, indent=False,

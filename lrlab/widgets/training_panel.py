@@ -156,7 +156,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         self._update_batch_options(base.batch_size)
         self.live = widgets.Checkbox(value=live, description="draw while training", indent=False)
         self.folder = widgets.Text(value=save_dir, description="save to folder", style=LABEL,
-                                   layout=widgets.Layout(width="380px"))
+                                   layout=widgets.Layout(width="340px"))
 
         self.buttons = {}
         for name, icon, tip in (("Start", "play", "train a new run from the controls"),
@@ -193,17 +193,17 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         data_box = widgets.VBox([self.data_picker, self.csv_upload])  # your CSV: the Data tab's last row
         self.tabs = widgets.Tab(children=[data_box, self.network_picker, self.optimizer_picker,
                                           self.schedule_picker, run_box, save_box])
-        for i, title in enumerate(("Data", "Network", "Optimizer", "Schedule", "Stop & run", "Save & share")):
+        for i, title in enumerate(("Data", "Network", "Optimizer", "Schedule", "Run", "Save")):
             self.tabs.set_title(i, title)
         self.view_options = widgets.HBox([self.chart, self.show_test, self.discretize],
                                          layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         # on a laptop screen (1366 x 768) the controls sit beside the figure, the buttons and the
         # status line above both: the whole panel fits one screen (the network view is folded)
-        self.tabs.layout = widgets.Layout(width="450px", min_width="400px", flex="0 1 450px")
+        self.tabs.layout = widgets.Layout(width="380px", min_width="380px", flex="0 0 380px")
         figure_side = widgets.VBox([self.image, self.view_options],
-                                   layout=widgets.Layout(flex="1 1 auto", min_width="360px", align_items="flex-start"))
-        main = widgets.HBox([self.tabs, figure_side], layout=widgets.Layout(flex_flow="row wrap", width="100%",
-                                                                           grid_gap="12px"))
+                                   layout=widgets.Layout(flex="1 1 auto", min_width="0px", align_items="flex-start"))
+        # (no wrap: where a few px are missing the figure shrinks a little rather than drop below)
+        main = widgets.HBox([self.tabs, figure_side], layout=widgets.Layout(width="100%", grid_gap="8px"))
         # children[1] is the row of buttons (the browser test finds them there)
         super().__init__([self.presets, widgets.HBox(list(self.buttons.values())), self.status, main,
                           self.network_box, style()])
