@@ -5,7 +5,8 @@ import numpy as np
 from matplotlib.colors import to_hex
 
 from lrlab import optim, schedules
-from lrlab.plots import OPTIMIZER_COLORS as OPT, SCHEDULE_COLORS as SCHED, new_figure, optimizer_color, run_styles
+from lrlab.plots import (OPTIMIZER_COLORS as OPT, SCHEDULE_COLORS as SCHED, new_figure, optimizer_color, run_styles,
+                         schedule_color, schedule_linestyle)
 
 OPTIMIZER_COLORS = {k: v.lower() for k, v in OPT.items()}  # as matplotlib's to_hex writes them
 SCHEDULE_COLORS = {k: v.lower() for k, v in SCHED.items()}
@@ -28,6 +29,9 @@ def test_every_optimizer_and_schedule_has_its_own_colour():
     assert optimizer_color("a-new-one") == optimizer_color("a-new-one")  # a later registry entry: stable
     assert run_styles(["adam", "sgd", "adam", "adam"]) == [
         (OPT["adam"], "-"), (OPT["sgd"], "-"), (OPT["adam"], "--"), (OPT["adam"], ":")]
+    # eleven schedules, eight colours: each schedule's (colour, line style) is still its own
+    pairs = run_styles(list(schedules.SCHEDULES), color=schedule_color, linestyle=schedule_linestyle)
+    assert len(set(pairs)) == len(schedules.SCHEDULES)
 
 
 def test_a_race_draws_each_contender_in_its_optimizers_colour():

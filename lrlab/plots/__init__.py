@@ -27,6 +27,9 @@ SCHEDULE_COLORS = {"constant": "#000000", "step_decay": "#0072B2", "multistep": 
                    "exponential": "#009E73", "cosine": "#E69F00", "cosine_warm_restarts": "#D55E00",
                    "warmup_cosine": "#CC79A7", "one_cycle": "#999999", "linear": "#56B4E9",
                    "reduce_on_plateau": "#009E73", "cosine_plateau_cuts": "#D55E00"}
+#: Eleven schedules, eight colours: the second schedule of each colour is dashed, so that each
+#: schedule's (colour, line style) is its own in every view.
+SCHEDULE_LINESTYLES = {"linear": "--", "reduce_on_plateau": "--", "cosine_plateau_cuts": "--"}
 #: Line styles that tell apart runs of one optimizer (the second one dashed, the third dotted, ...).
 LINESTYLES = ("-", "--", ":", "-.")
 
@@ -46,12 +49,19 @@ def schedule_color(name: str) -> str:
     return _named_color(SCHEDULE_COLORS, name)
 
 
-def run_styles(names, color=None) -> list[tuple[str, str]]:
-    """``(colour, line style)`` for runs of these optimizers (or, with ``color=schedule_color``,
-    schedules), in order: each its name's colour; the second run of one name dashed, the third
-    dotted, and so on. Runs that all share one name (one optimizer at several learning rates)
-    get the palette's colours instead: there the colour has nothing else to say."""
+def schedule_linestyle(name: str) -> str:
+    """The schedule's own line style (:data:`SCHEDULE_LINESTYLES`; solid unless it shares its colour)."""
+    return SCHEDULE_LINESTYLES.get(name, "-")
+
+
+def run_styles(names, color=None, linestyle=None) -> list[tuple[str, str]]:
+    """``(colour, line style)`` for runs of these optimizers (or, with ``color=schedule_color,
+    linestyle=schedule_linestyle``, schedules), in order: each its name's colour and line style;
+    the next run of one name in the next style (solid, dashed, dotted, ...). Runs that all share
+    one name (one optimizer at several learning rates) get the palette's colours instead: there
+    the colour has nothing else to say."""
     color = color or optimizer_color
+    first = (lambda name: LINESTYLES.index(linestyle(name))) if linestyle else (lambda name: 0)
     names = list(names)
     if len(names) > 1 and len(set(names)) == 1:  # runs of one optimizer only: the colour tells them apart
         return [(PALETTE[i % len(PALETTE)], LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)])
@@ -60,7 +70,7 @@ def run_styles(names, color=None) -> list[tuple[str, str]]:
     out = []
     for name in names:
         n = seen[name] = seen.get(name, -1) + 1
-        out.append((color(name), LINESTYLES[n % len(LINESTYLES)]))
+        out.append((color(name), LINESTYLES[(first(name) + n) % len(LINESTYLES)]))
     return out
 
 #: Font sizes that stay readable on a classroom projector.

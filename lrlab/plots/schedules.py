@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import schedules as S
-from . import PALETTE, new_figure, run_styles, schedule_color
+from . import PALETTE, new_figure, run_styles, schedule_color, schedule_linestyle
 
 CUT_MARKER = dict(marker="v", markersize=9, linestyle="none", markeredgecolor="k", markeredgewidth=0.6)
 
@@ -37,7 +37,7 @@ class Curve:
 
 
 def schedule_curve(name: str, lr: float, epochs: int, metrics: Sequence[dict] | None = None,
-                   color: str | None = None, style: str = "-", **params) -> Curve:
+                   color: str | None = None, style: str | None = None, **params) -> Curve:
     """Build ``name`` (validated by :func:`lrlab.schedules.make_schedule`) and compute its rates.
     ``color``: by default the schedule's own (:data:`lrlab.plots.SCHEDULE_COLORS`).
 
@@ -48,7 +48,7 @@ def schedule_curve(name: str, lr: float, epochs: int, metrics: Sequence[dict] | 
         metrics = S.synthetic_metrics(epochs)
     rates = S.lr_curve(schedule, epochs, metrics if spec.reactive else None)
     return Curve(name, dict(getattr(schedule, "params", {})), rates, list(schedule.cuts), spec.reactive,
-                 color or schedule_color(name), schedule, style)
+                 color or schedule_color(name), schedule, style or schedule_linestyle(name))
 
 
 def _style_lr_axes(ax, epochs: int, log: bool, rates: Sequence[np.ndarray]) -> None:
@@ -144,7 +144,7 @@ def draw_schedules(fig, entries: Sequence[tuple[str, dict]], lr: float, epochs: 
     Returns the curves drawn (rates and cuts), so callers and tests can read the numbers."""
     if metrics is None:
         metrics = S.synthetic_metrics(epochs)
-    styles = run_styles([name for name, _ in entries], color=schedule_color)
+    styles = run_styles([name for name, _ in entries], color=schedule_color, linestyle=schedule_linestyle)
     curves = [schedule_curve(name, lr, epochs, metrics=metrics, color=color, style=style, **params)
               for (name, params), (color, style) in zip(entries, styles)]
     reactive = [c for c in curves if c.reactive]
