@@ -86,7 +86,24 @@ def draw_schedule_curves(ax, curves: Sequence[Curve], epochs: int, log: bool = F
     if any(c.cuts for c in curves):
         ax.plot([], [], color="0.4", label="cut", **CUT_MARKER)
     if legend and curves:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
+        _legend_outside(ax, "upper")
+
+
+def _legend_outside(ax, where: str, handles=None, labels=None) -> None:
+    """``ax``'s legend off the data: above the figure's charts (``where="upper"``) or under them
+    (``"lower"``), in as many columns as fit, where the figure lays itself out (constrained
+    layout, :func:`lrlab.plots.new_figure`); else beside the axes, on the right."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    fig = ax.figure
+    if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        width_px = fig.get_size_inches()[0] * fig.dpi
+        longest = max((len(str(label)) for label in labels), default=1)
+        ncol = max(1, min(len(labels), int(width_px // (60 + 8 * longest))))
+        fig.legend(handles, labels, loc=f"outside {where} center", ncol=ncol, frameon=False)
+    else:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
 
 
 def period_means(values: Sequence[float], period: int) -> list[tuple[int, int, float]]:
@@ -131,16 +148,16 @@ def draw_metrics_with_cuts(ax, metrics: Sequence[dict], curves: Sequence[Curve],
             ax.axvline(cut["epoch"] + 1, color=curve.color, linestyle=":", linewidth=2,
                        label=f"{curve.label} cut" if i == 0 else None)
     h, l = ax.get_legend_handles_labels()
-    ax.legend(h + handles, l + labels, loc="upper left", bbox_to_anchor=(1.12, 1.0), borderaxespad=0,
-              frameon=False)
+    _legend_outside(ax, "lower", h + handles, l + labels)
     ax.set_title(f"What the reactive schedules saw ({source} metrics)")
 
 
 def draw_schedules(fig, entries: Sequence[tuple[str, dict]], lr: float, epochs: int,
                    metrics: Sequence[dict] | None = None, source: str = "synthetic", log: bool = False,
-                   title: str | None = None) -> list[Curve]:
+                   title: str | None = None, recorded=None) -> list[Curve]:
     """The explorer's figure: every schedule of ``entries`` (``[(name, params), ...]``) overlaid;
     if any is reactive, a second axes with the loss/accuracy it was fed and its cuts.
+    ``recorded``: ``(epochs, lrs)`` of a recorded run, drawn over them as "recorded lr".
     Returns the curves drawn (rates and cuts), so callers and tests can read the numbers."""
     if metrics is None:
         metrics = S.synthetic_metrics(epochs)
@@ -152,6 +169,8 @@ def draw_schedules(fig, entries: Sequence[tuple[str, dict]], lr: float, epochs: 
         ax_lr, ax_m = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     else:
         ax_lr, ax_m = fig.subplots(1, 1), None
+    if recorded is not None:
+        ax_lr.plot(*recorded, color="k", linestyle="--", linewidth=1.2, label="recorded lr", drawstyle="steps-post")
     draw_schedule_curves(ax_lr, curves, epochs, log=log)
     ax_lr.set_title(title or f"Learning-rate schedules over {epochs} epochs (lr = {lr:g})")
     if ax_m is not None:
@@ -177,9 +196,11 @@ def draw_schedule_preview(ax, name: str, lr: float, epochs: int, **params) -> No
 
 
 def schedules_figure(entries: Sequence[tuple[str, dict]], lr: float, epochs: int, metrics=None,
-                     source: str = "synthetic", log: bool = False, width: float = 10, height: float | None = None):
-    """A new Figure with :func:`draw_schedules` on it; returns ``(fig, curves)``."""
+                     source: str = "synthetic", log: bool = False, width: float = 10, height: float | None = None,
+                     recorded=None):
+    """A new Figure with :func:`draw_schedules` on it; returns ``(fig, curves)``. ``height``: by
+    default in proportion to ``width`` (taller with the reactive schedules' metrics under the rates)."""
     reactive = any(S.get(name).reactive for name, _ in entries)
-    fig = new_figure(width, height or (7.0 if reactive else 4.2))
-    curves = draw_schedules(fig, entries, lr, epochs, metrics, source, log)
+    fig = new_figure(width, height or width * (0.9 if reactive else 0.55) + 0.6)
+    curves = draw_schedules(fig, entries, lr, epochs, metrics, source, log, recorded=recorded)
     return fig, curves

@@ -33,6 +33,7 @@ from .controls import ParamControl, lr_slider
 from .controls import make_control as _make_control
 from .text import lr_text, num
 from .frameview import PictureRepr
+from .style import PANEL_CLASS, style
 
 #: the lr slider's display clamp (1e-4 .. 1, inside lrlab.params.LR's window), the epochs slider's
 #: range, the widest figure (inches)
@@ -56,7 +57,7 @@ class ScheduleExplorer(PictureRepr, W.VBox):
     """
 
     def __init__(self, schedules: Sequence[str] = ("cosine", "cosine_plateau_cuts"), lr: float = 0.1,
-                 epochs: int = 100, run=None, width: float = 10.0):
+                 epochs: int = 100, run=None, width: float = 5.4):
         # checked before anything is built: the sliders would clamp a value outside their range
         if isinstance(schedules, str) or not isinstance(schedules, (list, tuple)):
             raise ValueError(f"schedules: must be a list of schedule names, got {schedules!r}"[:200])
@@ -75,9 +76,9 @@ class ScheduleExplorer(PictureRepr, W.VBox):
         self.epochs_slider = W.IntSlider(value=epochs, min=EPOCHS[0], max=EPOCHS[1], description="epochs",
                                          continuous_update=False)
         self.picker = W.SelectMultiple(options=list(S.SCHEDULES), value=tuple(schedules), rows=len(S.SCHEDULES),
-                                       description="schedules", layout=W.Layout(width="330px"))
+                                       description="schedules", layout=W.Layout(width="340px"))
         self.editing = W.Dropdown(description="parameters of", options=list(schedules) or [None],
-                                  style={"description_width": "110px"}, layout=W.Layout(width="380px"))
+                                  style={"description_width": "110px"}, layout=W.Layout(width="340px"))
         self.log_scale = W.Checkbox(value=False, description="log scale")
         self.source = W.Dropdown(options=["synthetic"], value="synthetic", description="metrics")
         self.reset_button = W.Button(description="Reset parameters", icon="undo", layout=W.Layout(width="190px"))
@@ -95,10 +96,19 @@ class ScheduleExplorer(PictureRepr, W.VBox):
         self.log_scale.observe(lambda change: self.update(), names="value")
         self.source.observe(lambda change: self.update(), names="value")
         self.reset_button.on_click(lambda button: self.reset_parameters())
-        left = W.VBox([self.picker, self.lr_slider, self.epochs_slider, W.HBox([self.log_scale]),
-                       self.source, self.reset_button])
-        right = W.VBox([self.editing, self.params_box])
-        super().__init__([W.HBox([left, right]), self.image, self.status])
+        # on a laptop screen (1366 x 768, JupyterLab's file browser open: ~930 px) a 380 px column
+        # of controls in tabs sits beside the figure, drawn 1:1 for the room left (5.4 in at 100 dpi)
+        chosen = W.VBox([self.picker, self.lr_slider, self.epochs_slider, W.HBox([self.log_scale]),
+                         self.source, self.reset_button])
+        editing = W.VBox([self.editing, self.params_box])
+        self.tabs = W.Tab(children=[chosen, editing, self.status],
+                          layout=W.Layout(width="380px", min_width="380px", flex="0 0 380px"))
+        for i, title in enumerate(("Schedules", "Parameters", "Numbers")):
+            self.tabs.set_title(i, title)
+        self.image.layout = W.Layout(width="auto", max_width="100%")
+        figure = W.Box([self.image], layout=W.Layout(flex="1 1 auto", min_width="0px"))
+        super().__init__([W.HBox([self.tabs, figure], layout=W.Layout(width="100%", grid_gap="8px")), style()])
+        self.add_class(PANEL_CLASS)
         self._show_params()
         if run is not None:
             self.use_run(run)
@@ -174,7 +184,7 @@ class ScheduleExplorer(PictureRepr, W.VBox):
             return
         spec = S.SCHEDULES[name]
         header = W.HTML(f"<b>{html.escape(name)}</b>: {html.escape(spec.description)}<br>"
-                        f"<code>{html.escape(spec.formula)}</code>", layout=W.Layout(width="380px"))
+                        f"<code>{html.escape(spec.formula)}</code>", layout=W.Layout(width="340px"))
         children = list(self.controls[name].values())
         self.params_box.children = [header] + (children or [W.HTML("<i>no parameters</i>")])
 
@@ -258,18 +268,14 @@ class ScheduleExplorer(PictureRepr, W.VBox):
             return self.curves
         metrics, source = self.metrics()
         epochs = self.epochs_slider.value
+        recorded = (self.run.history["epoch"], self.run.history["lr"]) if source == "recorded run" else None
         try:
             fig, curves = schedules_figure(self.entries(), self.lr_slider.value, epochs, metrics, source,
-                                           self.log_scale.value, width=self.fig_width)
+                                           self.log_scale.value, width=self.fig_width, recorded=recorded)
         except ValueError as exc:  # cannot come from the sliders; shown rather than raised in a callback
             self.status.value = f"<span style='color:#D55E00'>{html.escape(str(exc))}</span>"
+            self.tabs.selected_index = 2
             return self.curves
-        if source == "recorded run":
-            ax = fig.axes[0]
-            h = self.run.history
-            ax.plot(h["epoch"], h["lr"], color="k", linestyle="--", linewidth=1.2, label="recorded lr",
-                    drawstyle="steps-post")
-            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
         self.image.value = fig_to_png(fig)
         self.curves = curves
         self.status.value = self._status_html(curves, source)
