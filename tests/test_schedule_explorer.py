@@ -191,3 +191,23 @@ def test_cli_shared_flag_goes_where_it_fits(capsys):
                  "--patience", "4", "--monitor", "train_loss"]) == 0
     out = capsys.readouterr().out
     assert "monitor=train_loss" in out and "monitor=both" in out
+
+
+def test_the_explorer_draws_for_its_column_and_keeps_its_legends_off_the_data():
+    import io
+
+    from PIL import Image
+
+    from lrlab.plots.schedules import schedules_figure
+    ex = ScheduleExplorer(["cosine", "cosine_warm_restarts", "one_cycle", "cosine_plateau_cuts"], lr=0.1, epochs=100)
+    width, height = Image.open(io.BytesIO(bytes(ex.image.value))).size
+    assert width == 540 and height <= 560  # beside a 380 px column: ~930 px, a laptop with the file browser open
+    assert [ex.tabs.get_title(i) for i in range(3)] == ["Schedules", "Parameters", "Numbers"]
+    assert "cut(s)" in ex.status.value  # the Numbers tab: each curve's rates and cuts
+    fig, _ = schedules_figure(ex.entries(), 0.1, 100, width=ex.fig_width)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 2  # above and under
+    for legend in fig.legends:
+        box = legend.get_window_extent(renderer)
+        assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)
