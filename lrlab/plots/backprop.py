@@ -118,7 +118,7 @@ def draw_network(ax, sizes, weights, trace=None, stage=None, sample: int = 0, ac
         for k, (px, py) in enumerate(xy):
             if v is not None:
                 dark = abs(norm(v[k]) - 0.5) > 0.33
-                ax.text(px, py, f"{v[k]:.2f}", ha="center", va="center", fontsize=10 if small else 8,
+                ax.text(px, py, f"{v[k]:.2f}", ha="center", va="center", fontsize=10 if small else 9,
                         color="white" if dark else "black", zorder=4)
             if trace is not None and l >= 1 and l >= grads_from:
                 delta = float(trace.layers[l - 1].delta[sample, k])
@@ -165,11 +165,12 @@ def draw_losses(ax, losses, stop_reason: str | None = None, step_losses=None) ->
     if len(losses):
         ax.plot(np.arange(len(losses)), losses, color=PALETTE[0], linewidth=2, label="training loss (all samples)")
         if min(losses) > 0:
+            from matplotlib.ticker import NullFormatter
             ax.set_yscale("log")
+            ax.yaxis.set_minor_formatter(NullFormatter())  # (a short span labels every minor tick)
         title = f"Loss: {losses[0]:.3f} → {losses[-1]:.4f}"
-        if stop_reason:
-            reason = {"max_iterations": "budget used"}.get(stop_reason, stop_reason)
-            title += f"  ({reason}, {len(losses) - 1} it.)"
+        if stop_reason:  # (why it stopped: in the explorer's status line)
+            title += f" ({len(losses) - 1} it.)"
         ax.set_title(title, loc="left")
     elif step_losses:
         ax.plot(np.arange(len(step_losses)), step_losses, "o-", color=PALETTE[2], label="this sample, per update")
@@ -218,7 +219,7 @@ def draw_decision(ax, model, X, y, sample: int | None = None, new_X=None, new_y=
                    linewidths=0.7, zorder=4)
         if new_y is not None:
             correct = int((predicted == np.asarray(new_y)).sum())
-            title = f"New points (✕, by prediction): {correct}/{len(new_X)} right"
+            title = f"New points ✕: {correct}/{len(new_X)} right"
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel("x1")

@@ -99,7 +99,7 @@ class BackpropExplorer(PictureRepr, W.VBox):
                                      tooltip="repeat the cycle on all points until the loss stops falling")
         self.reset_button = W.Button(description="Reset", icon="refresh", tooltip="fresh weights")
 
-        self.image = W.Image(format="png", layout=W.Layout(width="100%", max_width="1100px"))
+        self.image = W.Image(format="png", layout=W.Layout(width="auto", max_width="100%", align_self="flex-start"))
         self.image.add_class("lrlab-figure")
         self.status = W.HTML()
         self.status.add_class("lrlab-status")
@@ -116,9 +116,9 @@ class BackpropExplorer(PictureRepr, W.VBox):
         self.loss.observe(lambda _: self._new_cycle(), names="value")
         self.sample.observe(lambda _: self._new_cycle(), names="value")
 
-        self._figure = new_figure(13, 5.4)
+        self._figure = new_figure(9.2, 4.4)  # 920 x 440 px: shown 1:1 in a notebook ~930 px wide (a laptop)
         FigureCanvasAgg(self._figure)  # an Agg canvas, for fig_to_png(fast=True)
-        grid = self._figure.add_gridspec(2, 2, width_ratios=[2.1, 1])
+        grid = self._figure.add_gridspec(2, 2, width_ratios=[1.7, 1])
         self._ax_net = self._figure.add_subplot(grid[:, 0])
         self._ax_loss = self._figure.add_subplot(grid[0, 1])
         self._ax_data = self._figure.add_subplot(grid[1, 1])
