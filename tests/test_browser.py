@@ -14,6 +14,7 @@ Skipped, with the reason shown by ``-ra``, when chromium or playwright is missin
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -112,42 +113,40 @@ def accept_kernel_dialog(page, wait_s: float = 10) -> None:
         button.first.click()
 
 
-def test_playground_panel_trains_in_a_real_browser(tmp_path):
+@contextlib.contextmanager
+def lab_in_chromium(tmp_path: Path, viewport: str, source: Path | None = None):
+    """A throw-away ``lrlab lab`` (serving the tutorials, or the notebook ``source`` alone) and a
+    headless chromium page on it at ``viewport`` ("WIDTHxHEIGHT"); yields ``(page, port, token)``.
+    Skips (with the reason) where playwright or chromium is missing."""
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="playwright is not installed (pip install playwright)")
     chromium = chromium_path()
     if not chromium:
         pytest.skip("chromium is not installed (apt-get install -y chromium); browser test not run")
-    notebook = Path(os.environ.get("LRLAB_BROWSER_NOTEBOOK") or REPO / "notebooks" / "05_playground.ipynb")
-    if not notebook.is_file():
-        pytest.skip(f"{notebook} does not exist yet")
-
     token = "lrlab-browser-" + os.urandom(8).hex()
     env = jupyter_env(tmp_path, token)
     disable_lab_extensions(env, "@jupyterlab/apputils-extension:announcements")  # no news pop-up
     lab_user_settings(env, "@jupyterlab/notebook-extension:tracker", {"autoStartDefaultKernel": True,
                                                                      "windowingMode": "none"})  # all cells in the DOM
     env.setdefault("OMP_NUM_THREADS", "1")
-    if os.environ.get("LRLAB_BROWSER_NOTEBOOK"):  # serve that notebook alone
+    if source is not None:  # serve that notebook alone
         alone = tmp_path / "source"
         alone.mkdir()
-        shutil.copyfile(notebook, alone / notebook.name)
+        shutil.copyfile(source, alone / source.name)
         env["LRLAB_NOTEBOOKS"] = str(alone)
-    workdir = tmp_path / "work"
     port = free_port(19888)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "failure.png").unlink(missing_ok=True)  # only a failure of this run leaves one
-    proc = start_lab(tmp_path, workdir, env, port)
+    proc = start_lab(tmp_path, tmp_path / "work", env, port)
     try:
         wait_for_server(proc, port, token, tmp_path / "lab.log")
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-            width, height = (int(v) for v in os.environ.get("LRLAB_BROWSER_VIEWPORT", "1400x1000").split("x"))
+            width, height = (int(v) for v in viewport.split("x"))
             page = browser.new_page(viewport={"width": width, "height": height})
             console_errors = []
             page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
             try:
-                _drive_playground(page, port, token, notebook.name)
+                yield page, port, token
             except BaseException:
                 page.screenshot(path=str(ARTIFACTS / "failure.png"))
                 print("browser console errors:", *console_errors[-20:], sep="\n  ")
@@ -156,6 +155,49 @@ def test_playground_panel_trains_in_a_real_browser(tmp_path):
                 browser.close()
     finally:
         stop(proc)
+
+
+def test_playground_panel_trains_in_a_real_browser(tmp_path):
+    notebook = Path(os.environ.get("LRLAB_BROWSER_NOTEBOOK") or REPO / "notebooks" / "05_playground.ipynb")
+    if not notebook.is_file():
+        pytest.skip(f"{notebook} does not exist yet")
+    (ARTIFACTS / "failure.png").unlink(missing_ok=True)  # only a failure of this run leaves one
+    source = notebook if os.environ.get("LRLAB_BROWSER_NOTEBOOK") else None
+    with lab_in_chromium(tmp_path, os.environ.get("LRLAB_BROWSER_VIEWPORT", "1400x1000"), source) as (page, port, token):
+        _drive_playground(page, port, token, notebook.name)
+
+
+#: a laptop's screen, JupyterLab's file browser left open (as Binder opens it): a notebook ~930 px wide
+LAPTOP = "1366x768"
+
+
+def test_every_tutorial_opens_on_its_pictures_and_its_panels_fit_a_laptop_screen(tmp_path):
+    """Each notebook as a learner meets it on a laptop: before anything runs, pictures (no panel
+    shown as a line of Python repr, no "model not found"); after Run All, every panel at most
+    one screen tall, every text at least 12 px, every figure shown at the size it was drawn."""
+    shots = ARTIFACTS / "tutorials"
+    shots.mkdir(parents=True, exist_ok=True)
+    notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
+    problems = []
+    with lab_in_chromium(tmp_path, LAPTOP) as (page, port, token):
+        for nb in notebooks:
+            seen = measure_notebook(page, port, token, nb.name, shots)
+            before = seen["before"]
+            print(f"{nb.name}: before running {before['pictures']} pictures; panels (w x h px, figures "
+                  f"drawn/shown): {[(round(p['width']), round(p['height']), p['figures']) for p in seen['panels']]}")
+            if before["repr_lines"] or before["widget_errors"]:
+                problems.append(f"{nb.name}: before running, {before['repr_lines']} panel(s) shown as a repr line, "
+                                f"{before['widget_errors']} widget error(s)")
+            for i, panel in enumerate(seen["panels"]):
+                where = f"{nb.name} panel {i}"
+                if panel["height"] > SCREEN_HEIGHT_PX:
+                    problems.append(f"{where}: {panel['height']:.0f} px tall (a laptop shows {SCREEN_HEIGHT_PX})")
+                if panel["small_texts"]:
+                    problems.append(f"{where}: texts under {MIN_TEXT_PX} px: {panel['small_texts'][:5]}")
+                scaled = [f for f in panel["figures"] if abs(f[0] - f[1]) > 2]
+                if scaled:
+                    problems.append(f"{where}: figures drawn/shown at other sizes (px): {scaled}")
+    assert not problems, "\n".join(problems)
 
 
 def _drive_playground(page, port: int, token: str, name: str) -> None:
@@ -258,6 +300,52 @@ def _readable_and_on_one_screen(panel, image) -> None:
     assert height <= SCREEN_HEIGHT_PX, f"the panel is {height:.0f} px tall: taller than a laptop screen"
     assert not small, f"texts below {MIN_TEXT_PX} px: {small[:10]}"
     assert abs(shown - natural) <= 1, f"the figure ({natural} px) is shown scaled to {shown:.0f} px"
+
+
+def measure_notebook(page, port: int, token: str, name: str, shots: Path | None = None) -> dict:
+    """Open notebook ``name`` in JupyterLab as a learner does: before anything runs, count its
+    output pictures and the panels shown as a line of Python repr instead; then Run All, and
+    measure every lrlab panel (an output holding an ``.lrlab-figure``) from the DOM: its size,
+    its texts under :data:`MIN_TEXT_PX` and each visible picture's drawn vs shown width.
+    Screenshots into ``shots`` (before running, and each panel)."""
+    page.goto(f"http://127.0.0.1:{port}/lab/workspaces/m{abs(hash(name)) % 10**6}/tree/{name}?reset&token={token}")
+    page.wait_for_selector(".jp-Notebook", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    time.sleep(2)  # the saved outputs render
+    before = {
+        "pictures": page.evaluate("() => document.querySelectorAll('.jp-OutputArea-output img').length"),
+        "repr_lines": page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea-output')]"
+                                    ".map(o => o.innerText).filter(t => /^[A-Za-z]+\\(children=/.test(t)).length"),
+        "widget_errors": page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea-output')]"
+                                       ".filter(o => /Error displaying widget|model not found/.test(o.innerText))"
+                                       ".length"),
+    }
+    if shots:
+        page.screenshot(path=str(shots / f"{Path(name).stem}_before.png"))
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
+    poll(lambda: page.evaluate("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
+                               ".some(p => /\\[[*0-9]/.test(p.textContent))"), timeout=15)
+    wait_until_all_cells_ran(page, 300_000)
+    time.sleep(1)
+    panels = []
+    outputs = page.locator(".jp-OutputArea-output", has=page.locator(".lrlab-figure"))
+    for i in range(outputs.count()):
+        out = outputs.nth(i)
+        out.evaluate("el => el.scrollIntoView({block: 'start'})")
+        box = out.evaluate("el => { const r = el.getBoundingClientRect(); return [r.width, r.height]; }")
+        panels.append({
+            "width": box[0], "height": box[1],
+            "small_texts": sorted({(round(size, 1), text) for size, text in out.evaluate(TEXT_SIZES)
+                                   if size < MIN_TEXT_PX}),
+            "figures": out.evaluate("el => [...el.querySelectorAll('img')].filter(i => i.getBoundingClientRect()"
+                                    ".width > 0).map(i => [i.naturalWidth, Math.round(i.getBoundingClientRect()"
+                                    ".width)])"),
+        })
+        if shots:
+            out.screenshot(path=str(shots / f"{Path(name).stem}_panel{i}.png"))
+    page.goto("about:blank")
+    return {"before": before, "panels": panels}
 
 
 #: the slow link of issue 16: 5 Mbit/s down and up, 100 ms latency (DevTools' network emulation)
