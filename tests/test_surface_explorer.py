@@ -148,3 +148,82 @@ def test_the_tuned_optimizers_formula_keeps_its_lines(panel):
     assert "<pre" in text and formula.count("\n") >= 2
     import html
     assert html.escape(formula) in text  # the newlines are kept inside <pre>
+
+
+def png_size(png) -> tuple[int, int]:
+    png = bytes(png)
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def test_the_figure_is_drawn_at_the_size_it_is_shown_with_readable_text(panel):
+    """528 x 418 px beside the 390 px column of controls (JupyterLab at 1366 px with its file browser
+    open leaves ~930 px), shown 1:1: tick labels, axis labels and legends >= 12 px, titles >= 14 px."""
+    from lrlab.plots.surfaces import EXPLORER_DPI, EXPLORER_SIZE
+    assert png_size(panel.image.value) == (528, 418) == tuple(int(v * EXPLORER_DPI) for v in EXPLORER_SIZE)
+    assert (panel.image.layout.width, panel.image.layout.max_width) == ("auto", "100%")  # natural size, 1:1
+    controls = panel.children[1].children[1]
+    assert controls.layout.width == "390px" and 528 + 390 <= 930
+    for view in ("paths", "gap to minimum", "convergence map"):
+        panel.show(view)
+        fig = panel._figure["fig"]
+        assert png_size(panel.image.value) == (528, 418), view
+        px = fig.dpi / 72
+        (ax,) = fig.axes
+        assert ax.title.get_fontsize() * px >= 14, view
+        texts = [ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels(),
+                 *ax.get_legend().get_texts()]
+        assert min(t.get_fontsize() for t in texts) * px >= 12, view
+    panel.show("paths")
+
+
+def test_the_view_picker_shows_one_chart_at_a_time(panel):
+    assert panel.view.options == ("paths", "gap to minimum", "convergence map")
+    panel.show("paths")
+    paths_png, start = panel.image.value, panel.start
+    panel.view.value = "gap to minimum"  # the learner's pick: the same paths, another chart
+    assert panel.image.value != paths_png and png_size(panel.image.value) == (528, 418)
+    (ax,) = panel._figure["fig"].axes
+    assert ax.get_ylabel() == "f(θ) − f*" and ax.get_yscale() == "log"
+    panel.jump(3)  # the gap chart animates with the step slider too
+    early = panel.image.value
+    panel.jump(panel.step.max)
+    assert panel.image.value != early
+    assert not panel.click(100, 100) and panel.start == start  # the gap chart has no start points
+    panel.view.value = "paths"
+    assert panel.image.value == paths_png  # the same picture as before the detour
+    fig, ax = panel._figure["fig"], panel._figure["ax"]
+    px, py = ax.transData.transform((2.0, -1.0))
+    assert panel.click(px, fig.bbox.height - py)  # clicks on the map still move the start
+    np.testing.assert_allclose(panel.start, (2.0, -1.0), atol=0.05)
+    with pytest.raises(ValueError, match="view"):
+        panel.show("surface plot")
+
+
+def test_only_the_sliders_the_tuned_optimizer_has_are_shown(panel):
+    shown = lambda: [s.description for s in (panel.momentum, panel.beta1, panel.beta2, panel.decay)  # noqa: E731
+                     if s.layout.display != "none"]
+    panel.tune.value = "sgd"
+    assert shown() == [] and panel.momentum.disabled
+    panel.tune.value = "adam"
+    assert shown() == ["β₁", "β₂"]
+    p = SurfaceExplorer("saddle", optimizers=("rmsprop", "momentum"), steps=10)
+    assert [s.description for s in (p.momentum, p.beta1, p.beta2, p.decay)
+                               if s.layout.display != "none"] == ["momentum", "decay α"]
+    p.tune.value = "momentum"
+    assert [s.description for s in (p.momentum, p.beta1, p.beta2, p.decay) if s.layout.display != "none"] == ["momentum"]
+
+
+def test_the_status_is_compact_the_update_rule_shown_what_it_does_one_click_away(panel):
+    panel.tune.value = "sgd"
+    text = panel.status.value
+    assert "line-height:1.45" in text  # not the widget's 28 px a line
+    assert "<details" in text and optim.get("sgd").description.split(":")[0] in text
+    assert text.index("<details") < text.index("<pre")  # the rule itself is not folded away
+    p = SurfaceExplorer("quadratic", optimizers=("sgd", "momentum", "adam"), steps=40)
+    assert "diverged" not in p.status.value
+    p.settings["sgd"]["lr"] = p.settings["momentum"]["lr"] = 0.5
+    p.recompute()
+    assert p.paths.diverged.tolist() == [True, True, False]
+    first, second = p.paths.diverged_at[:2]
+    assert (f"sgd diverged at step {first}, momentum at step {second}: lower their learning rates."
+            in p.status.value)  # one line for both

@@ -351,3 +351,89 @@ def test_convergence_map_marks_divergence_and_agrees_with_single_paths():
             code = surfaces.classify_ends(s, [path[surfaces.diverged_at(path) - 1] if surfaces.diverged_at(path) > 0
                                               else path[-1]], [surfaces.diverged_at(path) >= 0])[0]
             assert m.codes[i, j] == code
+
+
+# --------------------------------------------------------------------------- drawing (lrlab.plots.surfaces)
+def _explorer_figures(surface="himmelblau", names=OPTIMIZER_NAMES, steps=40):
+    """The explorer's figure in each of its views, drawn (every optimizer: the tallest legend)."""
+    from lrlab.plots import fig_to_png
+    from lrlab.plots import surfaces as splots
+    s = surfaces.get(surface)
+    runs = [{"optimizer": n, "start": s.start, "lr": s.suggested_lr(n)} for n in names]
+    paths = surfaces.trajectories(s, runs, steps)
+    cmap = surfaces.convergence_map(s, "momentum", resolution=9, steps=steps, lr=s.suggested_lr("momentum"))
+    out = {}
+    for view in splots.VIEWS:
+        made = splots.explorer_figure(s, view, paths, list(names), cmap_result=cmap, start=s.start)
+        if made["animated"] is not None:
+            made["animated"].update(steps // 2)
+        made["png"] = fig_to_png(made["fig"], fast=True)
+        out[view] = made
+    return out
+
+
+def test_the_explorers_figure_is_one_readable_chart_per_view_drawn_at_the_size_it_is_shown():
+    from lrlab.plots import surfaces as splots
+    figures = _explorer_figures()
+    assert tuple(figures) == splots.VIEWS == ("paths", "gap to minimum", "convergence map")
+    for view, made in figures.items():
+        fig, png = made["fig"], made["png"]
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        assert (width, height) == (528, 418), view  # EXPLORER_SIZE at EXPLORER_DPI, what the panel shows 1:1
+        assert tuple(fig.get_size_inches() * fig.dpi) == (width, height)
+        assert len(fig.axes) == 1, view  # one chart, as large as the figure allows
+        px = fig.dpi / 72  # pixels per point at 1:1
+        ax = fig.axes[0]
+        assert ax.title.get_fontsize() * px >= 14, view
+        for text in [ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()]:
+            assert text.get_fontsize() * px >= 12, (view, text.get_text())
+        legend = ax.get_legend()
+        assert all(t.get_fontsize() * px >= 12 for t in [*legend.get_texts(), legend.get_title()]), view
+    assert figures["paths"]["ax"] is figures["paths"]["fig"].axes[0]  # clicks read the surface's coordinates
+    assert figures["convergence map"]["ax"] is figures["convergence map"]["fig"].axes[0]
+    assert figures["gap to minimum"]["ax"] is None  # ... and there are none in the gap chart
+    assert figures["gap to minimum"]["fig"].axes[0].get_yscale() == "log"
+    assert len({made["png"] for made in figures.values()}) == 3
+
+
+def test_the_explorers_legends_sit_under_their_chart_inside_the_figure():
+    """No legend covers data: each is under its axes, clear of the tick labels and the x label, and
+    inside the picture (eight optimizers' current losses, Himmelblau's four minima)."""
+    for view, made in _explorer_figures().items():
+        fig = made["fig"]
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        box = ax.get_legend().get_window_extent(renderer)
+        axes_box = ax.get_window_extent(renderer)
+        assert box.y1 < axes_box.y0, view  # below the chart
+        for text in [ax.xaxis.label, *ax.get_xticklabels()]:
+            assert not box.overlaps(text.get_window_extent(renderer)), (view, text.get_text())
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.width, view
+
+
+def test_the_explorer_figure_refuses_a_view_it_does_not_have():
+    from lrlab.plots import surfaces as splots
+    with pytest.raises(ValueError, match="view"):
+        splots.explorer_figure("saddle", "surface plot")
+    with pytest.raises(ValueError, match="cmap_result"):
+        splots.explorer_figure("saddle", "convergence map")
+    with pytest.raises(ValueError, match="legend"):
+        splots.draw_convergence_map(splots.new_figure(4, 3).subplots(), "saddle",
+                                    surfaces.convergence_map("saddle", "sgd", resolution=3, steps=5, lr=0.1),
+                                    legend="above")
+    with pytest.raises(ValueError, match="ax"):
+        splots.AnimatedPaths(None, surfaces.trajectories("saddle", [{"optimizer": "sgd", "lr": 0.1}], 5), ["sgd"], 0.0)
+
+
+def test_animated_gaps_alone_move_with_the_step():
+    """AnimatedPaths on the gap chart only (the explorer's 'gap to minimum' view)."""
+    from lrlab.plots import fig_to_png, new_figure
+    from lrlab.plots.surfaces import AnimatedPaths
+    paths = surfaces.trajectories("saddle", [{"optimizer": "sgd", "lr": 0.1, "start": (1.0, 0.5)}], 30)
+    ax = new_figure(5, 4).subplots()
+    animated = AnimatedPaths(None, paths, ["sgd"], surfaces.get("saddle").f_min, ax_loss=ax)
+    animated.update(5)
+    early = fig_to_png(ax.figure, fast=True)
+    assert animated.loss_heads[0].get_xdata()[-1] == 5 and ax.get_legend().get_title().get_text() == "step 5 of 30"
+    animated.update(30)
+    assert fig_to_png(ax.figure, fast=True) != early and not animated.lines

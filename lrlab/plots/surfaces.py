@@ -169,13 +169,20 @@ def paths_figure(surface, paths, labels, upto: int | None = None, losses: bool =
     return fig
 
 
-def path_legend(ax, handles, paths, upto: int | None = None) -> None:
-    """The legend of :func:`draw_paths` (label and current loss) on ``ax``."""
+#: how far under its axes a legend below a chart starts, in the legend's font sizes: clear of the
+#: tick labels and the x label (tick 3.5 pt + pad 3.5 + 10 pt labels + 4 + an 11 pt label ~ 32 pt)
+BELOW_AXES_PAD = 3.3
+
+
+def path_legend(ax, handles, paths, upto: int | None = None, ncol: int | None = None) -> None:
+    """The legend of :func:`draw_paths` (label and current loss) on ``ax``, under the chart (never on
+    a path or its end marker); ``ncol`` columns (default: one for up to three paths, else two)."""
     T = paths.points.shape[1] - 1
     upto = T if upto is None else int(np.clip(upto, 0, T))
-    if handles:  # below the chart: never on a path or its end marker
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1 if len(handles) <= 3 else 2,
-                  fontsize=10, frameon=False, title=f"step {upto} of {T}", title_fontsize=10)
+    if handles:
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=BELOW_AXES_PAD,
+                  ncol=ncol or (1 if len(handles) <= 3 else 2), fontsize=10, frameon=False,
+                  title=f"step {upto} of {T}", title_fontsize=10, columnspacing=1.2, handlelength=1.8)
 
 
 def convergence_categories(surface) -> list[tuple[list[int], str, str]]:
@@ -198,8 +205,12 @@ def convergence_categories(surface) -> list[tuple[list[int], str, str]]:
     return categories
 
 
-def draw_convergence_map(ax, surface, cmap_result, legend: bool = True) -> None:
-    """Colour each start point by where the optimizer ended; contour lines of the surface on top."""
+def draw_convergence_map(ax, surface, cmap_result, legend: bool | str = True) -> None:
+    """Colour each start point by where the optimizer ended; contour lines of the surface on top.
+    ``legend``: True (or "right") beside the chart, "below" under it in two columns (a narrow
+    figure), False none."""
+    if legend not in (True, False, "right", "below"):
+        raise ValueError(f"legend: True, False, 'right' or 'below', got {legend!r}"[:200])
     s = surfaces_mod.get(surface)
     categories = convergence_categories(s)
     index = np.zeros(cmap_result.codes.shape, dtype=int)
@@ -227,27 +238,36 @@ def draw_convergence_map(ax, surface, cmap_result, legend: bool = True) -> None:
             share = np.isin(cmap_result.codes, codes).sum() / total
             if share > 0 or codes[0] >= 0:
                 handles.append(Patch(facecolor=color, edgecolor="#555555", label=f"{label}: {share:.0%}"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=10, framealpha=0.95,
-                  title=f"{cmap_result.optimizer} ends at", borderaxespad=0)
+        if legend == "below":
+            ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=BELOW_AXES_PAD,
+                      ncol=2, fontsize=10, frameon=False, title=f"{cmap_result.optimizer} ends at", title_fontsize=10,
+                      columnspacing=1.2, handlelength=1.5)
+        else:
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=10, framealpha=0.95,
+                      title=f"{cmap_result.optimizer} ends at", borderaxespad=0)
 
 
 class AnimatedPaths:
     """Paths drawn once and moved to step ``t`` by :meth:`update` (artists updated, never re-plotted).
 
-    On ``ax``: for each path a line through its first ``t + 1`` points, a ring at the start and a
-    dot at ``theta_t`` (a cross where it diverged); on ``ax_loss`` (optional): the whole curve of
-    ``f(theta_t) - f*``, a dot at step ``t`` and a vertical line marking ``t``; the legend says
-    each path's current loss.
+    On ``ax`` (optional): for each path a line through its first ``t + 1`` points, a ring at the
+    start and a dot at ``theta_t`` (a cross where it diverged); on ``ax_loss`` (optional): the
+    whole curve of ``f(theta_t) - f*``, a dot at step ``t`` and a vertical line marking ``t``; the
+    legend (under ``ax_loss``, else under ``ax``; ``legend_columns`` columns) says each path's
+    current loss.
     """
 
-    def __init__(self, ax, paths, labels, f_min: float, ax_loss=None, colors=None):
+    def __init__(self, ax, paths, labels, f_min: float, ax_loss=None, colors=None, legend_columns: int | None = None):
+        if ax is None and ax_loss is None:
+            raise ValueError("AnimatedPaths: give ax (the surface), ax_loss (the gaps) or both")
         self.ax, self.ax_loss, self.paths, self.labels = ax, ax_loss, paths, list(labels)
+        self.legend_columns = legend_columns
         self.colors, self.styles = _colors_and_styles(paths, len(self.labels), colors)
         self.T = paths.points.shape[1] - 1
         self.f_min = f_min
         self.gap = np.maximum(paths.losses - f_min, 1e-16)
         self.lines, self.heads, self.loss_heads = [], [], []
-        for k, color in enumerate(self.colors):
+        for k, color in enumerate(self.colors if ax is not None else ()):
             start = paths.points[k, 0]
             ax.plot(start[0], start[1], marker="o", markersize=10, markerfacecolor="none", markeredgecolor=color,
                     markeredgewidth=2, zorder=4)
@@ -286,10 +306,11 @@ class AnimatedPaths:
             pts = self.paths.points[k, :upto + 1]
             finite = pts[np.isfinite(pts).all(1)]
             ended = 0 <= self.paths.diverged_at[k] <= upto
-            self.lines[k].set_data(finite[:, 0], finite[:, 1])
-            self.heads[k].set_data(finite[-1:, 0], finite[-1:, 1])
-            self.heads[k].set_marker("X" if ended else "o")
-            self.heads[k].set_markersize(13 if ended else 9)
+            if self.lines:
+                self.lines[k].set_data(finite[:, 0], finite[:, 1])
+                self.heads[k].set_data(finite[-1:, 0], finite[-1:, 1])
+                self.heads[k].set_marker("X" if ended else "o")
+                self.heads[k].set_markersize(13 if ended else 9)
             if self.loss_heads:
                 n = len(finite)
                 self.loss_heads[k].set_data(np.arange(n), self.gap[k, :n])
@@ -299,5 +320,53 @@ class AnimatedPaths:
                               marker="X" if ended else "o", markeredgecolor="black", label=text))
         if self.ax_loss is not None:
             self.now.set_xdata([upto, upto])
-        path_legend(self.ax_loss if self.ax_loss is not None else self.ax, handles, self.paths, upto)
+        path_legend(self.ax_loss if self.ax_loss is not None else self.ax, handles, self.paths, upto,
+                    ncol=self.legend_columns)
+
+
+#: what the surface explorer shows, one chart at a time (its picker): the paths on the surface,
+#: their gaps to the minimum against the step, or where each start point ends
+VIEWS = ("paths", "gap to minimum", "convergence map")
+#: the explorer's figure, drawn at the size it is shown: 6.0 x 4.75 in at 88 dpi = 528 x 418 px, beside
+#: the panel's 390 px column of controls (JupyterLab leaves a notebook ~930 px on a 1366 px screen
+#: with its file browser open); at 88 dpi lrlab's 10 pt ticks and legends are 12 px, 11 pt axis
+#: labels 13 px and 12 pt titles 15 px (:data:`lrlab.plots.RC`)
+EXPLORER_SIZE, EXPLORER_DPI = (6.0, 4.75), 88
+
+
+def explorer_figure(surface, view: str, paths=None, labels=(), cmap_result=None, start=None,
+                    size: tuple[float, float] = EXPLORER_SIZE, dpi: int = EXPLORER_DPI) -> dict:
+    """The surface explorer's figure for one of :data:`VIEWS`, one chart filling it:
+
+    * "paths": the surface with the paths, animated (``animated.update(t)``), the legend under it;
+    * "gap to minimum": the paths' gaps ``f - f*`` against the step, animated the same way;
+    * "convergence map": where ``cmap_result``'s optimizer ends from each start, ``start`` ringed.
+
+    Returns ``{"fig", "ax", "animated", "view"}``: ``ax`` is the axes whose data coordinates are
+    the surface's (None in the gap view), so that a click on the picture can be read as a point;
+    ``animated`` None where there is nothing to animate."""
+    if view not in VIEWS:
+        raise ValueError(f"view: one of {', '.join(VIEWS)}, got {view!r}"[:200])
+    s = surfaces_mod.get(surface)
+    fig = new_figure(*size, dpi=dpi)
+    chart = fig.subplots(1, 1)
+    ax, animated = chart, None
+    if view == "convergence map":
+        if cmap_result is None:
+            raise ValueError("explorer_figure: the convergence map view needs cmap_result")
+        draw_convergence_map(chart, s, cmap_result, legend="below")
+        if start is not None:
+            chart.plot(*start, marker="o", markersize=11, markerfacecolor="none", markeredgecolor="black",
+                       markeredgewidth=2)
+    elif view == "paths":
+        draw_surface(chart, s)
+        if paths is not None:
+            animated = AnimatedPaths(chart, paths, labels, s.f_min, legend_columns=min(2, len(labels)))
+    else:
+        ax = None
+        if paths is not None:
+            animated = AnimatedPaths(None, paths, labels, s.f_min, ax_loss=chart, legend_columns=min(2, len(labels)))
+        else:
+            chart.set_title("Gap to the global minimum")
+    return {"fig": fig, "ax": ax, "animated": animated, "view": view}
 

@@ -5,10 +5,17 @@ all the chosen optimizers), every convergence map from :func:`lrlab.surfaces.con
 every picture from :mod:`lrlab.plots.surfaces`. No maths here.
 
 Controls: the surface (and the ravine's condition number), which optimizers race, which
-one the sliders tune (learning rate on a log scale, momentum, beta1/beta2, the decay
-rho/alpha of a squared-gradient average), the number of steps, the start point (two
-sliders; also a click on the picture when the optional ``ipyevents`` package is
-installed), a Play button and a step slider, and a "paths / convergence map" switch.
+one the sliders tune (its learning rate typed or dragged on a log scale, and only the sliders
+it has: momentum, beta1/beta2, the decay rho/alpha of a squared-gradient average), the number
+of steps, the start point (two sliders; also a click on the map when the optional
+``ipyevents`` package is installed), a Play button and a step slider, and a picker of the one
+chart the figure shows (:data:`lrlab.plots.surfaces.VIEWS`: the paths on the surface, their
+gaps to the minimum, the convergence map).
+
+Layout (a 1366x768 laptop screen, JupyterLab's file browser open: ~930 px): the picker, Play
+and the step slider on one row; the figure (528 x 418 px, drawn at the size it is shown, so
+that its text is 12-15 px) beside a 390 px column of controls; under both, the surface and the
+tuned optimizer's update rule (what it does one click away).
 
 Synchronous methods for notebooks and tests: :meth:`set_start`, :meth:`click`,
 :meth:`jump`, :meth:`advance`, :meth:`show`.
@@ -23,7 +30,6 @@ import numpy as np
 from .. import limits, optim
 from .. import surfaces as surfaces_mod
 from ..plots import fig_to_png
-from ..plots import new_figure as _new_figure
 from ..plots import surfaces as plots
 from ..checks import check_number
 from .controls import lr_entry
@@ -45,14 +51,6 @@ def wide() -> widgets.Layout:
 
 #: slider -> the optimizer hyper-parameters it sets (the first one the tuned optimizer has)
 HYPER_SLIDERS = {"momentum": ("momentum",), "decay": ("alpha", "rho")}
-
-
-def new_figure(width: float, height: float):
-    """A figure on an Agg canvas (``fig_to_png(fast=True)`` reads the canvas' pixels)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    fig = _new_figure(width, height)
-    FigureCanvasAgg(fig)
-    return fig
 
 
 class SurfaceExplorer(PictureRepr, widgets.VBox):
@@ -110,13 +108,16 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
                                            style=LABEL, layout=wide(), continuous_update=False)
         self.start_y = widgets.FloatSlider(min=y0, max=y1, step=(y1 - y0) / 400, description="start y",
                                            style=LABEL, layout=wide(), continuous_update=False)
-        self.step = widgets.IntSlider(value=steps, min=0, max=steps, description="step", style=LABEL,
-                                      layout=widgets.Layout(width="460px"))
+        self.step = widgets.IntSlider(value=steps, min=0, max=steps, description="step",
+                                      style={"description_width": "40px"}, layout=widgets.Layout(width="300px"))
         self.play = widgets.Play(value=steps, min=0, max=steps, step=max(1, steps // 100), interval=60,
                                  description="play")
         widgets.jslink((self.play, "value"), (self.step, "value"))
-        self.view = widgets.ToggleButtons(options=["paths", "convergence map"], value="paths",
-                                          style={"button_width": "160px"})
+        # the one chart the figure shows: two side by side would each be too small to read
+        self.view = widgets.ToggleButtons(options=list(plots.VIEWS), value="paths", style={"button_width": "150px"},
+                                          tooltips=["the paths on the surface (click it to move the start)",
+                                                    "each path's f − f* against the step (log scale)",
+                                                    "where the tuned optimizer ends from each start point"])
         self.map_resolution = map_resolution
         self.image = widgets.Image(format="png")
         self.image.add_class("lrlab-figure")
@@ -131,8 +132,7 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
         if self.clicks_enabled:
             self._events = _Event(source=self.image, watched_events=["click"])
             self._events.on_dom_event(self._on_dom_click)
-        hint = ("click on the picture to move the start" if self.clicks_enabled
-                else "move the start with the two sliders")
+        hint = " <i>(or click on the map)</i>" if self.clicks_enabled else ""
         controls = widgets.VBox([
             self.surface_box, self.condition,
             widgets.HTML("<b>optimizers</b>"),
@@ -140,16 +140,19 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
                             layout=widgets.Layout(grid_template_columns="repeat(4, 96px)", grid_gap="2px")),
             self.tune, widgets.HBox([self.lr, self.lr_slider]), self.momentum, self.beta1, self.beta2, self.decay,
             self.steps,
-            widgets.HTML(f"<b>start point</b> <i>({hint})</i>"), self.start_x, self.start_y,
+            widgets.HTML(f"<b>start point</b>{hint}"), self.start_x, self.start_y,
         ])
-        # the picture shrinks to the notebook's width (clicks stay right: ipyevents reports image
-        # pixels); the controls keep a fixed column beside it
-        self.image.layout = widgets.Layout(width="100%", height="auto")
-        controls.layout = widgets.Layout(flex="0 0 390px")
-        figure_box = widgets.Box([self.image], layout=widgets.Layout(flex="1 1 0%", min_width="0"))
+        # the picture is shown at the size it is drawn (plots.EXPLORER_SIZE: its text as large as
+        # matplotlib says); only where the notebook is narrower does it shrink (clicks stay right:
+        # ipyevents reports image pixels); the controls keep a fixed column beside it
+        self.image.layout = widgets.Layout(width="auto", max_width="100%", height="auto")
+        controls.layout = widgets.Layout(flex="0 0 390px", width="390px")
+        figure_box = widgets.Box([self.image], layout=widgets.Layout(flex="1 1 auto", min_width="0",
+                                                                     align_items="flex-start"))
         super().__init__([
-            widgets.HBox([self.view, self.play, self.step]),
-            widgets.HBox([figure_box, controls]),
+            widgets.HBox([self.view, self.play, self.step], layout=widgets.Layout(flex_flow="row wrap",
+                                                                                 align_items="center")),
+            widgets.HBox([figure_box, controls], layout=widgets.Layout(width="100%", grid_gap="4px")),
             self.status,
         ])
 
@@ -163,7 +166,7 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
         for slider in (self.steps, self.start_x, self.start_y):
             slider.observe(self._on_recompute, names="value")
         self.step.observe(self._on_step, names="value")
-        self.view.observe(self._on_recompute, names="value")
+        self.view.observe(self._on_view, names="value")
         self.recompute()
 
     # ----------------------------------------------------------------- state
@@ -203,7 +206,7 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
     def click(self, px: float, py: float) -> bool:
         """A click at pixel ``(px, py)`` of the picture (from its top-left corner): when it falls on
         the surface's axes, start there and show the paths. Returns whether it did."""
-        if self._figure is None:
+        if self._figure is None or self._figure["ax"] is None:  # (the gap chart has no start points)
             return False
         fig, ax = self._figure["fig"], self._figure["ax"]
         height = fig.bbox.height
@@ -232,7 +235,10 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
         self.jump(self.step.value + n)
 
     def show(self, view: str) -> None:
-        """Switch to 'paths' or 'convergence map'."""
+        """Switch the figure to one of :data:`lrlab.plots.surfaces.VIEWS`: 'paths', 'gap to minimum'
+        or 'convergence map'."""
+        if view not in plots.VIEWS:
+            raise ValueError(f"view: one of {', '.join(plots.VIEWS)}, got {view!r}"[:200])
         self.view.value = view
 
     def recompute(self) -> None:
@@ -257,27 +263,19 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
     def redraw(self) -> None:
         """Draw the current view into ``self.image`` and describe it in ``self.status``."""
         if self.view.value == "convergence map" and self.map is not None:
-            fig = new_figure(10.5, 5.4)
-            ax = fig.subplots(1, 1)
-            plots.draw_convergence_map(ax, self.surface, self.map)
-            ax.plot(*self.start, marker="o", markersize=11, markerfacecolor="none", markeredgecolor="black",
-                    markeredgewidth=2)
-            self._figure = {"fig": fig, "ax": ax, "map": True}
-            self.image.value = fig_to_png(fig, fast=True)
+            self._figure = plots.explorer_figure(self.surface, "convergence map", cmap_result=self.map,
+                                                 start=self.start)
+            self.image.value = fig_to_png(self._figure["fig"], fast=True)
         else:
             self._draw_paths()
         self.status.value = self._status_html()
 
     # ----------------------------------------------------------------- drawing
     def _draw_paths(self) -> None:
-        """Build the figure once per computation; each frame only moves the paths' artists."""
-        if self._figure is None or self._figure.get("map"):
-            fig = new_figure(12.0, 5.2)
-            ax, ax_loss = fig.subplots(1, 2, width_ratios=[1.25, 1])
-            plots.draw_surface(ax, self.surface)
-            animated = (plots.AnimatedPaths(ax, self.paths, self.chosen, self.surface.f_min, ax_loss=ax_loss)
-                        if self.paths is not None else None)
-            self._figure = {"fig": fig, "ax": ax, "ax_loss": ax_loss, "animated": animated, "map": False}
+        """Build the figure once per computation and view; each frame only moves the paths' artists."""
+        view = self.view.value if self.view.value != "convergence map" else "paths"
+        if self._figure is None or self._figure["view"] != view:
+            self._figure = plots.explorer_figure(self.surface, view, self.paths, self.chosen)
         fig, animated = self._figure["fig"], self._figure["animated"]
         if animated is not None:
             animated.update(int(self.step.value))
@@ -286,22 +284,34 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
             fig.set_layout_engine("none")  # the layout is settled: later frames keep it (and draw faster)
 
     def _status_html(self) -> str:
+        """Under the figure: what went wrong (or what the map is) on one line, the surface, and the
+        tuned optimizer's update rule (what it does one click away: as a paragraph the panel would
+        no longer fit a laptop's screen)."""
         s = self.surface
-        parts = [f"<b>{html.escape(s.title)}</b>: <code>{html.escape(s.formula)}</code> — {html.escape(s.description)}"]
+        notes = []
+        if self.paths is not None:
+            diverged = [(label, self.paths.diverged_at[k]) for k, label in enumerate(self.chosen)
+                        if self.paths.diverged[k]]
+            if diverged:  # one line for all of them
+                said = ", ".join(f"{label} {'diverged ' if i == 0 else ''}at step {at}"
+                                 for i, (label, at) in enumerate(diverged))
+                lower = "its learning rate" if len(diverged) == 1 else "their learning rates"
+                notes.append(f"<span style='color:#D55E00'>{said}: lower {lower}.</span>")
+        if self.view.value == "convergence map" and self.map is not None:
+            rows, cols = self.map.codes.shape
+            notes.append(f"Map of <b>{self.map.optimizer}</b>: {rows} × {cols} = {self.map.codes.size} starts, "
+                         f"one batched run.")
+        parts = [" ".join(notes)] if notes else []
+        parts.append(f"<b>{html.escape(s.title)}</b>: <code>{html.escape(s.formula)}</code> — "
+                     f"{html.escape(s.description)}")
         name = self.tune.value
         if name:
             spec = optim.get(name)
-            parts.append(f"<b>{name}</b> — {html.escape(spec.description)}<pre style='margin:2px 0 0 0;"
-                         f"font-size:13px;line-height:1.35'>{html.escape(spec.formula)}</pre>")  # one line each
-        if self.paths is not None:
-            for label, k in zip(self.chosen, range(len(self.chosen))):
-                if self.paths.diverged[k]:
-                    parts.append(f"<span style='color:#D55E00'>{label} diverged at step "
-                                 f"{self.paths.diverged_at[k]}: lower its learning rate</span>")
-        if self.view.value == "convergence map" and self.map is not None:
-            parts.append(f"Convergence map of <b>{self.map.optimizer}</b>: {self.map.codes.size} starts, "
-                         f"{self.map.steps} steps each, one batched run.")
-        return "<br>".join(parts)
+            parts.append(f"<details style='margin:2px 0 0 0'><summary><b>{name}</b>'s update rule "
+                         f"<i>(click: what it does)</i></summary>{html.escape(spec.description)}</details>"
+                         f"<pre style='margin:0;font-size:13px;line-height:1.3'>{html.escape(spec.formula)}</pre>")
+        # (a widget's HTML has a 28 px line height: a paragraph would take twice the room it needs)
+        return f"<div style='line-height:1.45'>{'<br>'.join(parts)}</div>"
 
     # ----------------------------------------------------------------- observers
     def _set_start_sliders(self, x: float, y: float) -> None:
@@ -327,6 +337,8 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
                 self.beta1.value, self.beta2.value = settings["betas"]
             decay_key = next((k for k in HYPER_SLIDERS["decay"] if k in settings), None)
             self.decay.disabled = decay_key is None
+            for slider in (self.momentum, self.beta1, self.beta2, self.decay):  # only the sliders it has
+                slider.layout.display = "none" if slider.disabled else None
             if decay_key:
                 self.decay.value = settings[decay_key]
                 self.decay.description = {"alpha": "decay α", "rho": "decay ρ"}[decay_key]
@@ -400,8 +412,17 @@ class SurfaceExplorer(PictureRepr, widgets.VBox):
         if not self._quiet:
             self.recompute()
 
+    def _on_view(self, change) -> None:
+        if self._quiet:
+            return
+        if self.view.value == "convergence map":  # (computed when shown: the settings may have changed)
+            self.recompute()
+        else:  # the same paths, another chart
+            self._figure = None
+            self.redraw()
+
     def _on_step(self, change) -> None:
-        if not self._quiet and self.view.value == "paths":
+        if not self._quiet and self.view.value != "convergence map":
             self._draw_paths()
             self.status.value = self._status_html()
 
