@@ -11,18 +11,19 @@ asserts on). Screenshots go to artifacts/panels/.
 Needs chromium and playwright (the test extras), as tests/test_browser.py.
 """
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from test_browser import LAPTOP, lab_in_chromium, measure_notebook  # noqa: E402
+from test_browser import LAPTOP, measure_notebook  # noqa: E402
+
+from lrlab.bench._browser import lab_in_chromium  # noqa: E402
 
 
 def main(names) -> None:
     out = REPO / "artifacts" / "panels"
     out.mkdir(parents=True, exist_ok=True)
-    with lab_in_chromium(Path(tempfile.mkdtemp()), LAPTOP) as (page, port, token):
+    with lab_in_chromium(LAPTOP) as (page, port, token):
         for nb in sorted((REPO / "notebooks").glob("*.ipynb")):
             if names and not any(n in nb.name for n in names):
                 continue

@@ -14,7 +14,7 @@ from lrlab import notebooks
 from lrlab.cli import main
 from lrlab.cli.lab import free_port
 
-from lab_server import jupyter_env, start_lab, stop, wait_for_server  # tests/lab_server.py
+from lrlab.bench._lab import jupyter_env, start_lab, stop, wait_for_server
 
 REPO = Path(__file__).resolve().parents[1]
 

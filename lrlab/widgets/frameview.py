@@ -43,6 +43,7 @@ function render({ model, el }) {
   let url = null;
   const show = () => {
     const seq = model.get("seq");
+    const stamp = model.get("stamp");
     const value = model.get("value");
     const bytes = value && (value.buffer ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : value);
     if (!bytes || bytes.byteLength === 0) {
@@ -55,6 +56,7 @@ function render({ model, el }) {
     const done = () => {
       if (url) URL.revokeObjectURL(url);
       url = next;
+      img.dataset.stamp = stamp;  // when the kernel took this frame (what a lag measurement reads)
       model.send({ ack: seq, id: id });
     };
     img.onload = done;
@@ -86,6 +88,9 @@ class FrameView(anywidget.AnyWidget):
     format = traitlets.Unicode("png").tag(sync=True)
     seq = traitlets.Int(0).tag(sync=True)
     alt = traitlets.Unicode("the live figure").tag(sync=True)
+    #: when the frame shown was taken (``time.time()`` in the kernel; 0: unknown): the browser puts
+    #: it on the image it shows, so the age of what a learner sees can be measured there
+    stamp = traitlets.Float(0.0).tag(sync=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -127,9 +132,10 @@ class FrameView(anywidget.AnyWidget):
                 return True
             return time.monotonic() - self._sent_at > ACK_TIMEOUT_S
 
-    def show(self, png: bytes, live: bool = False) -> bool:
-        """Publish ``png``. A ``live`` frame is skipped (False returned) while the browser has not
-        taken the last one; a final frame always goes out."""
+    def show(self, png: bytes, live: bool = False, stamp: float | None = None) -> bool:
+        """Publish ``png`` (taken at ``stamp``, a ``time.time()``; default now). A ``live`` frame
+        is skipped (False returned) while the browser has not taken the last one; a final frame
+        always goes out."""
         if live and not self.ready():
             self.frames_skipped += 1
             return False
@@ -138,6 +144,7 @@ class FrameView(anywidget.AnyWidget):
             seq = self.seq + 1
         with self.hold_sync():
             self.value = png
+            self.stamp = time.time() if stamp is None else float(stamp)
             self.seq = seq
         self.frames_sent += 1
         return True

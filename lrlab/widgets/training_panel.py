@@ -503,6 +503,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         """The numbers of the current state (call between epochs, from the thread that trains);
         ``final``: the last frame of a run (or of a stop / pause), marked ``frame["final"]``."""
         frame = live_frame(self.trainer, self.figure.grid_points, norms=self.norms())
+        frame["taken_at"] = time.time()  # (the browser shows how old the frame on show is)
         frame["status"] = self._status_text()
         frame["options"] = self._figure_options()
         if final:
@@ -515,7 +516,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
             fig = self.figure
             fig.update(frame)
             png = fig.png()
-        self.image.show(png)
+        self.image.show(png, stamp=frame.get("taken_at"))
         self.frames_drawn += 1
         self.frame_epoch = frame.get("epochs_done")
         self._set_status(frame["status"])

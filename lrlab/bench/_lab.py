@@ -1,4 +1,4 @@
-"""Start and stop a throw-away ``lrlab lab`` server for tests (used by test_lab and test_browser)."""
+"""Start and stop a throw-away ``lrlab lab`` server (the browser bench, tests/test_lab.py, tests/test_browser.py)."""
 from __future__ import annotations
 
 import json
