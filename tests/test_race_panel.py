@@ -117,7 +117,7 @@ _lrlab_threads = lrlab_threads
 def test_race_panel_pause_holds_the_epoch_and_resume_goes_on_from_it():
     import time
     panel = RacePanel(LONG, contenders=[{"optimizer": "adam", "lr": 0.01}, {"optimizer": "sgd", "lr": 0.1}])
-    names = [b.description for b in panel.children[0].children[2].children[1].children]
+    names = [b.description for b in panel.children[0].children[:3]]  # the row of buttons, above all
     assert names == ["Race", "Pause", "Stop"]
     panel.start(epochs=100_000)
     assert _wait(lambda: panel.race.epoch_index >= 5)
@@ -222,7 +222,7 @@ def test_race_picture_says_what_the_ranking_says():
     assert picture.contenders[1].accuracy != picture.contenders[1].history["test_acc"][-1]
     figure = pickle.loads(pickle.dumps(LiveRaceFigure()))  # the renderer draws a copy
     figure.update({"picture": picture})
-    titles = [ax.get_title() for ax in figure.fig.axes[3:]]
+    titles = [ax.get_title() for ax in figure.axes["multiples"]]
     assert len(titles) == 2 and all(t.startswith(c.label) for t, c in zip(titles, picture.contenders))
     assert figure.png()[:4] == PNG
     with pytest.raises(ValueError):
@@ -300,3 +300,101 @@ def test_sweep_panel_range_reads_as_learning_rates(lo, hi, text):
     panel.lr_range.value = (lo, hi)
     assert panel.lr_range_readout.value == text
     assert panel.lrs[0] == pytest.approx(10 ** lo) and panel.lrs[-1] == pytest.approx(10 ** hi)
+
+
+# ------------------------------------------------------------------------------ a laptop screen (1366 x 768)
+def _png_size(png: bytes) -> tuple[int, int]:
+    import io
+
+    from PIL import Image
+    return Image.open(io.BytesIO(png)).size
+
+
+def _readable(fig, axes, title_px=14, text_px=12):
+    px = fig.dpi / 72  # pixels per point, shown 1:1
+    for ax in axes:
+        assert ax.title.get_fontsize() * px >= title_px, ax.get_title()
+        assert ax.get_legend() is None  # no legend on the data
+        for text in [ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()]:
+            assert text.get_fontsize() * px >= text_px, text.get_text()
+    for key in fig.legends:
+        assert all(t.get_fontsize() * px >= text_px for t in key.get_texts())
+        box = key.get_window_extent(fig.canvas.get_renderer())
+        assert not any(box.overlaps(ax.get_window_extent()) for ax in fig.axes if ax.get_visible())
+
+
+def test_race_panel_fits_beside_its_controls_and_draws_its_figure_at_the_size_shown():
+    from lrlab.plots.race import CHARTS, LIVE_SIZE_PX
+    from lrlab.widgets.race_panel import COLUMN_PX
+    panel = RacePanel(BASE, contenders=[{"optimizer": "sgd", "lr": 0.3}, {"optimizer": "adam", "lr": 0.01},
+                                        {"optimizer": "adam", "lr": 0.03, "schedule": "cosine_warm_restarts"}])
+    main = panel.children[2]
+    assert main.children[0] is panel.tabs and panel.tabs.layout.width == f"{COLUMN_PX}px"
+    assert [panel.tabs.get_title(i) for i in range(2)] == ["Contenders", "Ranking"]
+    assert main.children[1].children == (panel.image, panel.chart)
+    assert COLUMN_PX + LIVE_SIZE_PX[0] + 16 <= 930  # JupyterLab's notebook at 1366 px, file browser open
+    assert panel.image.layout.width == "auto" and panel.image.layout.max_width == "100%"  # shown 1:1
+    panel.run(epochs=3)
+    assert panel.tabs.selected_index == 1 and "<table" in panel.table.value  # the ranking, on show
+    assert _png_size(panel.image.value) == LIVE_SIZE_PX
+    fig, axes = panel.figure.fig, panel.figure.axes
+    assert fig.dpi * 10 / 72 >= 12  # 10 pt ticks are 12 px
+    _readable(fig, [axes["loss"]])
+    assert len(axes["multiples"]) == 3 and axes["accuracy"] is None and axes["lr"] is None
+    assert all(ax.title.get_fontsize() * fig.dpi / 72 >= 12 for ax in axes["multiples"])
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == panel.labels
+    # the picker: another view under the loss, redrawn at once (the same size), and carried by a frame
+    shown = {"boundaries": panel.image.value}
+    for chart in ("accuracy", "lr"):
+        panel.chart.value = chart
+        assert panel.image.value not in shown.values() and _png_size(panel.image.value) == LIVE_SIZE_PX
+        shown[chart] = panel.image.value
+        assert panel.figure.chart == chart and panel.figure.axes[chart] is not None
+        assert panel.figure.axes["multiples"] == []
+        _readable(panel.figure.fig, [panel.figure.axes["loss"], panel.figure.axes[chart]])
+        assert panel._frame(panel.runs, "finished", 3, 3)["options"] == {"chart": chart}
+    assert set(shown) == set(CHARTS)
+    panel.close()
+
+
+def test_a_live_race_figure_draws_the_chart_its_frame_names_and_refuses_others():
+    import pickle
+
+    from lrlab.plots.race import LiveRaceFigure, race_picture
+    from lrlab.race import race
+    runs = race([BASE.replace(optimizer="sgd", lr=0.1), BASE.replace(optimizer="adam", lr=0.01)], epochs=2)
+    figure = pickle.loads(pickle.dumps(LiveRaceFigure()))  # (as the renderer process holds it)
+    figure.update({"picture": race_picture(runs), "options": {"chart": "lr"}})
+    assert figure.chart == "lr" and figure.axes["lr"].get_visible() and figure.png()[:4] == PNG
+    with pytest.raises(ValueError, match="chart"):
+        figure.set_options(chart="histogram")
+
+
+def test_the_ranking_fits_its_tab():
+    from lrlab.widgets.race_panel import ranking_html
+    row = {"index": 0, "rank": 1, "label": "adam lr=0.03 cosine_warm_restarts", "test_loss": 0.1, "test_acc": 0.9,
+           "best_epoch": 3, "stop_reason": "stopped_by_user"}
+    text = ranking_html([row])
+    assert "stopped by user" in text and "overflow-wrap:anywhere" in text  # long names wrap, in the column
+    assert "font-size:13px" in text  # >= 12 px
+
+
+def test_sweep_panel_shows_one_picked_chart_at_the_size_shown():
+    from lrlab.plots.race import SWEEP_SIZE_PX
+    panel = SweepPanel(BASE, optimizers=("sgd", "adam"), lrs=(1e-3, 10.0), n_lrs=4)
+    assert [panel.tabs.get_title(i) for i in range(2)] == ["Sweep", "Range test"]
+    panel.epochs.value = 3
+    panel.run()
+    assert panel.chart.value == "sweep" and _png_size(panel.image.value) == SWEEP_SIZE_PX
+    sweep_png = panel.image.value
+    panel.range_test("adam", num_steps=30)
+    assert panel.chart.value == "range_test" and panel.image.value != sweep_png
+    assert _png_size(panel.image.value) == SWEEP_SIZE_PX
+    panel.chart.value = "sweep"
+    assert panel.image.value == sweep_png  # the same picture again
+    from lrlab.plots.race import sweep_figure
+    for chart in ("sweep", "range_test"):
+        fig = sweep_figure(panel.result, panel.test, chart=chart, width=6, height=4.9, dpi=88)
+        fig.canvas.draw()
+        _readable(fig, fig.axes)
+    panel.close()

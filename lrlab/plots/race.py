@@ -95,7 +95,7 @@ def _picture(runs, labels=None, dataset=None, max_multiples: int = 8) -> RacePic
 
 def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "test", legend: bool = True) -> None:
     """Loss (log y), accuracy and learning rate per epoch, one colour per contender; an x where one
-    diverged. ``runs``: a :class:`RacePicture` or runs."""
+    diverged. ``runs``: a :class:`RacePicture` or runs. ``ax_acc`` / ``ax_lr`` may be None (not drawn)."""
     picture = _picture(runs, labels)
     regression = picture.kind == "regression"
     for c in picture.contenders:
@@ -106,8 +106,10 @@ def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "t
         kw = dict(color=c.color, linestyle=c.style, linewidth=1.8)
         loss = np.where(np.isfinite(h[f"{column}_loss"]), h[f"{column}_loss"], np.nan)
         ax_loss.plot(e, loss, label=c.label, **kw)
-        ax_acc.plot(e, h[f"{column}_acc"], **kw)
-        ax_lr.plot(e, h["lr"], **kw)
+        if ax_acc is not None:
+            ax_acc.plot(e, h[f"{column}_acc"], **kw)
+        if ax_lr is not None:
+            ax_lr.plot(e, h["lr"], **kw)
         if c.stop_reason == "diverged":
             finite = np.isfinite(loss)
             y = loss[finite][-1] if finite.any() else 1.0
@@ -116,26 +118,29 @@ def draw_race_curves(ax_loss, ax_acc, ax_lr, runs, labels=None, column: str = "t
     ax_loss.set_title(f"{column.capitalize()} loss")
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
-    ax_acc.set_title(f"{column.capitalize()} {'R²' if regression else 'accuracy'}")
-    ax_acc.set_xlabel("epoch")
-    ax_acc.set_ylabel("R²" if regression else "accuracy")
-    if not regression:
-        ax_acc.set_ylim(0.3, 1.02)
-    ax_lr.set_title("Learning rate")
-    ax_lr.set_xlabel("epoch")
-    ax_lr.set_ylabel("lr")
-    all_lr = [c.history["lr"] for c in picture.contenders if len(c.history["lr"])]
-    if all_lr:
-        lrs = np.concatenate(all_lr)
-        lrs = lrs[lrs > 0]
-        if len(lrs) and lrs.max() / lrs.min() > 20:
-            ax_lr.set_yscale("log")
+    if ax_acc is not None:
+        ax_acc.set_title(f"{column.capitalize()} {'R²' if regression else 'accuracy'}")
+        ax_acc.set_xlabel("epoch")
+        ax_acc.set_ylabel("R²" if regression else "accuracy")
+        if not regression:
+            ax_acc.set_ylim(0.3, 1.02)
+    if ax_lr is not None:
+        ax_lr.set_title("Learning rate")
+        ax_lr.set_xlabel("epoch")
+        ax_lr.set_ylabel("lr")
+        all_lr = [c.history["lr"] for c in picture.contenders if len(c.history["lr"])]
+        if all_lr:
+            lrs = np.concatenate(all_lr)
+            lrs = lrs[lrs > 0]
+            if len(lrs) and lrs.max() / lrs.min() > 20:
+                ax_lr.set_yscale("log")
     if legend and 0 < len(picture.contenders) <= 10:
         ax_loss.legend(loc="upper right", fontsize=9)
 
 
-def draw_boundary_multiple(axes, picture: RacePicture) -> None:
-    """One small decision-boundary map per contender (title in its colour), the training points on top."""
+def draw_boundary_multiple(axes, picture: RacePicture, fontsize: float = 9, chars: int | None = None) -> None:
+    """One small decision-boundary map per contender (title in its colour), the training points on top.
+    ``fontsize``: the titles' (pt); ``chars``: wrap each title's name at this many characters."""
     from matplotlib.colors import LinearSegmentedColormap, ListedColormap
     k = picture.n_classes
     cmap = (LinearSegmentedColormap.from_list("lrlab2", ["#5DA5DA", "#FFFFFF", "#F5B041"]) if k == 2
@@ -147,80 +152,162 @@ def draw_boundary_multiple(axes, picture: RacePicture) -> None:
         ax.imshow(values, origin="lower", extent=picture.extent, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
                   alpha=0.85, interpolation="bilinear" if k == 2 else "nearest")
         ax.scatter(picture.X[:, 0], picture.X[:, 1], c=colors[picture.y], s=5, linewidths=0)
-        _multiple_title(ax, c, regression=False)
+        _multiple_title(ax, c, regression=False, fontsize=fontsize, chars=chars)
         for spine in ax.spines.values():
             spine.set_visible(True)
             spine.set_edgecolor(c.color)
             spine.set_linewidth(2)
+            spine.set_linestyle(c.style)  # (a second run of one optimizer: dashed, as its curves)
 
 
-def _multiple_title(ax, c: ContenderPicture, regression: bool) -> None:
-    """The contender's name and its test score in its colour (the best epoch's once restored)."""
+def _multiple_title(ax, c: ContenderPicture, regression: bool, fontsize: float = 9, chars: int | None = None) -> None:
+    """The contender's name and its test score in its colour (the best epoch's once restored);
+    the name wrapped at ``chars`` characters (and within a word where one is longer)."""
+    import textwrap
     if np.isfinite(c.accuracy):
         score = f"R² {c.accuracy:.2f} test" if regression else f"{100 * c.accuracy:.0f} % test"
         if c.best_epoch is not None:
-            score += f" (epoch {c.best_epoch + 1})"
+            score += f" (epoch {c.best_epoch + 1})" if chars is None or chars >= 20 else f", ep. {c.best_epoch + 1}"
     else:
         score = "diverged"
-    ax.set_title(f"{c.label}\n{score}", color=c.color, fontsize=9)
+    name = c.label if chars is None else "\n".join(textwrap.wrap(c.label, max(chars, 6), break_on_hyphens=False))
+    ax.set_title(f"{name}\n{score}", color=c.color, fontsize=fontsize)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def draw_fit_multiple(axes, picture: RacePicture) -> None:
+def draw_fit_multiple(axes, picture: RacePicture, fontsize: float = 9, chars: int | None = None) -> None:
     """Regression: each contender's fitted curve over the data, in its colour."""
     for ax, c in zip(axes, picture.contenders):
         ax.scatter(picture.X[:, 0], np.ravel(picture.y), s=4, color="#999999")
         ax.plot(picture.xs, c.values, color=c.color, linestyle=c.style, linewidth=2)
-        _multiple_title(ax, c, regression=True)
+        _multiple_title(ax, c, regression=True, fontsize=fontsize, chars=chars)
 
 
-def draw_race(fig, runs, labels=None, dataset=None, max_multiples: int = 8) -> None:
-    """Curves on top (loss, accuracy, learning rate), one small boundary map per contender below.
-    ``runs``: a :class:`RacePicture`, or runs (read now with :func:`race_picture`)."""
+#: What the race panel's figure shows under its loss chart, one at a time (the panel's picker):
+#: each contender's decision boundary (or fitted curve), the test accuracy, the learning rate.
+CHARTS = {"boundaries": "boundaries (or fits)", "accuracy": "test accuracy", "lr": "learning rate"}
+#: the text sizes (pt) of a figure drawn with a ``chart``: at the live figure's 88 dpi, 10 pt is
+#: 12 px (ticks, the key, the small multiples' names) and 12 pt titles are 15 px
+KEY_PT = MULTIPLE_PT = 10
+
+
+def _key(fig, handles, names, fontsize: float, **kw):
+    """The figure's key above its charts, in as many columns as fit the figure's width (measured)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    if not isinstance(fig.canvas, FigureCanvasAgg):  # (e.g. an unpickled figure's bare canvas)
+        FigureCanvasAgg(fig)
+    width = fig.bbox.width - 8
+    renderer = fig.canvas.get_renderer()
+    for ncol in range(len(names), 0, -1):
+        key = fig.legend(handles, names, loc="outside upper center", ncol=ncol, frameon=False, fontsize=fontsize,
+                         **kw)
+        if ncol == 1 or key.get_window_extent(renderer).width <= width:
+            return key
+        key.remove()
+
+
+def draw_race(fig, runs, labels=None, dataset=None, max_multiples: int = 8, chart: str | None = None) -> dict:
+    """``chart=None``: curves on top (loss, accuracy, learning rate), one small boundary map per
+    contender below. ``chart`` (a key of :data:`CHARTS`): the loss on top and under it ONE picked
+    view: the small multiples (``"boundaries"``; in up to two rows), the accuracy or the learning
+    rate; its text sized for the race panel (:data:`KEY_PT`). Either way one key for the figure,
+    above the charts. ``runs``: a :class:`RacePicture`, or runs (read now with :func:`race_picture`).
+    Returns the axes: ``{"loss", "accuracy", "lr", "multiples"}`` (None / [] where not drawn)."""
+    if chart is not None and chart not in CHARTS:
+        raise ValueError(f"chart: one of {', '.join(CHARTS)}, got {chart!r}")
     picture = _picture(runs, labels, dataset, max_multiples)
     n = sum(c.values is not None for c in picture.contenders[:max_multiples])
-    grid = fig.add_gridspec(2 if n else 1, max(n, 3) * 2 if n else 6, height_ratios=[1.5, 1] if n else None)
-    cols = grid.ncols // 3
-    ax_loss = fig.add_subplot(grid[0, 0:cols])
-    ax_acc = fig.add_subplot(grid[0, cols:2 * cols])
-    ax_lr = fig.add_subplot(grid[0, 2 * cols:])
+    width_px = fig.get_size_inches()[0] * fig.dpi
+    if chart is None:
+        grid = fig.add_gridspec(2 if n else 1, max(n, 3) * 2 if n else 6, height_ratios=[1.5, 1] if n else None)
+        cols = grid.ncols // 3
+        ax_loss = fig.add_subplot(grid[0, 0:cols])
+        ax_acc = fig.add_subplot(grid[0, cols:2 * cols])
+        ax_lr = fig.add_subplot(grid[0, 2 * cols:])
+        lower, per_row, size = (grid[1, :] if n else None), n, None
+    else:
+        shown = n if chart == "boundaries" else 0
+        rows = 2 if shown > 4 else 1
+        grid = fig.add_gridspec(2, 1, height_ratios=[1, 1.7 if rows == 2 else 1.1] if shown else [1, 0.8])
+        ax_loss = fig.add_subplot(grid[0, 0])
+        ax_acc = fig.add_subplot(grid[1, 0], sharex=ax_loss) if chart == "accuracy" else None
+        ax_lr = fig.add_subplot(grid[1, 0], sharex=ax_loss) if chart == "lr" else None
+        lower, per_row, size = (grid[1, 0] if shown else None), -(-shown // rows), MULTIPLE_PT
     draw_race_curves(ax_loss, ax_acc, ax_lr, picture, legend=False)
     handles, names = ax_loss.get_legend_handles_labels()
     if 0 < len(handles) <= 16:  # one legend above the charts, not on the curves
-        fig.legend(handles, names, loc="outside upper center", ncol=min(4, len(handles)), frameon=False, fontsize=10)
-    if n:
-        width = grid.ncols // n
-        axes = [fig.add_subplot(grid[1, i * width:(i + 1) * width]) for i in range(n)]
-        (draw_fit_multiple if picture.kind == "regression" else draw_boundary_multiple)(axes, picture)
+        if chart is None:
+            fig.legend(handles, names, loc="outside upper center", ncol=min(4, len(handles)), frameon=False,
+                       fontsize=10)
+        else:  # as many columns as fit: a long name takes its room, short ones share a row
+            _key(fig, handles, names, KEY_PT, handlelength=1.6, columnspacing=1.2, handletextpad=0.5)
+    axes = []
+    if lower is not None:
+        rows = -(-n // per_row)
+        cells = lower.subgridspec(rows, per_row)
+        axes = [fig.add_subplot(cells[i // per_row, i % per_row]) for i in range(n)]
+        # a name wraps to the width of its map (~0.6 em a character)
+        chars = None if size is None else int(width_px / per_row / (0.6 * size * fig.dpi / 72))
+        (draw_fit_multiple if picture.kind == "regression" else draw_boundary_multiple)(
+            axes, picture, **({} if size is None else {"fontsize": size, "chars": chars}))
+    return {"loss": ax_loss, "accuracy": ax_acc, "lr": ax_lr, "multiples": axes}
 
 
-def _agg_figure(width: float, height: float):
+def _agg_figure(width: float, height: float, dpi: int = 100):
     """A new figure with an Agg canvas attached (so ``fig_to_png(fast=True)`` can read its buffer)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    fig = new_figure(width, height)
+    fig = new_figure(width, height, dpi)
     FigureCanvasAgg(fig)
     return fig
 
 
-def race_figure(runs, labels=None, dataset=None, width: float = 10, height: float = 6.2):
-    fig = _agg_figure(width, height)
-    draw_race(fig, runs, labels, dataset)
+def race_figure(runs, labels=None, dataset=None, width: float = 10, height: float = 6.2, chart: str | None = None,
+                dpi: int = 100):
+    """The race as a figure: every chart (``chart=None``), or the loss and one picked view
+    (see :func:`draw_race`)."""
+    fig = _agg_figure(width, height, dpi)
+    draw_race(fig, runs, labels, dataset, chart=chart)
     return fig
+
+
+#: the live figure's size: 528 x 480 px at 88 dpi, beside the race panel's 380 px column of
+#: controls in the 930 px JupyterLab leaves a notebook on a 1366 px screen with its file browser open
+LIVE_DPI = 88
+LIVE_SIZE_PX = (528, 480)
 
 
 class LiveRaceFigure:
     """The race panel's figure: redrawn whole from each frame's ``frame["picture"]`` (a
-    :class:`RacePicture`). It pickles, so the kernel's renderer process draws its own copy
-    (:mod:`lrlab.plots.render_process`) and the racing thread keeps the lock."""
+    :class:`RacePicture`): the loss and under it ONE picked view (:data:`CHARTS`), drawn at
+    the size it is shown (:data:`LIVE_SIZE_PX` at :data:`LIVE_DPI`: 10 pt text is 12 px). It pickles,
+    so the kernel's renderer process draws its own copy (:mod:`lrlab.plots.render_process`)
+    and the racing thread keeps the lock; the picked view travels in the frame
+    (``frame["options"] = {"chart": ...}``), so that whoever draws the frame shows it."""
 
-    def __init__(self, width: float = 10, height: float = 6.2):
-        self.fig = _agg_figure(width, height)
+    def __init__(self, width: float = LIVE_SIZE_PX[0] / LIVE_DPI, height: float = LIVE_SIZE_PX[1] / LIVE_DPI,
+                 dpi: int = LIVE_DPI, chart: str = "boundaries"):
+        self.fig = _agg_figure(width, height, dpi)
         self._background = None
+        self.chart = None
+        self.axes: dict = {}
+        self.set_options(chart=chart)
+
+    def set_options(self, chart: str | None = None) -> bool:
+        """The view under the loss chart (a key of :data:`CHARTS`; drawn at the next update).
+        True if it changed."""
+        if chart is None or chart == self.chart:
+            return False
+        if chart not in CHARTS:
+            raise ValueError(f"chart: one of {', '.join(CHARTS)}, got {chart!r}")
+        self.chart = chart
+        return True
 
     def update(self, frame: dict) -> None:
+        if frame.get("options"):
+            self.set_options(**frame["options"])
         self.fig.clf()
-        draw_race(self.fig, frame["picture"])
+        self.axes = draw_race(self.fig, frame["picture"], chart=self.chart)
 
     def png(self) -> bytes:
         return fig_to_png(self.fig, fast=True)
@@ -236,9 +323,10 @@ METRIC_LABELS = {"final_train_loss": "final train loss", "final_test_loss": "fin
                  "best_test_acc": "best test accuracy", "final_train_acc": "final train accuracy"}
 
 
-def draw_sweep(ax, result, metric: str = "final_train_loss") -> None:
+def draw_sweep(ax, result, metric: str = "final_train_loss", legend: bool = True) -> None:
     """``metric`` against the learning rate (log x), one line per optimizer; where an optimizer
-    diverged, its lr range is shaded in its colour and the points are marked x at the top."""
+    diverged, its lr range is shaded in its colour and the points are marked x at the top.
+    ``legend=False``: no legend in the chart (the figure's key says it, :func:`sweep_figure`)."""
     if result is None:
         return
     if metric not in result.metrics:
@@ -277,11 +365,13 @@ def draw_sweep(ax, result, metric: str = "final_train_loss") -> None:
     ax.set_xlabel("learning rate")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.set_title(f"LR sweep: {METRIC_LABELS.get(metric, metric)} after {result.epochs} epochs (shaded: diverged)")
-    ax.legend(loc="best", fontsize=9)
+    if legend:
+        ax.legend(loc="best", fontsize=9)
 
 
-def draw_range_test(ax, test) -> None:
-    """The LR range test: loss per step against its learning rate, the smoothed loss, the suggestion."""
+def draw_range_test(ax, test, legend: bool = True) -> None:
+    """The LR range test: loss per step against its learning rate, the smoothed loss, the suggestion.
+    ``legend=False``: no legend in the chart (the figure's key says it, :func:`sweep_figure`)."""
     ax.plot(test.lrs, test.losses, color="#999999", linewidth=1, label="loss per step")
     ax.plot(test.lrs, test.smoothed, color=PALETTE[0], linewidth=2.2, label="smoothed (EMA 0.9)")
     if test.suggested_lr is not None:
@@ -298,11 +388,41 @@ def draw_range_test(ax, test) -> None:
     ax.set_xlabel("learning rate (one step each)")
     ax.set_ylabel("training loss")
     ax.set_title(f"LR range test: {test.config.optimizer}")
-    ax.legend(loc="upper left", fontsize=9)
+    if legend:
+        ax.legend(loc="upper left", fontsize=9)
 
 
-def sweep_figure(result, range_test=None, metric: str = "final_train_loss", width: float = 10.5, height: float = 4.4):
-    """The sweep (left) and the range test (right); either may be None."""
+#: What the sweep panel's figure shows, one at a time (the panel's picker).
+SWEEP_CHARTS = {"sweep": "LR sweep", "range_test": "LR range test"}
+#: the sweep panel's figure: 528 x 431 px at 88 dpi (10 pt text is 12 px), beside a 380 px column
+SWEEP_SIZE_PX = (528, 431)
+
+
+def sweep_figure(result, range_test=None, metric: str = "final_train_loss", width: float = 10.5, height: float = 4.4,
+                 chart: str | None = None, dpi: int = 100):
+    """``chart=None``: the sweep (left) and the range test (right); either may be None.
+    ``chart`` (a key of :data:`SWEEP_CHARTS`): that one alone (an empty figure where it is None),
+    ``width`` x ``height`` in at ``dpi``, its title wrapped to the width and its legend a key above
+    the chart (never on the data), 10 pt (:data:`KEY_PT`)."""
+    if chart is not None:
+        if chart not in SWEEP_CHARTS:
+            raise ValueError(f"chart: one of {', '.join(SWEEP_CHARTS)}, got {chart!r}")
+        fig = _agg_figure(width, height, dpi)
+        ax = fig.add_subplot(1, 1, 1)
+        if chart == "sweep" and result is not None:
+            draw_sweep(ax, result, metric, legend=False)
+        elif chart == "range_test" and range_test is not None:
+            draw_range_test(ax, range_test, legend=False)
+        else:
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, "press Sweep" if chart == "sweep" else "press Range test", ha="center", va="center",
+                    transform=ax.transAxes, color="0.4")
+            return fig
+        _wrap_title(ax, fig)
+        handles, names = ax.get_legend_handles_labels()
+        if handles:
+            _key(fig, handles, names, KEY_PT, handlelength=1.6, columnspacing=1.2, handletextpad=0.5)
+        return fig
     both = result is not None and range_test is not None
     fig = _agg_figure(width if both else width * 0.6, height)
     if result is None and range_test is not None:
@@ -314,6 +434,14 @@ def sweep_figure(result, range_test=None, metric: str = "final_train_loss", widt
     else:
         draw_sweep(fig.add_subplot(1, 1, 1), result, metric)
     return fig
+
+
+def _wrap_title(ax, fig) -> None:
+    """The axes' title wrapped to the axes' width (~85 % of the figure's; ~0.6 em a character)."""
+    import textwrap
+    size_px = ax.title.get_fontsize() * fig.dpi / 72
+    chars = int(0.85 * fig.bbox.width / (0.6 * size_px))
+    ax.set_title("\n".join(textwrap.wrap(ax.get_title(), chars)))
 
 
 def save_sweep_png(result, path: str, range_test=None, metric: str = "final_train_loss") -> None:

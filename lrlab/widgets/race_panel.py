@@ -19,7 +19,8 @@ import ipywidgets as W
 
 from .. import limits, optim, schedules
 from ..plots import fig_to_png, render_process
-from ..plots.race import LiveRaceFigure, race_picture, sweep_figure
+from ..plots.race import (CHARTS, LIVE_DPI, LIVE_SIZE_PX, SWEEP_CHARTS, SWEEP_SIZE_PX, LiveRaceFigure, race_picture,
+                          sweep_figure)
 from ..race import Race, label_of, lr_range_test, parse_lrs, ranking, sweep
 from ..train import TrainConfig
 from ..checks import check_number
@@ -28,17 +29,21 @@ from .controls import lr_entry
 from .text import lr_range_text, lr_text, num, pct
 from .frameview import FrameView, PictureRepr
 from .runner import Runner, RunnerPanel, check_threads
+from .style import PANEL_CLASS, style
 
 MAX_CONTENDERS = 16
 #: redraws per second a panel may ask for at most
 MAX_FPS = 120.0
 LR_LOG10 = LR.exponents()  # the learning-rate sliders' span (lrlab.params.LR: 1e-5 .. 100)
+#: the race panel's column of controls beside its figure (LIVE_SIZE_PX): both fit the 930 px that
+#: JupyterLab leaves a notebook on a 1366 x 768 screen with its file browser open
+COLUMN_PX = 380
 
 
 def _figure_image() -> FrameView:
     """The figure (its browser views acknowledge each frame, so a slow link never queues frames);
     hidden until it has a picture."""
-    image = FrameView(layout=W.Layout(width="100%", display="none"))
+    image = FrameView(layout=W.Layout(width="auto", max_width="100%", display="none"))  # its own size
     image.add_class("lrlab-figure")
     image.observe(lambda change: setattr(image.layout, "display", None if change["new"] else "none"),
                   names="value")
@@ -52,15 +57,20 @@ def _status() -> W.HTML:
 
 
 #: the ranking table's cells: padded and ruled (inline: a notebook's CSS may set none), numbers right
-_CELL = "padding:3px 10px;border-bottom:1px solid #ccc;text-align:{align}"
+_CELL = "padding:3px 5px;border-bottom:1px solid #ccc;text-align:{align}"
+#: a number stays on one line ("91.3 %")
+_NUMBER = ";white-space:nowrap"
+#: a contender's name wraps between words, and inside one where it must (cosine_warm_restarts), so
+#: that the table fits the panel's column of controls
+_NAME = ";overflow-wrap:anywhere;min-width:6em"
 
 
 def _th(text: str, align: str = "left") -> str:
     return f"<th style='{_CELL.format(align=align)};border-bottom:2px solid #888'>{text}</th>"
 
 
-def _td(text: str, align: str = "left") -> str:
-    return f"<td style='{_CELL.format(align=align)}'>{text}</td>"
+def _td(text: str, align: str = "left", extra: str = "") -> str:
+    return f"<td style='{_CELL.format(align=align)}{extra}'>{text}</td>"
 
 
 def ranking_html(rows: list[dict], colors=None) -> str:
@@ -76,10 +86,11 @@ def ranking_html(rows: list[dict], colors=None) -> str:
         loss = num(r["test_loss"], ".4f") if math.isfinite(r["test_loss"]) else "—"
         acc = pct(r["test_acc"])
         epoch = "—" if r["best_epoch"] is None else str(r["best_epoch"] + 1)
-        body.append("<tr>" + _td(str(r["rank"]), "right") + _td(f"{swatch} {html.escape(r['label'])}")
-                    + _td(loss, "right") + _td(acc, "right") + _td(epoch, "right")
-                    + _td(html.escape(r["stop_reason"] or "running")) + "</tr>")
-    return f"<table class='lrlab-ranking' style='border-collapse:collapse'>{head}{''.join(body)}</table>"
+        body.append("<tr>" + _td(str(r["rank"]), "right") + _td(f"{swatch} {html.escape(r['label'])}", extra=_NAME)
+                    + _td(loss, "right", _NUMBER) + _td(acc, "right", _NUMBER) + _td(epoch, "right", _NUMBER)
+                    + _td(html.escape((r["stop_reason"] or "running").replace("_", " "))) + "</tr>")
+    return (f"<table class='lrlab-ranking' style='border-collapse:collapse;font-size:13px;line-height:1.3;width:100%'>"
+            f"{head}{''.join(body)}</table>")
 
 
 class RacePanel(PictureRepr, RunnerPanel, W.VBox):
@@ -123,40 +134,67 @@ class RacePanel(PictureRepr, RunnerPanel, W.VBox):
         self._labels: list[str] = []
         self.error: str | None = None
         self.frames_drawn = 0
-        self.figure = LiveRaceFigure()  # 10 in at 100 dpi: shown 1:1 in a notebook, its text >= 12 px
+        self.figure = LiveRaceFigure()  # 528 x 480 px at 88 dpi, shown 1:1 beside the controls: text >= 12 px
         self.remote = render_process.RemoteFigure()  # the figure as the renderer process draws it
         self.runner = Runner(self._snapshot, self._show, max_fps=fps, render=self._render_frame,
                              on_abandon=render_process.wake, on_launch=lambda: self.remote.prepare(self.figure),
                              on_halt=self._on_halt, on_error=self._on_error, threads=threads,
                              thread_count=lambda r: self.race_threads(r), stop_untrained=True,
                              switch_interval=0.0005, display_ready=lambda: self.image.ready(), name="lrlab-race")
-        self.optimizer = W.Dropdown(options=list(optim.OPTIMIZERS), value="adam", description="optimizer")
+        self.optimizer = W.Dropdown(options=list(optim.OPTIMIZERS), value="adam", description="optimizer",
+                                    layout=W.Layout(width="300px"))
         # the lr as typed (a log slider alone would snap 5 to 5.62 in the browser), a slider beside it
         self.lr, self.lr_slider = lr_entry(0.01, description="lr", step=0.25)
-        self.schedule = W.Dropdown(options=list(schedules.SCHEDULES), value="constant", description="schedule")
+        self.schedule = W.Dropdown(options=list(schedules.SCHEDULES), value="constant", description="schedule",
+                                   layout=W.Layout(width="300px"))
         self.add_button = W.Button(description="Add contender", icon="plus", layout=W.Layout(width="170px"))
-        self.list = W.Select(options=[], rows=6, description="contenders")
-        self.remove_button = W.Button(description="Remove", icon="minus")
+        self.list = W.Select(options=[], rows=6, description="contenders", layout=W.Layout(width="320px"))
+        self.remove_button = W.Button(description="Remove", icon="minus", layout=W.Layout(width="170px"))
         # the epoch budget: the base config's, shown exactly (the slider's range widens to hold it)
         self.epochs = W.IntSlider(value=self.base.max_epochs, min=1, max=max(2000, self.base.max_epochs),
-                                  description="epochs")
-        self.run_button = W.Button(description="Race", button_style="success", icon="play")
-        self.pause_button = W.Button(description="Pause", icon="pause", tooltip="pause / resume this race")
-        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop")
+                                  description="epochs", layout=W.Layout(width="340px"))
+        button = W.Layout(width="96px")
+        self.run_button = W.Button(description="Race", button_style="success", icon="play", layout=button,
+                                   tooltip="race the contenders from the same initial weights")
+        self.pause_button = W.Button(description="Pause", icon="pause", tooltip="pause / resume this race",
+                                     layout=button)
+        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", layout=button,
+                                    tooltip="end this race (each contender's best weights are restored)")
         self.status = _status()
-        self.table = W.HTML()
+        self.table = W.HTML("No race yet: add contenders, then press Race.")
         self.image = _figure_image()
+        # under the loss: ONE picked view (each contender's boundary, the accuracy or the learning rate)
+        self.chart = W.Dropdown(options=[(label, key) for key, label in CHARTS.items()], value="boundaries",
+                                description="lower chart", style={"description_width": "initial"},
+                                layout=W.Layout(width="310px"))
+        self.figure.set_options(chart=self.chart.value)
+        self._last_frame: dict | None = None  # the picture on show (redrawn when another chart is picked)
         self.add_button.on_click(lambda _: self._guard(lambda: self.add_contender(
             self.optimizer.value, self.lr.value, self.schedule.value)))
         self.remove_button.on_click(lambda _: self._guard(self._remove_selected))
         self.run_button.on_click(lambda _: self._guard(self.start))
         self.pause_button.on_click(lambda _: self.toggle_pause())
         self.stop_button.on_click(lambda _: self.stop())
-        picker = W.VBox([self.optimizer, W.HBox([self.lr, self.lr_slider]), self.schedule, self.add_button])
-        chosen = W.VBox([self.list, self.remove_button])
-        controls = W.HBox([picker, chosen, W.VBox([self.epochs, W.HBox([self.run_button, self.pause_button,
-                                                                            self.stop_button])])])
-        super().__init__([controls, self.status, self.image, self.table])
+        self.chart.observe(lambda _: self._chart_picked(), names="value")
+        # on a laptop screen (1366 x 768) the controls sit in tabs beside the figure, the buttons and
+        # the status line above both: the whole panel fits one screen
+        picker = W.VBox([self.optimizer, W.HBox([self.lr, self.lr_slider]), self.schedule, self.add_button,
+                         self.list, self.remove_button])
+        ranking_box = W.VBox([self.table], layout=W.Layout(max_height=f"{LIVE_SIZE_PX[1] - 40}px",
+                                                            overflow="auto"))
+        self.tabs = W.Tab(children=[picker, ranking_box])
+        for i, title in enumerate(("Contenders", "Ranking")):
+            self.tabs.set_title(i, title)
+        self.tabs.layout = W.Layout(width=f"{COLUMN_PX}px", min_width=f"{COLUMN_PX}px", flex=f"0 0 {COLUMN_PX}px")
+        figure_side = W.VBox([self.image, self.chart],
+                             layout=W.Layout(flex="1 1 auto", min_width="0px", align_items="flex-start"))
+        main = W.HBox([self.tabs, figure_side], layout=W.Layout(width="100%", grid_gap="8px"))
+        # children[0] is the row of buttons (with the epoch budget beside them)
+        buttons = W.HBox([self.run_button, self.pause_button, self.stop_button, self.epochs],
+                         layout=W.Layout(align_items="center"))
+        super().__init__([buttons, self.status, main, style()])
+        self.add_class("lrlab-race-panel")
+        self.add_class(PANEL_CLASS)
         for i, c in enumerate(contenders or ()):
             try:
                 if isinstance(c, dict):
@@ -232,6 +270,7 @@ class RacePanel(PictureRepr, RunnerPanel, W.VBox):
         self.race = race
         self._labels = self.labels
         self._set_pause_button(False)
+        self.tabs.selected_index = 1  # the Ranking tab: the race's table, live
         return race
 
     def race_threads(self, race: Race) -> int:
@@ -288,6 +327,14 @@ class RacePanel(PictureRepr, RunnerPanel, W.VBox):
         self._set_pause_button(False)
         self.runner.stop("stopped_by_user")
 
+    def _chart_picked(self) -> None:
+        """Another view under the loss: redrawn now if no race is going on (else the next frame shows it)."""
+        if self.is_running:
+            return
+        self.runner.settle()  # (a final picture being drawn in the background is on show first)
+        if self._last_frame is not None:
+            self._show({**self._last_frame, "options": {"chart": self.chart.value}})
+
     def _set_pause_button(self, paused: bool) -> None:
         self.pause_button.description, self.pause_button.icon = ("Resume", "play") if paused else ("Pause", "pause")
 
@@ -303,7 +350,8 @@ class RacePanel(PictureRepr, RunnerPanel, W.VBox):
 
     def _frame(self, runs, state: str, epoch: int, steps: int) -> dict:
         return {"picture": race_picture(runs, self._labels), "ranking": ranking(runs, self._labels),
-                "status": f"{state}: {len(runs)} contenders, epoch {epoch}, {steps} batched steps"}
+                "status": f"{state}: {len(runs)} contenders, epoch {epoch}, {steps} batched steps",
+                "options": {"chart": self.chart.value}}  # (whoever draws the frame shows the picked chart)
 
     def _state(self, race: Race, runs) -> str:
         """In words: "racing", "paused", "stopped by you" or "finished"."""
@@ -317,6 +365,7 @@ class RacePanel(PictureRepr, RunnerPanel, W.VBox):
         if png is None:
             self.figure.update(frame)
             png = self.figure.png()
+        self._last_frame = frame
         self.image.show(png)
         self.table.value = ranking_html(frame["ranking"], [c.color for c in frame["picture"].contenders])
         self._set_status(frame["status"])
@@ -346,7 +395,7 @@ class RacePanel(PictureRepr, RunnerPanel, W.VBox):
         self.remote.close()
         for w in (self.optimizer, self.lr, self.lr_slider, self.schedule, self.add_button, self.list,
                   self.remove_button, self.epochs, self.run_button, self.pause_button, self.stop_button, self.status,
-                  self.table, self.image):
+                  self.table, self.image, self.chart, self.tabs):
             w.close()
         super().close()
 
@@ -397,34 +446,55 @@ class SweepPanel(PictureRepr, W.VBox):
         self.base.validate()
         self.result = None
         self.test = None
-        self.optimizers = W.SelectMultiple(options=names, value=tuple(optimizers),
-                                           rows=min(len(names), 8), description="optimizers")
+        self.optimizers = W.SelectMultiple(options=names, value=tuple(optimizers), rows=min(len(names), 8),
+                                           description="optimizers", layout=W.Layout(width="300px"))
         # log10 of the learning rates; the readout beside it says them as learning rates
         self.lr_range = W.FloatRangeSlider(value=(math.log10(lrs[0]), math.log10(lrs[1])), min=-6.0,
-                                           max=LR_LOG10[1], step=0.5, description="lr range", readout=False)
-        self.lr_range_readout = W.Label(layout=W.Layout(width="130px"))
+                                           max=LR_LOG10[1], step=0.5, description="lr range", readout=False,
+                                           layout=W.Layout(width="220px"))
+        self.lr_range_readout = W.Label(layout=W.Layout(width="110px"))
         self.lr_range.observe(lambda _: self._show_range(), names="value")
         self._show_range()
-        self.n_lrs = W.IntSlider(value=n_lrs, min=2, max=128, description="# lrs")
+        self.n_lrs = W.IntSlider(value=n_lrs, min=2, max=128, description="# lrs", layout=W.Layout(width="330px"))
         self.epochs = W.IntSlider(value=self.base.max_epochs, min=1, max=max(1000, self.base.max_epochs),
-                                  description="epochs")
+                                  description="epochs", layout=W.Layout(width="330px"))
         self.metric = W.Dropdown(options=["final_train_loss", "final_test_loss", "best_test_loss",
                                           "final_test_acc", "best_test_acc"], value="final_train_loss",
-                                 description="metric")
-        self.run_button = W.Button(description="Sweep", button_style="success", icon="play")
+                                 description="metric", layout=W.Layout(width="250px"))
+        button = W.Layout(width="140px")
+        self.run_button = W.Button(description="Sweep", button_style="success", icon="play", layout=button,
+                                   tooltip="train every (optimizer, lr) of the Sweep tab, as one race")
         self.test_optimizer = W.Dropdown(options=names, value=self.base.optimizer if self.base.optimizer in names
-                                         else names[0], description="range test")
-        self.test_button = W.Button(description="Range test", icon="line-chart")
+                                         else names[0], description="range test", layout=W.Layout(width="300px"))
+        self.test_button = W.Button(description="Range test", icon="line-chart", layout=button,
+                                    tooltip="the LR range test of the Range test tab's optimizer")
+        # the figure shows ONE chart: the sweep or the range test (each run shows its own)
+        self.chart = W.Dropdown(options=[(label, key) for key, label in SWEEP_CHARTS.items()], value="sweep",
+                                description="chart", layout=W.Layout(width="220px"))
         self.status = _status()
         self.image = _figure_image()
         self.run_button.on_click(lambda _: self._guard(self.run))
         self.test_button.on_click(lambda _: self._guard(self.range_test))
         self.metric.observe(lambda _: self.redraw(), names="value")
-        controls = W.HBox([W.VBox([self.optimizers]),
-                           W.VBox([W.HBox([self.lr_range, self.lr_range_readout]), self.n_lrs, self.epochs,
-                                   self.metric, self.run_button]),
-                           W.VBox([self.test_optimizer, self.test_button])])
-        super().__init__([controls, self.status, self.image])
+        self.chart.observe(lambda _: self.redraw(), names="value")
+        # on a laptop screen (1366 x 768) the controls sit in tabs beside the figure, the buttons and
+        # the status line above both (as the race panel)
+        sweep_box = W.VBox([self.optimizers, W.HBox([self.lr_range, self.lr_range_readout]), self.n_lrs,
+                            self.epochs])
+        test_box = W.VBox([self.test_optimizer,
+                           W.HTML("One run; the learning rate grows step by step until the loss explodes. "
+                                  "Suggested: a tenth of the lr where the smoothed loss is lowest.")])
+        self.tabs = W.Tab(children=[sweep_box, test_box])
+        for i, title in enumerate(("Sweep", "Range test")):
+            self.tabs.set_title(i, title)
+        self.tabs.layout = W.Layout(width=f"{COLUMN_PX}px", min_width=f"{COLUMN_PX}px", flex=f"0 0 {COLUMN_PX}px")
+        view = W.HBox([self.chart, self.metric], layout=W.Layout(flex_flow="row wrap", align_items="center"))
+        figure_side = W.VBox([self.image, view],
+                             layout=W.Layout(flex="1 1 auto", min_width="0px", align_items="flex-start"))
+        main = W.HBox([self.tabs, figure_side], layout=W.Layout(width="100%", grid_gap="8px"))
+        super().__init__([W.HBox([self.run_button, self.test_button]), self.status, main, style()])
+        self.add_class("lrlab-sweep-panel")
+        self.add_class(PANEL_CLASS)
         self.status.value = "Choose optimizers and a learning-rate range, then press Sweep."
 
     def _show_range(self) -> None:
@@ -446,7 +516,7 @@ class SweepPanel(PictureRepr, W.VBox):
         best = ", ".join(f"{o}: {lr_text(self.result.best_lr(o))}" for o in self.result.optimizers)
         self.status.value = (f"{len(self.result.runs)} runs in one race, {num(self.result.wall_time, '.2f')} s; "
                              f"best lr by best test loss — {best}")
-        self.redraw()
+        self._show_chart("sweep")
         return self.result
 
     def range_test(self, optimizer: str | None = None, num_steps: int = 100):
@@ -456,7 +526,7 @@ class SweepPanel(PictureRepr, W.VBox):
         where = f"diverged at lr {lr_text(self.test.diverged_lr)}" if self.test.diverged_lr else "did not diverge"
         sugg = "none" if self.test.suggested_lr is None else lr_text(self.test.suggested_lr)
         self.status.value = (f"range test ({name}): suggested lr <b>{sugg}</b> — {self.test.rule}; {where}")
-        self.redraw()
+        self._show_chart("range_test")
         return self.test
 
     def _guard(self, fn):
@@ -465,7 +535,18 @@ class SweepPanel(PictureRepr, W.VBox):
         except ValueError as exc:
             self.status.value = f"<b>{html.escape(str(exc))}</b>"
 
+    def _show_chart(self, chart: str) -> None:
+        """Show ``chart`` (a key of SWEEP_CHARTS): picked in the dropdown, which redraws, or redrawn."""
+        if self.chart.value != chart:
+            self.chart.value = chart  # (its observer redraws)
+        else:
+            self.redraw()
+
     def redraw(self) -> None:
+        """The picked chart, drawn at the size it is shown (SWEEP_SIZE_PX at LIVE_DPI)."""
         if self.result is None and self.test is None:
             return
-        self.image.show(fig_to_png(sweep_figure(self.result, self.test, self.metric.value), fast=True))
+        width, height = (px / LIVE_DPI for px in SWEEP_SIZE_PX)
+        fig = sweep_figure(self.result, self.test, self.metric.value, width, height, chart=self.chart.value,
+                           dpi=LIVE_DPI)
+        self.image.show(fig_to_png(fig, fast=True))
