@@ -295,7 +295,12 @@ class NetworkView(W.VBox):
             img.layout.max_width = "100%"  # shrink to the notebook's width, never overflow it
         self.status = _status("")
         self.frames = 0
-        super().__init__([W.HBox([self.graph, self.confusion]), self.heatmaps, self.status])
+        # one picture at a time, each drawn for a notebook ~930 px wide and shown 1:1 (three
+        # stacked made the open section ~1300 px tall); all three are kept up to date
+        self.tabs = W.Tab(children=[self.graph, self.heatmaps, self.confusion])
+        for i, title in enumerate(("Graph", "Each neuron's output", "Confusion matrix")):
+            self.tabs.set_title(i, title)
+        super().__init__([self.tabs, self.status])
         if source is not None:
             self.update(source)
 
@@ -345,4 +350,6 @@ class NetworkView(W.VBox):
             self.confusion.layout.display = None
         else:
             self.confusion.layout.display = "none"
+            if self.tabs.selected_index == 2:
+                self.tabs.selected_index = 0
         self.frames += 1
