@@ -153,12 +153,13 @@ class RacePanel(PictureRepr, RunnerPanel, W.VBox):
         # the epoch budget: the base config's, shown exactly (the slider's range widens to hold it)
         self.epochs = W.IntSlider(value=self.base.max_epochs, min=1, max=max(2000, self.base.max_epochs),
                                   description="epochs", layout=W.Layout(width="340px"))
-        button = W.Layout(width="96px")
-        self.run_button = W.Button(description="Race", button_style="success", icon="play", layout=button,
+        def button():  # a Layout per button (one shared would hide them all with one)
+            return W.Layout(width="96px")
+        self.run_button = W.Button(description="Race", button_style="success", icon="play", layout=button(),
                                    tooltip="race the contenders from the same initial weights")
         self.pause_button = W.Button(description="Pause", icon="pause", tooltip="pause / resume this race",
-                                     layout=button)
-        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", layout=button,
+                                     layout=button())
+        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", layout=button(),
                                     tooltip="end this race (each contender's best weights are restored)")
         self.status = _status()
         self.table = W.HTML("No race yet: add contenders, then press Race.")
@@ -461,12 +462,13 @@ class SweepPanel(PictureRepr, W.VBox):
         self.metric = W.Dropdown(options=["final_train_loss", "final_test_loss", "best_test_loss",
                                           "final_test_acc", "best_test_acc"], value="final_train_loss",
                                  description="metric", layout=W.Layout(width="250px"))
-        button = W.Layout(width="140px")
-        self.run_button = W.Button(description="Sweep", button_style="success", icon="play", layout=button,
+        def button():  # a Layout per button (one shared would hide them all with one)
+            return W.Layout(width="140px")
+        self.run_button = W.Button(description="Sweep", button_style="success", icon="play", layout=button(),
                                    tooltip="train every (optimizer, lr) of the Sweep tab, as one race")
         self.test_optimizer = W.Dropdown(options=names, value=self.base.optimizer if self.base.optimizer in names
                                          else names[0], description="range test", layout=W.Layout(width="300px"))
-        self.test_button = W.Button(description="Range test", icon="line-chart", layout=button,
+        self.test_button = W.Button(description="Range test", icon="line-chart", layout=button(),
                                     tooltip="the LR range test of the Range test tab's optimizer")
         # the figure shows ONE chart: the sweep or the range test (each run shows its own)
         self.chart = W.Dropdown(options=[(label, key) for key, label in SWEEP_CHARTS.items()], value="sweep",
