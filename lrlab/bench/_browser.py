@@ -144,6 +144,12 @@ def figure_stamp(image) -> float | None:
     return float(value) if value not in (None, "", "0") else None
 
 
+def frames_shown(image) -> int | None:
+    """How many frames this view of a FrameView has shown (its image counts them; else None)."""
+    value = image.evaluate("el => (el.tagName === 'IMG' ? el : el.querySelector('img'))?.dataset.shown || null")
+    return int(value) if value else None
+
+
 def accept_kernel_dialog(page, wait_s: float = 10) -> None:
     """JupyterLab may ask which kernel to start ("Select Kernel"): accept the proposed one."""
     accept = page.locator(".jp-Dialog .jp-mod-accept")
@@ -223,16 +229,19 @@ def measure_link(page, parts: dict, seconds: float, link: dict | None = None, wa
             raise RuntimeError("no frame shown after Start")
         time.sleep(warmup)
         received.clear()
-        shown, last, ages, t0 = 0, figure_src(image), [], time.monotonic()
+        # frames shown: counted by the browser itself (polling the picture from here misses some)
+        shown0, last, polled, ages, t0 = frames_shown(image), figure_src(image), 0, [], time.monotonic()
         while time.monotonic() - t0 < seconds:
             now = figure_src(image)
             if now != last:
-                shown, last = shown + 1, now
+                polled, last = polled + 1, now
             stamp = figure_stamp(image)
             if stamp is not None:
                 ages.append(time.time() - stamp)
             time.sleep(0.05)
         took = time.monotonic() - t0
+        shown1 = frames_shown(image)
+        shown = shown1 - shown0 if shown0 is not None and shown1 is not None else polled
         kb_per_s, frames_per_s = sum(received) / took / 1024, shown / took
         t1 = time.monotonic()
         parts["stop"].click()

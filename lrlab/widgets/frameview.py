@@ -57,6 +57,7 @@ function render({ model, el }) {
       if (url) URL.revokeObjectURL(url);
       url = next;
       img.dataset.stamp = stamp;  // when the kernel took this frame (what a lag measurement reads)
+      img.dataset.shown = String(Number(img.dataset.shown || 0) + 1);  // frames shown by this view
       model.send({ ack: seq, id: id });
     };
     img.onload = done;
