@@ -216,7 +216,7 @@ def test_a_live_frame_keeps_a_plots_colours_exactly_in_few_bytes():
     png = encode_live_png(rgba)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert np.array_equal(_pixels(png).astype(np.uint8), rgba[:, :, :3])
-    noise = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)  # more than 256 colours: close, smaller
+    noise = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)  # more colours than the palette: close
     assert np.abs(_pixels(encode_live_png(noise)).astype(int) - noise[:, :, :3]).mean() < 24
 
 
@@ -323,3 +323,26 @@ def test_a_frame_a_stopped_renderer_cannot_take_never_blocks_the_drawer(fresh, m
     assert time.perf_counter() - t < 0.9 and _wait(lambda: not r2.process.is_alive(), 10)
     assert _wait(lambda: not _threads(), 5), _threads()
     panel.close()
+
+
+def test_a_live_frame_of_the_playground_keeps_every_line_colour():
+    """The live palette rounds anti-aliased edges and shades, never the colours that mean something."""
+    from lrlab.plots import CLASS_COLORS, PALETTE, TEST_COLOR, TRAIN_COLOR
+    from lrlab.plots.training import LiveTrainingFigure, live_frame
+    from lrlab.train import TrainConfig, Trainer
+    trainer = Trainer(TrainConfig(dataset="spiral", n_samples=200, max_epochs=100), norms=True)
+    for _ in range(60):
+        trainer.epoch()
+    fig = LiveTrainingFigure(trainer.dataset, 3, 100)
+    fig.update(live_frame(trainer, fig.grid_points))
+    png = fig.png()
+    drawn = np.asarray(fig.fig.canvas.buffer_rgba())[:, :, :3].astype(int)
+    shown = _pixels(png).astype(int)
+    checked = 0
+    for colour in {TRAIN_COLOR, TEST_COLOR, *PALETTE[:3], *CLASS_COLORS[:2]}:
+        rgb = np.array([int(colour.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)])
+        exact = np.abs(drawn - rgb).sum(-1) == 0
+        if exact.any():
+            checked += 1
+            assert np.abs(shown[exact] - rgb).max() <= 10, colour  # (32 colours: off by 15 and more)
+    assert checked >= 3 and len(png) < 40_000
