@@ -378,3 +378,27 @@ def test_the_gc_bench_row_compares_a_frozen_heap_with_a_scanned_one():
     from lrlab.bench.panel import gc_row
     row = gc_row(quick=True)
     assert row.ours > 0 and row.theirs > 0 and not row.higher_is_better and gc.get_freeze_count() == 0
+
+
+def test_a_due_frame_the_display_cannot_take_yet_makes_the_worker_give_way():
+    """While the display is behind, the worker sleeps ``yield_s`` between epochs (the drawing and
+    the browser get the CPU); with a display that keeps up, nothing waits."""
+    d = Display()
+    behind = FakeEngine()
+    r = d.make(behind, display_ready=lambda: False, yield_s=0.05)
+    r.start()
+    time.sleep(0.5)
+    r.stop()
+    assert r.wait(5)
+    assert 2 <= behind.epoch_index <= 14  # about one epoch per 0.05 s sleep
+    d2 = Display()
+    keeping_up = FakeEngine()
+    r2 = d2.make(keeping_up, display_ready=lambda: True, yield_s=0.05, max_fps=10)
+    r2.start()
+    time.sleep(0.5)
+    r2.stop()
+    assert r2.wait(5)
+    assert keeping_up.epoch_index > 100  # between frames training runs flat out
+    for bad in (-0.01, 0.5, "a"):
+        with pytest.raises(ValueError, match="yield_s"):
+            Runner(d.snapshot, d.show, yield_s=bad)

@@ -41,7 +41,11 @@ function render({ model, el }) {
   img.alt = model.get("alt");
   el.appendChild(img);
   let url = null;
+  // one frame decodes at a time: a frame that arrives meanwhile waits (the newest only), so no
+  // frame that crossed the network is thrown away half-decoded
+  let decoding = false, waiting = false;
   const show = () => {
+    if (decoding) { waiting = true; return; }
     const seq = model.get("seq");
     const stamp = model.get("stamp");
     const value = model.get("value");
@@ -53,12 +57,15 @@ function render({ model, el }) {
     }
     el.style.display = "";
     const next = URL.createObjectURL(new Blob([bytes], { type: "image/" + model.get("format") }));
+    decoding = true;
     const done = () => {
       if (url) URL.revokeObjectURL(url);
       url = next;
       img.dataset.stamp = stamp;  // when the kernel took this frame (what a lag measurement reads)
       img.dataset.shown = String(Number(img.dataset.shown || 0) + 1);  // frames shown by this view
       model.send({ ack: seq, id: id });
+      decoding = false;
+      if (waiting) { waiting = false; show(); }
     };
     img.onload = done;
     img.onerror = done;

@@ -123,6 +123,11 @@ def _join(thread: Optional[threading.Thread], timeout: float | None = None) -> b
     return not thread.is_alive()
 
 
+#: s the worker sleeps between epochs while a due frame waits for the drawer or the display
+#: (measured on a 2-core host with chromium on it: lrlab bench --only browser,panel,classroom)
+YIELD_S = 0.003
+
+
 class Runner:
     """Trains an engine epoch by epoch in a background thread and hands frames to a display.
 
@@ -148,6 +153,9 @@ class Runner:
     * ``display_ready() -> bool``: whether the display can take a live frame now (a browser that
       has not acknowledged the last one cannot: :class:`lrlab.widgets.frameview.FrameView`); no
       live frame is taken while it is False (final frames always are);
+    * ``yield_s``: while a frame is due but the drawer or the display is still at the last one,
+      the worker sleeps this long between epochs (0: never), so that on a busy host (a classroom's
+      kernels, a browser on the same machine) drawing is not starved by training flat out;
     * ``name``: the worker thread's name (the drawer's and finisher's derive from it).
     """
 
@@ -160,7 +168,7 @@ class Runner:
                  companion_name: str | None = None, threads: int | None = None,
                  thread_count: Callable[[Any], int] | None = None, stop_untrained: bool = False,
                  switch_interval: float | None = None, display_ready: Callable[[], bool] | None = None,
-                 name: str = "lrlab-runner"):
+                 yield_s: float = YIELD_S, name: str = "lrlab-runner"):
         self.max_fps = max_fps  # checked by the setter
         check_threads(threads)
         self.snapshot, self.show, self.render = snapshot, show, render
@@ -172,6 +180,7 @@ class Runner:
         self.stop_untrained = bool(stop_untrained)
         self.switch_interval = switch_interval
         self.display_ready = display_ready
+        self.yield_s = float(check_number("yield_s", yield_s, 0.0, 0.1))
         self.name = name
         self._lock = threading.RLock()  # one action at a time (the threads never take it)
         self._engine = None
@@ -527,12 +536,18 @@ class Runner:
             if engine.done or launch.halted():
                 break  # the final frame comes next (or from the finisher)
             now = time.perf_counter()
-            if now >= next_frame and not launch.busy and (self.display_ready is None or self.display_ready()):
+            if now < next_frame:
+                continue
+            if not launch.busy and (self.display_ready is None or self.display_ready()):
                 interval = 1.0 / self._max_fps
                 next_frame = next_frame + interval if now - next_frame < interval else now + interval
                 frame = self.snapshot(False)
                 if frame is not None:
                     self._hand_over(launch, frame)
+            elif self.yield_s:
+                # a frame is due but the drawer or the browser is still at the last one: give them
+                # the CPU for a moment (on a busy host, training flat out starves the drawing)
+                time.sleep(self.yield_s)
 
     def _drawer_loop(self, launch: _Launch) -> None:
         """Draw the frames the worker hands over until it quits (pending frame drawn) or abandons;
