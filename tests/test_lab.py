@@ -12,7 +12,7 @@ import pytest
 
 from lrlab import notebooks
 from lrlab.cli import main
-from lrlab.cli.lab import free_port
+from lrlab.ports import free_port
 
 from lrlab.bench._lab import jupyter_env, start_lab, stop, wait_for_server
 

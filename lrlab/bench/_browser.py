@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..cli.lab import free_port
+from ..ports import free_port
 from ._lab import disable_lab_extensions, jupyter_env, lab_user_settings, start_lab, stop, wait_for_server
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")

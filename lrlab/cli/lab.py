@@ -14,9 +14,10 @@ import importlib.util
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
+
+from ..ports import free_port, port_is_free
 
 HELP = "copy the tutorial notebooks into a working folder and open them in JupyterLab"
 
@@ -32,23 +33,6 @@ def add_arguments(parser) -> None:
                         help="port to serve on (default: the first free port from 8888)")
     parser.add_argument("jupyter_args", nargs="*", metavar="-- JUPYTER_ARGS",
                         help="extra options passed to `jupyter lab` (after --)")
-
-
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port(start: int = 8888, tries: int = 100) -> int:
-    """The first port from ``start`` that can be bound on 127.0.0.1."""
-    for port in range(start, start + tries):
-        if port_is_free(port):
-            return port
-    raise ValueError(f"port: no free port in {start}..{start + tries - 1}; pass --port N")
 
 
 def jupyter_command(root_dir, port: int, no_browser: bool, extra=()) -> list[str]:
