@@ -105,7 +105,8 @@ def test_the_learning_rate_sliders_span_the_declared_window():
     from lrlab.widgets.pickers import OptimizerPicker
     assert LR.exponents() == (-5.0, 2.0) and 10 ** LR.exponents()[1] == LR.hi  # up to the range's top
     picker = OptimizerPicker()
-    assert (picker.lr.min, picker.lr.max) == LR.exponents()
+    assert (picker.lr_slider.min, picker.lr_slider.max) == LR.exponents()  # the slider beside the typed box
+    assert (picker.lr.min, picker.lr.max) == pytest.approx((1e-5, LR.hi))  # the box: the same window, in values
     ex = schedule_explorer.ScheduleExplorer(["constant"], lr=0.1, epochs=20, width=4)
     assert (ex.lr_slider.min, ex.lr_slider.max) == LR.exponents(schedule_explorer.LR_CLAMP) == (-4.0, 0.0)
 
