@@ -112,3 +112,16 @@ def test_a_saved_panel_carries_its_picture_for_viewers_without_widgets():
     assert "application/vnd.jupyter.widget-view+json" in bundle and "text/plain" in bundle
     panel.close()
     empty.close()
+
+
+def test_the_overlay_goes_out_only_when_it_changes():
+    view = FrameView()
+    sent = []
+    view.observe(lambda change: sent.append(len(change["new"])), names="overlay")
+    view.show(b"\x89PNG one", overlay=b"\x89PNG points")
+    view.show(b"\x89PNG two", overlay=b"\x89PNG points")  # the same overlay: not sent again
+    view.show(b"\x89PNG three")  # None: the one in place
+    assert sent == [len(b"\x89PNG points")] and view.overlay == b"\x89PNG points"
+    view.show(b"\x89PNG whole", overlay=b"")  # a whole picture: no overlay
+    assert view.overlay == b"" and sent[-1] == 0
+    view.close()

@@ -182,6 +182,18 @@ def test_the_lower_chart_picker_changes_the_image_and_nothing_else(panel):
     assert np.array_equal(panel.history["train_loss"], history)  # the run is untouched
 
 
+def test_live_frames_leave_the_points_to_the_overlay_and_a_finished_run_shows_a_whole_picture(panel):
+    panel.set_config(small(max_epochs=20))
+    panel.run()
+    whole = panel.image.value
+    assert panel.image.overlay == b""  # at rest: one whole picture (what a saved notebook keeps)
+    panel._draw(panel._snapshot(False))  # a live frame, as the runner's drawer publishes it
+    assert panel.image.overlay[:4] == b"\x89PNG" and panel.image.value != whole
+    assert len(panel.image.value) < len(whole)
+    panel.draw_now()
+    assert panel.image.overlay == b"" and panel.image.value == whole
+
+
 def test_live_figure_options_travel_in_the_frame():
     from lrlab.plots.training import LiveTrainingFigure, live_frame
     from lrlab.train import Trainer

@@ -104,3 +104,32 @@ def test_the_live_figure_fits_beside_the_controls_with_one_picked_chart_and_read
     assert other != png and len(other) > 1000
     with pytest.raises(ValueError, match="chart"):
         fig.set_options(chart="histogram")
+
+
+def test_a_split_live_frame_leaves_the_points_to_an_overlay_that_completes_it():
+    """Live frames without the (unchanging) data points, which a browser lays over them from one
+    transparent picture: together they are the whole figure; final frames are whole."""
+    import io
+
+    from PIL import Image
+    trainer = Trainer(TrainConfig(dataset="spiral", n_samples=200, max_epochs=50))
+    for _ in range(20):
+        trainer.epoch()
+    fig = LiveTrainingFigure(trainer.dataset, 3, 50)
+    fig.split_points = True
+    frame = live_frame(trainer, fig.grid_points)
+    fig.update({**frame, "final": True})
+    whole = fig.png()
+    fig.update(frame)
+    live = fig.png()
+    overlay = fig.points_overlay_png()
+    assert len(live) < 0.9 * len(whole)  # fewer bytes on the wire, every frame
+    picture = lambda png: Image.open(io.BytesIO(png)).convert("RGBA")  # noqa: E731
+    over = picture(overlay)
+    assert over.size == picture(whole).size and over.getextrema()[3][0] == 0  # transparent around the points
+    together = np.asarray(Image.alpha_composite(picture(live), over).convert("RGB")).astype(int)
+    apart = np.asarray(picture(live).convert("RGB")).astype(int)
+    reference = np.asarray(picture(whole).convert("RGB")).astype(int)
+    assert np.abs(together - reference).mean() < 1.0 < np.abs(apart - reference).mean()
+    fig.set_options(show_test=False)
+    assert fig.points_overlay_png() != overlay  # the overlay follows "show test data"

@@ -34,13 +34,41 @@ MAX_IN_FLIGHT = 2
 _ESM = r"""
 function render({ model, el }) {
   const id = Math.random().toString(36).slice(2);
+  const box = document.createElement("div");  // the frame, and the overlay laid over it
+  box.style.position = "relative";
+  box.style.display = "inline-block";
+  box.style.maxWidth = "100%";
   const img = document.createElement("img");
   img.style.maxWidth = "100%";  // its own size (the figures are drawn for 1:1), narrower where space is short
   img.style.height = "auto";
   img.style.display = "block";
   img.alt = model.get("alt");
-  el.appendChild(img);
-  let url = null;
+  const over = document.createElement("img");  // what stays the same from frame to frame, sent once
+  over.style.position = "absolute";
+  over.style.left = "0";
+  over.style.top = "0";
+  over.style.width = "100%";
+  over.style.height = "100%";
+  over.style.pointerEvents = "none";
+  over.alt = "";
+  box.appendChild(img);
+  box.appendChild(over);
+  el.appendChild(box);
+  let url = null, overUrl = null;
+  const overlay = () => {
+    const value = model.get("overlay");
+    const bytes = value && (value.buffer ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : value);
+    if (overUrl) URL.revokeObjectURL(overUrl);
+    overUrl = null;
+    if (!bytes || bytes.byteLength === 0) {
+      over.style.display = "none";
+      over.removeAttribute("src");
+      return;
+    }
+    overUrl = URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
+    over.src = overUrl;
+    over.style.display = "";
+  };
   // one frame decodes at a time: a frame that arrives meanwhile waits (the newest only), so no
   // frame that crossed the network is thrown away half-decoded
   let decoding = false, waiting = false;
@@ -72,11 +100,15 @@ function render({ model, el }) {
     img.src = next;
   };
   model.on("change:seq", show);
+  model.on("change:overlay", overlay);
   model.send({ hello: id });
+  overlay();
   show();
   return () => {
     model.off("change:seq", show);
+    model.off("change:overlay", overlay);
     if (url) URL.revokeObjectURL(url);
+    if (overUrl) URL.revokeObjectURL(overUrl);
     model.send({ bye: id });
   };
 }
@@ -99,6 +131,9 @@ class FrameView(anywidget.AnyWidget):
     #: when the frame shown was taken (``time.time()`` in the kernel; 0: unknown): the browser puts
     #: it on the image it shows, so the age of what a learner sees can be measured there
     stamp = traitlets.Float(0.0).tag(sync=True)
+    #: a transparent PNG the browser lays over every frame (what the frames leave out because it
+    #: never changes, sent once); empty: none
+    overlay = traitlets.Bytes(b"").tag(sync=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -140,10 +175,11 @@ class FrameView(anywidget.AnyWidget):
                 return True
             return time.monotonic() - self._sent_at > ACK_TIMEOUT_S
 
-    def show(self, png: bytes, live: bool = False, stamp: float | None = None) -> bool:
-        """Publish ``png`` (taken at ``stamp``, a ``time.time()``; default now). A ``live`` frame
-        is skipped (False returned) while the browser has not taken the last one; a final frame
-        always goes out."""
+    def show(self, png: bytes, live: bool = False, stamp: float | None = None, overlay: bytes | None = None) -> bool:
+        """Publish ``png`` (taken at ``stamp``, a ``time.time()``; default now), with ``overlay``
+        laid over it (None: the one in place; ``b""``: none; sent only when it changed). A
+        ``live`` frame is skipped (False returned) while the browser has not taken the last one;
+        a final frame always goes out."""
         if live and not self.ready():
             self.frames_skipped += 1
             return False
@@ -151,6 +187,8 @@ class FrameView(anywidget.AnyWidget):
             self._sent_at = time.monotonic()
             seq = self.seq + 1
         with self.hold_sync():
+            if overlay is not None and overlay != self.overlay:
+                self.overlay = overlay
             self.value = png
             self.stamp = time.time() if stamp is None else float(stamp)
             self.seq = seq

@@ -124,6 +124,11 @@ def device_options() -> tuple[list[str], str]:
     return ["cpu", "auto"], "cuda is disabled: no CUDA GPU here (torch.cuda.is_available() is False)"
 
 
+#: live frames per second at most, by default: smooth to the eye, and with frames of ~15-18 kB
+#: (the data points sent once as an overlay) at most ~300 kB/s to each learner's browser
+DEFAULT_FPS = 16.0
+
+
 class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
     """The full training panel. Keyword arguments are :class:`~lrlab.train.TrainConfig` fields.
 
@@ -137,7 +142,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
     >>> panel.start(); panel.stop()        # what the buttons do
     """
 
-    def __init__(self, max_fps: float = 20.0, live: bool = True, save_dir: str = "lrlab_runs",
+    def __init__(self, max_fps: float = DEFAULT_FPS, live: bool = True, save_dir: str = "lrlab_runs",
                  threads: int | None = None, **config):
         check_panel_arguments(max_fps, live, save_dir, threads)
         base = config_from_arguments(config)
@@ -220,6 +225,8 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         self._rate_mark = (0.0, 0)  # (time, steps) where the steps/s window began
         self._controls_changed = False
         self._net_lock = threading.Lock()
+        self._overlay_lock = threading.Lock()
+        self._overlay = (None, b"")  # (figure, show test data), the points overlay
         self._net_key = None
         self.network_interval = 0.75  # s between live network-view redraws (each costs ~0.2-0.5 s)
 
@@ -485,6 +492,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         n_layers = len(trainer.model.sizes) - 1
         self._n_layers = n_layers
         self.figure = LiveTrainingFigure(trainer.dataset, n_layers, config.max_epochs)
+        self.figure.split_points = True  # live frames without the data points: the browser's overlay
         self._steps_rate = None
         return trainer
 
@@ -516,10 +524,23 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
             fig = self.figure
             fig.update(frame)
             png = fig.png()
-        self.image.show(png, stamp=frame.get("taken_at"))
+        # a live frame of a split figure leaves the data points out: they are the overlay
+        split = self.figure.split_points and not frame.get("final")
+        self.image.show(png, stamp=frame.get("taken_at"), overlay=self._points_overlay() if split else b"")
         self.frames_drawn += 1
         self.frame_epoch = frame.get("epochs_done")
         self._set_status(frame["status"])
+
+    def _points_overlay(self) -> bytes:
+        """The data points of this run's figure as the browser's overlay (:meth:`LiveTrainingFigure.
+        points_overlay_png`), made once per figure and ``show test data`` setting."""
+        key = (id(self.figure), bool(self.show_test.value))
+        with self._overlay_lock:
+            if self._overlay[0] != key:
+                fig = self.figure
+                fig.set_options(show_test=key[1])
+                self._overlay = (key, fig.points_overlay_png())
+            return self._overlay[1]
 
     def figure_png(self) -> bytes:
         """The current figure as a well-compressed PNG (for notebooks' saved outputs)."""
@@ -534,7 +555,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         """Draw the current state synchronously."""
         self._settle()
         if self.trainer is not None:
-            self._draw(self._snapshot())
+            self._draw(self._snapshot(final=True))  # (a whole picture: nothing is live)
             self.update_network_view()  # only if open (and not already showing this state)
 
     # ------------------------------------------------------------------ status
