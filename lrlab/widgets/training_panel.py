@@ -124,9 +124,10 @@ def device_options() -> tuple[list[str], str]:
     return ["cpu", "auto"], "cuda is disabled: no CUDA GPU here (torch.cuda.is_available() is False)"
 
 
-#: live frames per second at most, by default: smooth to the eye, and with frames of ~15-18 kB
-#: (the data points sent once as an overlay) at most ~300 kB/s to each learner's browser
-DEFAULT_FPS = 16.0
+#: live frames per second at most, by default: smooth to the eye, and with frames of ~13-16 kB
+#: (the data points sent once as an overlay) under ~300 kB/s to each learner's browser
+#: (lrlab bench --only browser)
+DEFAULT_FPS = 18.0
 
 
 class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
