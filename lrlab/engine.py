@@ -622,8 +622,8 @@ class Engine:
             if len(stopping):
                 self._stop_models(stopping, [REASONS[code] for code in reason[stopping].tolist()])
         if self._ahead is not None:
-            # a stop restores a model's row: its kept forward pass is stale, but that model's
-            # numbers are masked from now on, so the kept pass still serves every running model
+            # a stop restores a model's row: its kept gradient and training metrics are stale, but
+            # that model's numbers are masked from now on, so they still serve every running model
             self._ahead = (self.params._version, *self._ahead[1:])
         return EpochRecords(self._pos, ran, e, lrs, metrics, now, extra)
 

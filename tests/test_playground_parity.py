@@ -192,6 +192,11 @@ def test_live_frames_leave_the_points_to_the_overlay_and_a_finished_run_shows_a_
     assert len(panel.image.value) < len(whole)
     panel.draw_now()
     assert panel.image.overlay == b"" and panel.image.value == whole
+    # the overlay follows the frame's "show test data" and each new run's own figure
+    first = panel._points_overlay(True)
+    assert panel._points_overlay(False) != first and panel._points_overlay(True) == first
+    panel.set_config(small(max_epochs=20, seed=7))
+    assert panel._points_overlay(True) != first  # a new figure: its own points, whatever its id
 
 
 def test_live_figure_options_travel_in_the_frame():

@@ -500,7 +500,7 @@ class LiveTrainingFigure:
         """Put ``frame``'s numbers (see :func:`live_frame`) into the artists."""
         if frame.get("options"):
             self.set_options(**frame["options"])
-        self._omit = self.split_points and bool(self.points_artists) and not frame.get("final")
+        self._omit = self.omits_points(frame)
         e = frame["epoch"] + 1
         self.loss_train.set_data(e, frame["train_loss"])
         self.loss_test.set_data(e, frame["test_loss"])
@@ -544,6 +544,11 @@ class LiveTrainingFigure:
         for artist in self.animated:
             if artist.axes.get_visible() and artist not in omit:  # (the lower charts not picked are not drawn)
                 artist.axes.draw_artist(artist)
+
+    def omits_points(self, frame: dict) -> bool:
+        """Whether ``frame`` is drawn without the data points (a live frame of :attr:`split_points`;
+        final frames stay whole): its viewer then lays :meth:`points_overlay_png` over it."""
+        return self.split_points and bool(self.points_artists) and not frame.get("final")
 
     def points_overlay_png(self) -> bytes:
         """The data points alone, where the figure draws them, on a transparent picture of the

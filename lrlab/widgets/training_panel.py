@@ -227,7 +227,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         self._controls_changed = False
         self._net_lock = threading.Lock()
         self._overlay_lock = threading.Lock()
-        self._overlay = (None, b"")  # (figure, show test data), the points overlay
+        self._overlay = (None, None, b"")  # (figure, show test data, its points overlay)
         self._net_key = None
         self.network_interval = 0.75  # s between live network-view redraws (each costs ~0.2-0.5 s)
 
@@ -525,23 +525,24 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
             fig = self.figure
             fig.update(frame)
             png = fig.png()
-        # a live frame of a split figure leaves the data points out: they are the overlay
-        split = self.figure.split_points and not frame.get("final")
-        self.image.show(png, stamp=frame.get("taken_at"), overlay=self._points_overlay() if split else b"")
+        # a live frame leaves the data points out: the browser lays them over it
+        overlay = self._points_overlay(frame["options"]["show_test"]) if self.figure.omits_points(frame) else b""
+        self.image.show(png, stamp=frame.get("taken_at"), overlay=overlay)
         self.frames_drawn += 1
         self.frame_epoch = frame.get("epochs_done")
         self._set_status(frame["status"])
 
-    def _points_overlay(self) -> bytes:
+    def _points_overlay(self, show_test: bool) -> bytes:
         """The data points of this run's figure as the browser's overlay (:meth:`LiveTrainingFigure.
-        points_overlay_png`), made once per figure and ``show test data`` setting."""
-        key = (id(self.figure), bool(self.show_test.value))
+        points_overlay_png`), made once per figure and ``show test data`` setting (the frame's)."""
+        fig = self.figure
         with self._overlay_lock:
-            if self._overlay[0] != key:
-                fig = self.figure
-                fig.set_options(show_test=key[1])
-                self._overlay = (key, fig.points_overlay_png())
-            return self._overlay[1]
+            made_for, shown, png = self._overlay
+            if made_for is not fig or shown != show_test:  # (the figure itself is kept: an id could be reused)
+                fig.set_options(show_test=show_test)
+                png = fig.points_overlay_png()
+                self._overlay = (fig, show_test, png)
+            return png
 
     def figure_png(self) -> bytes:
         """The current figure as a well-compressed PNG (for notebooks' saved outputs)."""
