@@ -402,3 +402,87 @@ def test_a_due_frame_the_display_cannot_take_yet_makes_the_worker_give_way():
     for bad in (-0.01, 0.5, "a"):
         with pytest.raises(ValueError, match="yield_s"):
             Runner(d.snapshot, d.show, yield_s=bad)
+
+
+# ---------------------------------------------------------------------- pace (epochs per second)
+def _epochs_in(runner, engine, seconds):
+    n0, t0 = engine.epoch_index, time.perf_counter()
+    time.sleep(seconds)
+    return (engine.epoch_index - n0) / (time.perf_counter() - t0)
+
+
+def test_a_paced_runner_trains_at_its_pace_and_an_unpaced_one_flat_out():
+    d = Display()
+    engine = FakeEngine(batch_s=0.0002)
+    paced = d.make(engine, pace=200)
+    paced.start()
+    time.sleep(0.2)
+    rate = _epochs_in(paced, engine, 1.0)
+    paced.stop()
+    assert 150 <= rate <= 215, rate  # the pace, never above it (the CPU may hold it back a little)
+    d2 = Display()
+    engine2 = FakeEngine(batch_s=0.0002)
+    flat = d2.make(engine2)
+    flat.start()
+    time.sleep(0.2)
+    flat_rate = _epochs_in(flat, engine2, 1.0)
+    flat.stop()
+    assert flat_rate > 2 * rate, (flat_rate, rate)
+
+
+def test_a_pace_changed_during_a_run_applies_at_once():
+    d = Display()
+    engine = FakeEngine()
+    runner = d.make(engine, pace=50)
+    runner.start()
+    time.sleep(0.1)
+    slow = _epochs_in(runner, engine, 0.6)
+    runner.pace = 400
+    time.sleep(0.1)
+    fast = _epochs_in(runner, engine, 0.6)
+    runner.pace = None
+    time.sleep(0.1)
+    flat = _epochs_in(runner, engine, 0.3)
+    runner.stop()
+    assert slow <= 55 and fast >= 4 * slow and flat > 2 * fast, (slow, fast, flat)
+
+
+def test_stop_and_pause_cut_a_pace_sleep_short():
+    d = Display()
+    engine = FakeEngine()
+    runner = d.make(engine, pace=0.5)  # two seconds between epochs
+    runner.start()
+    wait_for(lambda: engine.epoch_index >= 1)
+    time.sleep(0.05)
+    t0 = time.perf_counter()
+    runner.pause()
+    assert time.perf_counter() - t0 < 0.2 and not runner.is_running
+    assert runner.state == "paused" and engine.epoch_index == 1
+    runner.resume()
+    wait_for(lambda: engine.epoch_index >= 2)
+    time.sleep(0.05)
+    t0 = time.perf_counter()
+    runner.stop()
+    assert time.perf_counter() - t0 < 0.2 and runner.state == "stopped"
+
+
+def test_a_run_the_cpu_held_back_does_not_race_to_catch_up():
+    d = Display()
+    engine = FakeEngine(batch_s=0.02)
+    runner = d.make(engine, pace=100)  # the engine can do ~50 epochs/s
+    runner.start()
+    time.sleep(0.6)
+    engine.batch_s = 0.0  # now it could do thousands a second: it goes on at the pace
+    rate = _epochs_in(runner, engine, 0.5)
+    runner.stop()
+    assert rate <= 100 + runner_mod.PACE_SLACK_S * 100 / 0.5 + 5, rate
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), 1e9, "fast", True, [100]])
+def test_a_pace_that_is_not_epochs_per_second_is_refused(bad):
+    with pytest.raises(ValueError, match="^pace: "):
+        Runner(lambda final: None, lambda frame: None, pace=bad)
+    r = Runner(lambda final: None, lambda frame: None, pace=None)
+    with pytest.raises(ValueError, match="^pace: "):
+        r.pace = bad
+    assert r.pace is None

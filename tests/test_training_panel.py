@@ -218,3 +218,50 @@ def test_the_status_line_shows_the_learning_rate_as_set_not_its_float32_digits()
     p.draw_now()
     assert "lr 0.01 " in p.status.value and "0.009999" not in p.status.value
     p.close()
+
+
+# ---------------------------------------------------------------------- speed (the Run tab)
+def _epochs_per_s(p, seconds):
+    n0, t0 = p.trainer.epoch_index, time.perf_counter()
+    time.sleep(seconds)
+    return (p.trainer.epoch_index - n0) / (time.perf_counter() - t0)
+
+
+def test_the_speed_a_learner_picks_paces_a_live_run_and_live_off_runs_flat_out(panel):
+    from lrlab.widgets.training_panel import DEFAULT_SPEED
+    assert panel.speed == DEFAULT_SPEED and panel.runner.pace == DEFAULT_SPEED
+    labels = [label for label, _ in panel.speed_box.options]
+    assert labels[-1] == "as fast as it can" and f"{DEFAULT_SPEED:g} epochs/s" in labels
+    assert panel.speed_box in panel.tabs.children[4].children  # the Run tab
+    panel.speed_box.label = "30 epochs/s"  # what a learner's pick does
+    assert panel.speed == 30 and panel.runner.pace == 30
+    panel.start_button.click()
+    time.sleep(0.5)
+    paced = _epochs_per_s(panel, 1.5)
+    assert 20 <= paced <= 33, paced
+    panel.live.value = False  # nobody watches: no reason to hold training back
+    assert panel.runner.pace is None
+    time.sleep(0.2)
+    flat = _epochs_per_s(panel, 0.5)
+    assert flat > 5 * paced, (flat, paced)
+    panel.live.value = True
+    panel.speed_box.label = "as fast as it can"
+    assert panel.speed is None and panel.runner.pace is None
+
+
+def test_any_speed_given_is_shown_by_the_dropdown_and_nonsense_is_refused():
+    p = TrainingPanel(speed=250, max_epochs=10)
+    try:
+        assert p.speed == 250 and p.speed_box.label == "250 epochs/s"
+        values = [v for _, v in p.speed_box.options]
+        assert values[:-1] == sorted(values[:-1])  # in order, "as fast as it can" last
+        p.speed = None
+        assert p.speed_box.label == "as fast as it can" and p.runner.pace is None
+        for bad in (0, -5, float("nan"), "fast", True, 1e9):
+            with pytest.raises(ValueError, match="^speed: "):
+                p.speed = bad
+            with pytest.raises(ValueError, match="^speed: "):
+                TrainingPanel(speed=bad)
+        assert p.speed is None
+    finally:
+        p.close()

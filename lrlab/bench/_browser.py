@@ -192,9 +192,10 @@ def playground_parts(page) -> dict:
             "start": button(panel, "Start"), "stop": button(panel, "Stop")}
 
 
-def long_run(page, panel, epochs: int = 100_000) -> None:
+def long_run(page, panel, epochs: int = 100_000, speed: str | None = None) -> None:
     """Raise the panel's "max epochs" (tab "Run") so that the run is still going when Stop is
-    clicked: a small full-batch run can finish its default epochs in a few seconds."""
+    clicked: a small full-batch run can finish its default epochs in a few seconds. ``speed``:
+    the label to pick in the Run tab's "speed" dropdown (e.g. "as fast as it can"; None: as it is)."""
     tab = panel.locator(".lm-TabBar-tab", has_text=re.compile(r"^\s*Run\s*$"))
     if not tab.count():
         return
@@ -203,7 +204,15 @@ def long_run(page, panel, epochs: int = 100_000) -> None:
     field.first.fill(str(epochs))
     field.first.press("Enter")
     field.first.press("Tab")
+    if speed is not None:
+        pick(page, panel, "speed", speed)
     panel.locator(".lm-TabBar-tab").first.click()  # back to the first tab
+
+
+def pick(page, panel, description: str, label: str) -> None:
+    """Choose ``label`` in the panel's visible dropdown described as ``description``."""
+    box = panel.locator(".widget-dropdown", has=page.locator("label", has_text=description)).filter(visible=True)
+    box.locator("select").first.select_option(label=label)
 
 
 def measure_link(page, parts: dict, seconds: float, link: dict | None = None, warmup: float = 1.5) -> dict:

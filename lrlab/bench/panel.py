@@ -19,9 +19,10 @@ CONFIG = dict(dataset="moons", n_samples=512, hidden=(16, 16), activation="tanh"
               max_epochs=10**6)
 
 
-def _panel(live: bool, device: str = "cpu"):
+def _panel(live: bool, device: str = "cpu", speed: float | None = None):
+    """A panel training ``CONFIG`` (flat out by default: what live drawing costs training shows)."""
     from ..widgets.training_panel import TrainingPanel
-    panel = TrainingPanel(live=live, **CONFIG, device=device)
+    panel = TrainingPanel(live=live, **CONFIG, device=device, speed=speed)
     if panel.config().device != device:  # the device picker offers cuda only where CUDA exists
         panel.close()
         raise ValueError(f"device: this panel cannot train on {device!r} here (it offers "

@@ -22,6 +22,12 @@ calls ``render(frame, abandoned)`` if given (slow work that may be cut short, e.
 process) and then ``show(frame)``. Drawing never paces training: no frame is taken while the
 drawer is busy. A run that ends by itself hands over its final frame (``snapshot(True)``).
 
+Pace. ``Runner.pace`` (epochs per second at most, None: as fast as the machine goes) holds
+training to a speed a learner can follow, as TensorFlow Playground trains a few steps per
+animation frame: the worker sleeps between epochs once it is ahead of the pace's clock. Such a
+runner leaves the rest of the CPU to the drawing and to the other learners' kernels on a shared
+host (``lrlab bench --only classroom``). Its sleeps end on Stop and Pause at once.
+
 Stop and Pause return at once: they raise the flag and join the worker (Stop: within one
 training step; Pause: at the end of the epoch going on, so the run can go on from there),
 abandon a frame in flight (``on_abandon()`` may wake a drawer waiting for it), call
@@ -55,6 +61,13 @@ from ..checks import check_number
 
 #: frames per second a runner may emit at most (``max_fps`` is in ``(0, MAX_FPS]``)
 MAX_FPS = 120.0
+#: epochs per second a pace may ask for at most
+MAX_PACE = 1e5
+#: the pace's clock never lags the time by more than this many seconds: a run the CPU held
+#: back goes on at its pace, it does not race to catch up
+PACE_SLACK_S = 0.25
+#: the worker sleeps for the pace only once it is this many seconds ahead (fewer, longer sleeps)
+PACE_MIN_SLEEP_S = 0.002
 #: CPython's default GIL switch interval (put back when another runner's short one was found)
 DEFAULT_SWITCH_INTERVAL = 0.005
 
@@ -115,6 +128,12 @@ def check_threads(value):
     return check_number("threads", value, 1, threads_mod.MAX_THREADS, integer=True, optional=True)
 
 
+def check_pace(value):
+    """A pace for a runner: None (as fast as it goes) or epochs per second in ``(0, MAX_PACE]``;
+    ``ValueError('pace: ...')`` otherwise."""
+    return check_number("pace", value, 0.0, MAX_PACE, lo_open=True, optional=True)
+
+
 def _join(thread: Optional[threading.Thread], timeout: float | None = None) -> bool:
     """Join ``thread`` (not the calling one); True if it has ended."""
     if thread is None or thread is threading.current_thread():
@@ -156,6 +175,8 @@ class Runner:
     * ``yield_s``: while a frame is due but the drawer or the display is still at the last one,
       the worker sleeps this long between epochs (0: never), so that on a busy host (a classroom's
       kernels, a browser on the same machine) drawing is not starved by training flat out;
+    * ``pace``: epochs per second at most while training (None: as fast as it goes; a number in
+      ``(0, MAX_PACE]``); may be changed while a run goes on;
     * ``name``: the worker thread's name (the drawer's and finisher's derive from it).
     """
 
@@ -168,8 +189,9 @@ class Runner:
                  companion_name: str | None = None, threads: int | None = None,
                  thread_count: Callable[[Any], int] | None = None, stop_untrained: bool = False,
                  switch_interval: float | None = None, display_ready: Callable[[], bool] | None = None,
-                 yield_s: float = YIELD_S, name: str = "lrlab-runner"):
+                 yield_s: float = YIELD_S, pace: float | None = None, name: str = "lrlab-runner"):
         self.max_fps = max_fps  # checked by the setter
+        self.pace = pace  # checked by the setter
         check_threads(threads)
         self.snapshot, self.show, self.render = snapshot, show, render
         self.on_abandon, self.on_epoch, self.on_launch = on_abandon, on_epoch, on_launch
@@ -211,6 +233,15 @@ class Runner:
     @max_fps.setter
     def max_fps(self, value: float) -> None:
         self._max_fps = float(check_number("max_fps", value, 0.0, MAX_FPS, lo_open=True))
+
+    @property
+    def pace(self) -> float | None:
+        """Epochs per second at most while training (None: as fast as it goes; checked when set)."""
+        return self._pace
+
+    @pace.setter
+    def pace(self, value: float | None) -> None:
+        self._pace = check_pace(value)
 
     @property
     def engine(self):
@@ -529,6 +560,7 @@ class Runner:
         ``max_fps`` frames a second when it keeps up; none is taken while it is busy."""
         engine, should_stop = launch.engine, launch.stop.is_set
         next_frame = 0.0
+        clock = time.perf_counter()  # the pace's clock: when the next epoch may start
         while not engine.done and not launch.halted():
             records = engine.epoch(should_stop)
             if self.on_epoch is not None:
@@ -536,6 +568,14 @@ class Runner:
             if engine.done or launch.halted():
                 break  # the final frame comes next (or from the finisher)
             now = time.perf_counter()
+            pace = self._pace
+            if pace is not None:
+                clock = max(clock + 1.0 / pace, now - PACE_SLACK_S)
+                if clock - now >= PACE_MIN_SLEEP_S:
+                    self._sleep_until(launch, clock)
+                    now = time.perf_counter()
+            else:
+                clock = now
             if now < next_frame:
                 continue
             if not launch.busy and (self.display_ready is None or self.display_ready()):
@@ -548,6 +588,15 @@ class Runner:
                 # a frame is due but the drawer or the browser is still at the last one: give them
                 # the CPU for a moment (on a busy host, training flat out starves the drawing)
                 time.sleep(self.yield_s)
+
+    @staticmethod
+    def _sleep_until(launch: _Launch, when: float) -> None:
+        """Sleep until ``when`` (``time.perf_counter``), or until Stop / Pause."""
+        while not launch.halted():
+            left = when - time.perf_counter()
+            if left <= 0:
+                return
+            launch.stop.wait(min(left, 0.02))  # Stop wakes it at once, Pause within 20 ms
 
     def _drawer_loop(self, launch: _Launch) -> None:
         """Draw the frames the worker hands over until it quits (pending frame drawn) or abandons;

@@ -66,7 +66,7 @@ from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
 from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
 from .frameview import FrameView, PictureRepr
-from .runner import Runner, RunnerPanel, check_threads
+from .runner import MAX_PACE, Runner, RunnerPanel, check_threads
 from .text import lr_text, num as _num, pct as _pct
 from ..checks import check_number
 
@@ -81,9 +81,25 @@ MAX_FPS = 120.0
 MAX_FOLDER_CHARS = 4096
 
 
-def check_panel_arguments(max_fps, live, save_dir, threads) -> None:
+#: the speeds offered while drawing live (epochs per second at most; None: as fast as it can).
+#: A learner follows the boundary forming at a hundred epochs a second, as in TensorFlow
+#: Playground, and a shared classroom host keeps four such panels at their pace with frames to
+#: spare (lrlab bench --only classroom); flat out, four of them share its cores.
+SPEEDS = ((30.0, "30 epochs/s"), (100.0, "100 epochs/s"), (300.0, "300 epochs/s"), (1000.0, "1000 epochs/s"),
+          (None, "as fast as it can"))
+DEFAULT_SPEED = 100.0
+_FLAT_OUT = 0.0  # the speed dropdown's value for None (never None itself: a blank dropdown)
+
+
+def check_speed(value):
+    """A panel's speed: None (as fast as it can) or epochs per second in ``(0, MAX_PACE]``."""
+    return check_number("speed", value, 0.0, MAX_PACE, lo_open=True, optional=True)
+
+
+def check_panel_arguments(max_fps, live, save_dir, threads, speed=None) -> None:
     """``ValueError('argument: ...')`` for a bad panel argument (before anything is built)."""
     check_number("max_fps", max_fps, 0.0, MAX_FPS, lo_open=True)
+    check_speed(speed)
     if not isinstance(live, bool):
         raise ValueError(f"live: must be True or False, got {live!r}"[:200])
     if not isinstance(save_dir, str) or "\0" in save_dir or len(save_dir) > MAX_FOLDER_CHARS:
@@ -98,7 +114,7 @@ def config_from_arguments(config: dict) -> TrainConfig:
     unknown = sorted(k for k in config if k not in known)
     if unknown:
         raise ValueError(f"{unknown[0]}: not an argument of the panel nor a TrainConfig field; "
-                         f"the panel takes max_fps, live, save_dir, threads and {', '.join(sorted(known))}")
+                         f"the panel takes max_fps, live, save_dir, threads, speed and {', '.join(sorted(known))}")
     try:
         base = TrainConfig(**config)
     except (TypeError, AttributeError) as exc:  # (TrainConfig leaves wrong types to validate())
@@ -134,6 +150,8 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
     """The full training panel. Keyword arguments are :class:`~lrlab.train.TrainConfig` fields.
 
     ``max_fps``: live frames per second at most, in (0, 120]; ``live``: draw while training;
+    ``speed``: epochs per second at most while drawing live (None: as fast as it can; default
+    :data:`DEFAULT_SPEED`, the Run tab's *speed*; without live drawing a run goes flat out);
     ``save_dir``: the Save button's folder; ``threads``: intra-op threads while training
     (default: chosen from the work, see :mod:`lrlab.threads`). Each is checked here, before
     any widget or thread exists (``ValueError`` naming the argument).
@@ -144,8 +162,8 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
     """
 
     def __init__(self, max_fps: float = DEFAULT_FPS, live: bool = True, save_dir: str = "lrlab_runs",
-                 threads: int | None = None, **config):
-        check_panel_arguments(max_fps, live, save_dir, threads)
+                 threads: int | None = None, speed: float | None = DEFAULT_SPEED, **config):
+        check_panel_arguments(max_fps, live, save_dir, threads, speed)
         base = config_from_arguments(config)
         self.base_config = base
         self.runner = self._build_runner(max_fps, threads)  # the threads (lrlab.widgets.runner); none started
@@ -161,6 +179,11 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         self.batch_size = widgets.Dropdown(description="batch size", style=LABEL)
         self._update_batch_options(base.batch_size)
         self.live = widgets.Checkbox(value=live, description="draw while training", indent=False)
+        self.speed_box = widgets.Dropdown(options=[], description="speed", style=LABEL,
+                                          layout=widgets.Layout(width="250px"))
+        self.speed = speed  # (the setter fills the dropdown)
+        self.live.observe(lambda _: self._apply_pace(), names="value")
+        self.speed_box.observe(lambda _: self._apply_pace(), names="value")
         self.folder = widgets.Text(value=save_dir, description="save to folder", style=LABEL,
                                    layout=widgets.Layout(width="340px"))
 
@@ -192,7 +215,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         self._build_extras(save_dir)
 
         run_box = widgets.VBox([self.stop_picker, self.batch_size, widgets.HBox([self.device, self.device_note]),
-                                self.live])
+                                self.live, self.speed_box])
         save_box = widgets.VBox([widgets.HTML("<b>Save</b> (button above): the run as JSON, the figure as PNG"),
                                  self.folder, widgets.HTML("<b>Export the network</b>"), self.export_buttons,
                                  widgets.HTML("<b>Share</b>"), self.share_box])
@@ -252,6 +275,27 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
     @max_fps.setter
     def max_fps(self, value: float) -> None:
         self.runner.max_fps = check_number("max_fps", value, 0.0, MAX_FPS, lo_open=True)
+
+    @property
+    def speed(self) -> float | None:
+        """Epochs per second at most while drawing live (None: as fast as it can); the Run tab's
+        *speed*. Any value in ``(0, MAX_PACE]`` is taken (the dropdown gains it)."""
+        v = self.speed_box.value
+        return None if v == _FLAT_OUT else v
+
+    @speed.setter
+    def speed(self, value: float | None) -> None:
+        value = check_speed(value)
+        options = [(label, _FLAT_OUT if v is None else v) for v, label in SPEEDS]
+        if value is not None and value not in [v for _, v in options]:
+            options = sorted(options[:-1] + [(f"{value:g} epochs/s", float(value))], key=lambda o: o[1]) + options[-1:]
+        self.speed_box.options = options
+        self.speed_box.value = _FLAT_OUT if value is None else float(value)
+        self._apply_pace()
+
+    def _apply_pace(self) -> None:
+        """The runner's pace: the speed while drawing live; flat out without live drawing."""
+        self.runner.pace = self.speed if self.live.value else None
 
     # ------------------------------------------------------------------ the embedded extras
     def _build_extras(self, save_dir: str) -> None:
