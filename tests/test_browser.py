@@ -88,6 +88,7 @@ def _train_and_stop(page, parts: dict) -> None:
     assert image.screenshot() != pixels_before, "the figure's pixels did not change while training"
     assert epochs_mid and epochs_mid > epochs_before, f"status does not report epochs: {status.inner_text()!r}"
     _readable_and_on_one_screen(panel, image)
+    _network_in_the_figures_place(page, panel)
 
     parts["stop"].click()
 
@@ -138,9 +139,25 @@ TEXT_SIZES = """el => {
 }"""
 
 
+def _network_in_the_figures_place(page, panel) -> None:
+    """*Network* (above the figure) shows the network's pictures, live, in the figure's place:
+    the panel stays one screen tall; *Training* brings the figure back."""
+    panel.locator(".widget-toggle-buttons button", has_text=re.compile(r"^\s*Network\s*$")).first.click()
+    graph = panel.locator("img.widget-image").filter(visible=True).first
+    graph.wait_for(state="visible", timeout=30_000)
+    assert poll(lambda: graph.evaluate("el => el.naturalWidth") > 0, timeout=30), "the network graph never drew"
+    first = graph.evaluate("el => el.src")
+    assert poll(lambda: graph.evaluate("el => el.src") != first, timeout=30), "the network view is not live"
+    page.screenshot(path=str(ARTIFACTS / "playground_network.png"))
+    assert not panel.locator("div.lrlab-figure").filter(visible=True).count(), "the figure stays beside the network"
+    _readable_and_on_one_screen(panel, graph)
+    panel.locator(".widget-toggle-buttons button", has_text=re.compile(r"^\s*Training\s*$")).first.click()
+    assert poll(lambda: panel.locator("div.lrlab-figure").filter(visible=True).count() > 0, timeout=10)
+
+
 def _readable_and_on_one_screen(panel, image) -> None:
-    """Measured in the DOM: the whole panel (controls, buttons, status, figure; the network view
-    folded) fits a laptop screen, every text is at least 12 px, and the figure is shown at its own
+    """Measured in the DOM: the whole panel (controls, buttons, status, and the figure or the
+    network view in its place) fits a laptop screen, every text is at least 12 px, and the figure is shown at its own
     size (its 12 px ticks not shrunk)."""
     height = panel.evaluate("el => el.getBoundingClientRect().height")
     sizes = panel.evaluate(TEXT_SIZES)

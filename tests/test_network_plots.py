@@ -292,7 +292,7 @@ def test_the_panels_network_view_draws_the_engines_snapshots_while_training(monk
     panel = TrainingPanel(dataset="moons", n_samples=256, hidden=(6,), max_epochs=100_000)
     try:
         view = panel.network_view
-        panel.network_box.selected_index = 0  # opening it draws the current state
+        panel.shown_view.value = "network"  # opening it draws the current state
         assert view.frames == 1 and len(taken) == 1 and taken[0].resolution == view.resolution
         panel.start()
         deadline = time.time() + 60

@@ -98,7 +98,7 @@ def test_other_panels_check_their_numeric_arguments(make, field):
 def test_the_stop_click_returns_at_once_and_the_final_frame_follows(network_view):
     p = TrainingPanel(**LIVE)
     if network_view:
-        p.network_box.selected_index = 0  # the open network view made Stop take ~0.9 s
+        p.shown_view.value = "network"  # the open network view made Stop take ~0.9 s
     p.start()
     assert _wait(lambda: p.frames_drawn >= 3 and p.trainer.epoch_index >= 5)
     if network_view:

@@ -306,7 +306,7 @@ def test_network_view_is_drawn_only_while_open_and_at_the_end(panel):
     time.sleep(0.5)
     panel.pause()
     assert view.frames == frames  # closed: never drawn, not even on pause
-    panel.network_box.selected_index = 0  # opening it draws the current state
+    panel.shown_view.value = "network"  # opening it draws the current state
     assert view.frames == frames + 1
     graph = view.graph.value
     panel.resume()
@@ -320,16 +320,16 @@ def test_network_view_is_drawn_only_while_open_and_at_the_end(panel):
     assert not _threads()
     assert view.heatmaps.value != live or view.graph.value != graph  # the restored best weights
     assert view.confusion.value[:4] == b"\x89PNG"
-    panel.network_box.selected_index = None
+    panel.shown_view.value = "training"
 
 
 def test_network_view_after_a_synchronous_run(panel):
-    panel.network_box.selected_index = 0
+    panel.shown_view.value = "network"
     panel.set_config(small(dataset="spiral", classes=3, hidden=(8, 8)))
     untrained = panel.network_view.heatmaps.value
     panel.run(epochs=40)
     assert panel.network_view.heatmaps.value != untrained
-    panel.network_box.selected_index = None
+    panel.shown_view.value = "training"
     panel.set_config(small())
     frames = panel.network_view.frames
     panel.run()

@@ -265,3 +265,26 @@ def test_any_speed_given_is_shown_by_the_dropdown_and_nonsense_is_refused():
         assert p.speed is None
     finally:
         p.close()
+
+
+def _png_width(data: bytes) -> int:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big")
+
+
+def test_network_takes_the_figures_place_and_fits_its_width():
+    from lrlab.widgets.training_panel import FIGURE_WIDTH_PX
+    p = TrainingPanel(dataset="spiral", hidden=(32, 32, 32, 32, 32, 32), max_epochs=10)
+    try:
+        assert p.network_view.layout.display == "none" and p.figure_box.layout.display != "none"
+        frames = p.network_view.frames
+        p.shown_view.value = "network"  # what a learner's click does
+        assert p.figure_box.layout.display == "none" and p.network_view.layout.display != "none"
+        assert p.network_view.frames == frames + 1  # drawn on being shown
+        view = p.network_view
+        for img in (view.graph, view.heatmaps, view.confusion):
+            assert _png_width(img.value) <= FIGURE_WIDTH_PX
+        p.shown_view.value = "training"
+        assert p.network_view.layout.display == "none" and p.figure_box.layout.display != "none"
+    finally:
+        p.close()

@@ -96,7 +96,8 @@ def draw_network(ax, source, features=None, max_units: int = 16, show_labels: bo
         ax.text(l, 1.0, f"{t}\n({sizes[l]})", ha="center", va="bottom", fontsize=10,
                 transform=ax.get_xaxis_transform())
     ax.set_xlim(-0.9, len(sizes) - 1 + 0.9)
-    ax.set_ylim(-top - 0.6, top)
+    truncated = any(sizes[l] > len(p) for l, p in enumerate(pos))
+    ax.set_ylim(-top - (2.2 if truncated else 0.6), top)  # room for the "+N" labels above the legend
     ax.set_axis_off()
     from matplotlib.lines import Line2D
     ax.legend(handles=[Line2D([], [], color=POSITIVE, lw=3, label="w > 0"),
@@ -274,5 +275,5 @@ def draw_neuron_mosaic(ax, source, features=None, resolution: int | None = None,
         if out.shape[0] > max_units:
             ax.text(max_units * (res_w + gap), l * (res_h + gap) + res_h / 2, f"+{out.shape[0] - max_units}",
                     ha="left", va="center", fontsize=9)
-    ax.set_title("Each hidden unit's output over the input plane (blue high, orange low)", fontsize=11)
+    ax.set_title("Each hidden unit's output over the input plane\n(blue high, orange low)", fontsize=11)
     return img

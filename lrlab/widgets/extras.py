@@ -24,6 +24,7 @@ import ipywidgets as W
 
 from .. import csvdata, export, presets, share
 from ..plots import fig_to_png
+from ..checks import check_number
 from ..train import TrainConfig
 from .text import num
 
@@ -286,8 +287,15 @@ class NetworkView(W.VBox):
     snapshotted first (call it from the panel's redraw, at most a few times a second: a heatmap
     grid costs ~50-150 ms)."""
 
-    def __init__(self, source=None, resolution: int = 30, max_units: int = 8, show_confusion: bool = True):
+    #: px per inch the pictures are drawn at (shown 1:1)
+    DPI = 100
+    #: the widest picture by default: a notebook ~930 px wide
+    WIDTH_PX = 900
+
+    def __init__(self, source=None, resolution: int = 30, max_units: int = 8, show_confusion: bool = True,
+                 width_px: int = WIDTH_PX):
         self.resolution, self.max_units, self.show_confusion = resolution, max_units, show_confusion
+        self.max_width = check_number("width_px", width_px, 300, 4000) / self.DPI  # inches
         self.graph = _image()
         self.heatmaps = _image()
         self.confusion = _image()
@@ -295,7 +303,7 @@ class NetworkView(W.VBox):
             img.layout.max_width = "100%"  # shrink to the notebook's width, never overflow it
         self.status = _status("")
         self.frames = 0
-        # one picture at a time, each drawn for a notebook ~930 px wide and shown 1:1 (three
+        # one picture at a time, each drawn at most ``width_px`` wide and shown 1:1 (three
         # stacked made the open section ~1300 px tall); all three are kept up to date
         self.tabs = W.Tab(children=[self.graph, self.heatmaps, self.confusion])
         for i, title in enumerate(("Graph", "Each neuron's output", "Confusion matrix")):
@@ -304,21 +312,21 @@ class NetworkView(W.VBox):
         if source is not None:
             self.update(source)
 
-    @staticmethod
-    def _figure(width, height, margins=(0.02, 0.02, 0.98, 0.9)):
+    def _figure(self, width, height, margins=(0.02, 0.02, 0.98, 0.9)):
         import matplotlib
         from matplotlib.figure import Figure
 
         from ..plots import RC
         with matplotlib.rc_context(RC):  # no constrained layout: it costs more than the drawing here
-            fig = Figure(figsize=(width, height), dpi=100)
+            fig = Figure(figsize=(width, height), dpi=self.DPI)
         fig.subplots_adjust(*margins)
         return fig
 
     def draw_graph(self, frame) -> bytes:
         from ..plots.network import draw_network
         columns = len(frame.sizes)  # ~0.95 in per layer so that the layer titles do not run together
-        fig = self._figure(max(6.5, 0.95 * columns + 1.0), 4.2, (0.1, 0.02, 0.9, 0.92))
+        # the title and the two-line layer headers take ~80 px above the drawing
+        fig = self._figure(min(self.max_width, max(6.5, 0.95 * columns + 1.0)), 4.2, (0.1, 0.02, 0.9, 0.8))
         draw_network(fig.add_subplot(1, 1, 1), frame)
         return fig_to_png(fig, fast=True)
 
@@ -326,15 +334,16 @@ class NetworkView(W.VBox):
         from ..plots.network import draw_neuron_mosaic
         layers = max(1, len(frame.sizes) - 2)
         cols = min(self.max_units, max(frame.sizes[1:-1], default=1))
-        unit = 1.0 if cols > 4 else 1.2  # inches per heatmap; the figure fits the mosaic (no empty bands)
-        width, height = max(4.0, unit * cols + 0.8), unit * layers + 0.55
-        fig = self._figure(width, height, (0.4 / width, 0.05 / height, 1 - 0.4 / width, 1 - 0.45 / height))
+        # inches per heatmap: the figure fits the mosaic (no empty bands) and the view's width
+        unit = min(1.0 if cols > 4 else 1.2, (self.max_width - 0.8) / cols)
+        width, height = max(4.0, unit * cols + 0.8), unit * layers + 0.75  # (a two-line title above)
+        fig = self._figure(width, height, (0.4 / width, 0.05 / height, 1 - 0.4 / width, 1 - 0.65 / height))
         draw_neuron_mosaic(fig.add_subplot(1, 1, 1), frame, max_units=self.max_units)
         return fig_to_png(fig, fast=True)
 
     def draw_confusion(self, frame) -> bytes:
         from ..plots.network import draw_confusion_matrix
-        fig = self._figure(4.2, 4.0, (0.2, 0.15, 0.95, 0.9))
+        fig = self._figure(min(self.max_width, 4.2), 4.0, (0.2, 0.15, 0.95, 0.9))
         draw_confusion_matrix(fig.add_subplot(1, 1, 1), frame)
         return fig_to_png(fig, fast=True)
 

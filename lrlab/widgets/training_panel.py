@@ -16,7 +16,7 @@ most, the worker snapshots the numbers between two epochs
 kernel's renderer process (:mod:`lrlab.plots.render_process`: matplotlib holds the GIL while
 drawing, a process does not take it from training) and waits for the PNG, or draws here
 where no renderer runs. Drawing never paces training (a frame is skipped while the drawer is
-busy); a run that ends by itself shows its final frame. The network view, when open, is
+busy); a run that ends by itself shows its final frame. The network view, when shown, is
 redrawn by a third, slow thread beside the worker (the runner's *companion*). Changing a
 control applies at the next Start (or Reset / Step of a new run); the status line says so.
 
@@ -88,6 +88,9 @@ MAX_FOLDER_CHARS = 4096
 SPEEDS = ((30.0, "30 epochs/s"), (100.0, "100 epochs/s"), (300.0, "300 epochs/s"), (1000.0, "1000 epochs/s"),
           (None, "as fast as it can"))
 DEFAULT_SPEED = 100.0
+#: px wide the figure's place is drawn for (LiveTrainingFigure's default 6 in at 88 dpi, beside
+#: the 380 px column of controls in a notebook ~930 px wide); the network view fits it too
+FIGURE_WIDTH_PX = 528
 _FLAT_OUT = 0.0  # the speed dropdown's value for None (never None itself: a blank dropdown)
 
 
@@ -180,7 +183,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         self._update_batch_options(base.batch_size)
         self.live = widgets.Checkbox(value=live, description="draw while training", indent=False)
         self.speed_box = widgets.Dropdown(options=[], description="speed", style=LABEL,
-                                          layout=widgets.Layout(width="250px"))
+                                          layout=widgets.Layout(width="300px"))
         self.speed = speed  # (the setter fills the dropdown)
         self.live.observe(lambda _: self._apply_pace(), names="value")
         self.speed_box.observe(lambda _: self._apply_pace(), names="value")
@@ -227,15 +230,17 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         self.view_options = widgets.HBox([self.chart, self.show_test, self.discretize],
                                          layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         # on a laptop screen (1366 x 768) the controls sit beside the figure, the buttons and the
-        # status line above both: the whole panel fits one screen (the network view is folded)
+        # status line above both: the whole panel fits one screen (the network view takes the figure's place when picked)
         self.tabs.layout = widgets.Layout(width="380px", min_width="380px", flex="0 0 380px")
-        figure_side = widgets.VBox([self.image, self.view_options],
+        # (the figure's own element is shown and hidden by its front end: a box around it is not)
+        self.figure_box = widgets.VBox([self.image, self.view_options],
+                                       layout=widgets.Layout(align_items="flex-start", min_width="0px"))
+        figure_side = widgets.VBox([self.shown_view, self.figure_box, self.network_view],
                                    layout=widgets.Layout(flex="1 1 auto", min_width="0px", align_items="flex-start"))
         # (no wrap: where a few px are missing the figure shrinks a little rather than drop below)
         main = widgets.HBox([self.tabs, figure_side], layout=widgets.Layout(width="100%", grid_gap="8px"))
         # children[1] is the row of buttons (the browser test finds them there)
-        super().__init__([self.presets, widgets.HBox(list(self.buttons.values())), self.status, main,
-                          self.network_box, style()])
+        super().__init__([self.presets, widgets.HBox(list(self.buttons.values())), self.status, main, style()])
         self.add_class("lrlab-training-panel")
         self.add_class(PANEL_CLASS)
 
@@ -308,10 +313,15 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         self.share_box = ShareBox(on_load=self._share_loaded)
         self.export_buttons = ExportButtons(source=lambda: self.trainer,
                                             folder=os.path.join(save_dir, "export"))
-        self.network_view = NetworkView()
-        self.network_box = widgets.Accordion(children=[self.network_view], selected_index=None)
-        self.network_box.set_title(0, "Network: edges by weight, each neuron's output, confusion matrix")
-        self.network_box.observe(self._network_toggled, names="selected_index")
+        self.network_view = NetworkView(width_px=FIGURE_WIDTH_PX)
+        self.network_view.layout.display = "none"
+        # what the figure's place shows: the training figure, or the network (its graph, each
+        # neuron's output, the confusion matrix), picked, not stacked: the panel stays one screen
+        self.shown_view = widgets.ToggleButtons(options=[("Training", "training"), ("Network", "network")],
+                                                value="training", style={"button_width": "110px"},
+                                                tooltips=["the data, the boundary and the curves",
+                                                          "edges by weight, each neuron's output, confusion matrix"])
+        self.shown_view.observe(self._network_toggled, names="value")
         self.show_test = widgets.Checkbox(value=True, description="show test data", indent=False,
                                           layout=widgets.Layout(width="150px"))
         self.discretize = widgets.Checkbox(value=False, description="discretize output", indent=False,
@@ -370,13 +380,16 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         if not self.is_running and self.trainer is not None:
             self.draw_now()  # while training, the next frame carries the options
 
-    # -- the network view: drawn only while its accordion is open (it costs ~0.2-0.5 s)
+    # -- the network view: drawn only while it is shown (it costs ~0.2-0.5 s)
     @property
     def network_visible(self) -> bool:
-        return self.network_box.selected_index == 0
+        return self.shown_view.value == "network"
 
     def _network_toggled(self, *_):
-        if self.network_visible:
+        network = self.network_visible
+        self.network_view.layout.display = "" if network else "none"
+        self.figure_box.layout.display = "none" if network else ""
+        if network:
             self.update_network_view()
 
     def update_network_view(self, force: bool = False) -> bool:
