@@ -23,3 +23,26 @@ def num(x, spec: str = ".4g", missing: str = MISSING) -> str:
             and not any(c in "123456789" for c in mantissa)):
         text = text[1:]  # -0.0000, -0e+00, -0.0 %: all digits zero after rounding
     return text
+
+
+def doc(obj) -> str:
+    """The docstring of ``obj`` (or a string) as a learner reads it, the same on every Python:
+    indentation made uniform (:func:`inspect.cleandoc`: Python 3.13 strips docstring
+    indentation when it compiles, earlier ones keep it) and the reStructuredText markup taken
+    off (````x```` -> ``x``, ``:func:`name``` -> ``name``, a closing ``::`` -> ``:``).
+
+    >>> print(doc('''Cosine annealing (torch ``CosineAnnealingLR``)::
+    ...
+    ...         lr(e) = min_lr + ...
+    ...     see :func:`lrlab.schedules.cosine`.'''))
+    Cosine annealing (torch CosineAnnealingLR):
+    <BLANKLINE>
+        lr(e) = min_lr + ...
+    see lrlab.schedules.cosine.
+    """
+    import inspect
+    import re
+    text = inspect.cleandoc(obj if isinstance(obj, str) else (getattr(obj, "__doc__", None) or ""))
+    text = re.sub(r":(?:func|meth|class|mod|attr|data|obj|exc):`~?([^`]+)`", r"\1", text)
+    text = re.sub(r"``([^`]+)``", r"\1", text)
+    return re.sub(r"::$", ":", text, flags=re.MULTILINE)
