@@ -18,5 +18,5 @@ def test_markup_is_taken_off_and_the_formula_kept():
     text = fmt.doc(optim.OPTIMIZERS["adam"].step)
     assert "``" not in text and ":func:" not in text
     assert "theta  <- theta - lr * m_hat / (sqrt(v_hat) + eps)" in text
-    assert fmt.doc("A (torch ``X``)::\n\n    f(x)\n") == "A (torch X):\n\n    f(x)"
+    assert fmt.doc("A (torch ``X``)::\n\n        f(x)\n    see it.") == "A (torch X):\n\n    f(x)\nsee it."
     assert fmt.doc(None) == "" and fmt.doc("") == ""
