@@ -681,8 +681,8 @@ class Engine:
 
     def effective_steps(self, model: int = 0) -> torch.Tensor:
         """Model ``model``'s (configs' order) per-parameter effective step at its last step, flat
-        ``[P]``: the multiplier its optimizer applies to the gradient (:func:`lrlab.optim` ``*_effective_step``,
-        e.g. Adam's ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``)."""
+        ``[P]``: the multiplier its optimizer applies to the gradient it steps along (:func:`lrlab.optim`
+        ``*_effective_step``, e.g. Adam's ``lr / (sqrt(v_hat) + eps)``, the multiplier on ``m_hat``)."""
         i = self.position[model]
         g = next(g for g in self.groups if g.rows.start <= i < g.rows.stop)
         params = g.views[0]

@@ -1,6 +1,6 @@
 """Textbook optimizers: the update of each one is a short pure function you can read.
 
-The seed's adaptive learning-rate procedure, in code: compute the gradient ``g``; compute
+The adaptive learning-rate loop, in code: compute the gradient ``g``; compute
 the step size from the gradient history (AdaGrad: accumulated squares ``G``; RMSProp:
 an exponential average of squares ``v``; Adam: first and second moments ``m``, ``v`` with
 bias correction); update the parameters ``theta``; repeat.
@@ -41,21 +41,36 @@ Three layers, one source of truth:
 
 The effective step
 ------------------
-``effective_step`` is, for every parameter element, the number the optimizer multiplied
-the gradient by at the last step (what "adaptive" means):
+``effective_step`` is, for every parameter element, the learning rate that parameter
+actually got at the last step: the number that multiplies the gradient the optimizer steps
+along, ``d``, in the parameter change ``theta_new - theta = -effective_step * d``
+(what "adaptive" means: one number per parameter instead of one ``lr`` for all).
+``d`` is the gradient ``g`` (with ``weight_decay * theta`` added), or the average of
+gradients the optimizer keeps:
 
-=========  ==================================================================
-sgd        ``lr``
-momentum   ``lr`` (the multiplier on the *current* gradient; past gradients
-           arrive through the velocity)
-nesterov   ``lr * (1 + momentum)`` (the current gradient enters the update
-           twice: directly and through the velocity)
-adagrad    ``lr_t / (sqrt(G) + eps)``, ``lr_t = lr / (1 + (t - 1) lr_decay)``
-rmsprop    ``lr / (sqrt(v) + eps)``; centered: ``lr / (sqrt(v - m^2) + eps)``
-adam(w)    ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)`` (the multiplier on ``m``;
-           amsgrad: ``v_max`` in ``v_hat``)
-adadelta   ``lr * sqrt(u + eps) / sqrt(v + eps)`` (``u`` before the step)
-=========  ==================================================================
+=========  ==================  ===============================================
+optimizer  d                   effective step
+=========  ==================  ===============================================
+sgd        ``g``               ``lr``
+momentum   ``velocity``        ``lr`` (the velocity sums past gradients)
+nesterov   ``g + momentum *    ``lr``
+           velocity``
+adagrad    ``g``               ``lr_t / (sqrt(G) + eps)``,
+                               ``lr_t = lr / (1 + (t - 1) lr_decay)``
+rmsprop    ``g``               ``lr / (sqrt(v) + eps)``; centered:
+                               ``lr / (sqrt(v - m^2) + eps)``; with momentum
+                               the multiplier on ``g`` as it enters the velocity
+adam(w)    ``m_hat``           ``lr / (sqrt(v_hat) + eps)`` (amsgrad: ``v_max``
+                               in ``v_hat``; AdamW also shrinks theta by
+                               ``lr * weight_decay * theta``)
+adadelta   ``g``               ``lr * sqrt(u + eps) / sqrt(v + eps)``
+                               (``u`` before the step)
+=========  ==================  ===============================================
+
+An adaptive effective step is large where the gradients are small: Adam's first step
+(``m_hat = g``, ``v_hat = g^2``) moves every parameter by ``lr * g / (|g| + eps)``, about
+``lr`` whatever ``|g|``, so its effective step is ``lr / (|g| + eps)``: a gradient of 0.001
+gets an effective step of about ``1000 * lr``.
 
 CONTRACT (the engine, the race and the surfaces rely on it): ``OPTIMIZERS[name]`` /
 :func:`get` -> :class:`OptimizerSpec` with ``init(params) -> state``,
@@ -231,8 +246,8 @@ def momentum_step(params, grads, state: MomentumState, *, lr, momentum=0.9, weig
 
     {formula}
 
-    Effective step: ``lr``, the multiplier on the *current* gradient (earlier gradients
-    keep acting through the velocity, with weights lr * momentum^k).
+    Effective step: ``lr``, the multiplier on the velocity (earlier gradients keep acting
+    through it, with weights lr * momentum^k).
     """
     lr, momentum, weight_decay = (_bcast(x, params) for x in (lr, momentum, weight_decay))
     g = _with_weight_decay(grads, params, weight_decay)
@@ -242,7 +257,7 @@ def momentum_step(params, grads, state: MomentumState, *, lr, momentum=0.9, weig
 
 
 def momentum_effective_step(state: MomentumState, params, *, lr, **_):
-    """``lr`` (the multiplier on the current gradient), shaped like ``params``."""
+    """``lr`` (the multiplier on the velocity), shaped like ``params``."""
     return torch.ones_like(params) * _bcast(lr, params)
 
 
@@ -253,8 +268,9 @@ def nesterov_step(params, grads, state: MomentumState, *, lr, momentum=0.9, weig
 
     {formula}
 
-    Effective step: ``lr * (1 + momentum)``, the multiplier on the *current* gradient
-    (it enters once directly and once through the new velocity).
+    Effective step: ``lr``, the multiplier on ``g + momentum * velocity`` (so the current
+    gradient moves theta by ``lr * (1 + momentum)`` per unit: once directly, once through
+    the new velocity).
     """
     lr, momentum, weight_decay = (_bcast(x, params) for x in (lr, momentum, weight_decay))
     g = _with_weight_decay(grads, params, weight_decay)
@@ -264,9 +280,9 @@ def nesterov_step(params, grads, state: MomentumState, *, lr, momentum=0.9, weig
     return MomentumState(state.count + 1, velocity)
 
 
-def nesterov_effective_step(state: MomentumState, params, *, lr, momentum=0.9, **_):
-    """``lr * (1 + momentum)``, shaped like ``params``."""
-    return torch.ones_like(params) * (_bcast(lr, params) * (1 + _bcast(momentum, params)))
+def nesterov_effective_step(state: MomentumState, params, *, lr, **_):
+    """``lr`` (the multiplier on ``g + momentum * velocity``), shaped like ``params``."""
+    return torch.ones_like(params) * _bcast(lr, params)
 
 
 # =========================================================================== AdaGrad
@@ -328,7 +344,8 @@ def rmsprop_step(params, grads, state: RMSPropState, *, lr, alpha=0.99, eps=1e-8
 
     {formula}
 
-    Effective step: ``lr / denom`` (the multiplier on the current gradient). Old gradients
+    Effective step: ``lr / denom`` (the multiplier on the current gradient; with momentum,
+    on the gradient as it enters the velocity). Old gradients
     are forgotten at rate ``alpha``, so unlike AdaGrad the step can grow again.
     """
     lr, alpha, eps, weight_decay, momentum = (_bcast(x, params) for x in (lr, alpha, eps, weight_decay, momentum))
@@ -374,7 +391,8 @@ def adam_step(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1e
     The last three lines of the formula run as torch does, with fewer tensor operations:
     ``theta - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``.
 
-    Effective step: ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``, the multiplier on ``m``.
+    Effective step: ``lr / (sqrt(v_hat) + eps)``, the multiplier on ``m_hat`` (the
+    bias-corrected average gradient): theta moves by ``-effective_step * m_hat``.
     """
     beta1, beta2 = (_bcast(b, params) for b in betas)
     lr, eps, weight_decay = (_bcast(x, params) for x in (lr, eps, weight_decay))
@@ -391,11 +409,12 @@ def adam_step(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1e
 
 
 def adam_effective_step(state: AdamState, params, *, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False, **_):
-    """``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``, ``v_hat = v / (1 - beta2^t)`` (amsgrad: ``v_max``)."""
+    """``lr / (sqrt(v_hat) + eps)``, ``v_hat = v / (1 - beta2^t)`` (amsgrad: ``v_max``): the
+    multiplier on ``m_hat = m / (1 - beta1^t)``, the bias-corrected average gradient."""
     t = max(state.count, 1)
-    beta1, beta2 = (_bcast(b, params) for b in betas)
+    beta2 = _bcast(betas[1], params)
     v_hat = (state.v_max if amsgrad else state.v) / (1 - beta2 ** t)
-    return _bcast(lr, params) / (1 - beta1 ** t) / (v_hat.sqrt() + _bcast(eps, params))
+    return _bcast(lr, params) / (v_hat.sqrt() + _bcast(eps, params))
 
 
 def adamw_step(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
@@ -407,7 +426,8 @@ def adamw_step(params, grads, state: AdamState, *, lr, betas=(0.9, 0.999), eps=1
 
     {formula}
 
-    Effective step: as Adam, ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``.
+    Effective step: as Adam, ``lr / (sqrt(v_hat) + eps)``, the multiplier on ``m_hat``
+    (the decoupled shrink ``lr * weight_decay * theta`` comes on top).
     """
     if _maybe_nonzero(weight_decay):
         params.mul_(1 - _bcast(lr, params) * _bcast(weight_decay, params))
@@ -1013,7 +1033,8 @@ class TextbookOptimizer(torch.optim.Optimizer):
     @torch.no_grad()
     def effective_step(self) -> list[torch.Tensor]:
         """For every parameter (in ``param_groups`` order), a tensor shaped like it: the
-        multiplier applied to its gradient at the last step (see the module docstring; before
+        multiplier applied at the last step to the gradient the optimizer steps along (the
+        gradient, or its average: Adam's ``m_hat``; see the module docstring; before
         any step, the multiplier the first step would use with zero state)."""
         out = []
         for index, group in enumerate(self.param_groups):
@@ -1032,7 +1053,7 @@ class SGD(TextbookOptimizer):
 
     As in torch, ``momentum > 0`` gives heavy-ball momentum (:func:`momentum_step`) and
     ``nesterov=True`` Nesterov momentum (:func:`nesterov_step`); dampening is always 0.
-    Effective step: ``lr`` (Nesterov: ``lr * (1 + momentum)``).
+    Effective step: ``lr``.
     """
 
     name = "sgd"
@@ -1062,7 +1083,7 @@ class SGD(TextbookOptimizer):
 
 class Momentum(TextbookOptimizer):
     """Heavy-ball momentum (:func:`momentum_step`); ``torch.optim.SGD(momentum=...)`` with
-    dampening 0. Effective step: ``lr``, the multiplier on the current gradient."""
+    dampening 0. Effective step: ``lr``, the multiplier on the velocity."""
 
     name = "momentum"
 
@@ -1072,7 +1093,7 @@ class Momentum(TextbookOptimizer):
 
 class Nesterov(TextbookOptimizer):
     """Nesterov momentum (:func:`nesterov_step`); ``torch.optim.SGD(momentum=..., nesterov=True)``.
-    Effective step: ``lr * (1 + momentum)``, the multiplier on the current gradient."""
+    Effective step: ``lr``, the multiplier on ``g + momentum * velocity``."""
 
     name = "nesterov"
 
@@ -1104,7 +1125,7 @@ class RMSProp(TextbookOptimizer):
 
 class Adam(TextbookOptimizer):
     """Adam (:func:`adam_step`), constructed like ``torch.optim.Adam`` (default lr 0.01, the seed's).
-    Effective step: ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``."""
+    Effective step: ``lr / (sqrt(v_hat) + eps)``, the multiplier on ``m_hat``."""
 
     name = "adam"
 

@@ -204,23 +204,28 @@ def _one_step(name, hyper, params, grads):
     ("rmsprop", {}), ("rmsprop", {"centered": True}), ("rmsprop", {"momentum": 0.9}), ("adadelta", {}),
 ])
 def test_effective_step_is_the_multiplier_on_the_gradient(name, hyper):
-    """From the initial state, the update is exactly -effective_step * g."""
+    """From the initial state, the update is exactly -effective_step * d, d the gradient the
+    optimizer steps along (g; Nesterov: g + momentum * velocity, velocity = g at the first step)."""
     gen = torch.Generator().manual_seed(1)
     params = torch.randn(50, generator=gen, dtype=torch.float64)
     grads = torch.randn(50, generator=gen, dtype=torch.float64)
     update, eff, _ = _one_step(name, hyper, params, grads)
-    torch.testing.assert_close(update, -eff * grads, rtol=1e-12, atol=1e-15)
+    d = grads * (1 + hyper["momentum"]) if name == "nesterov" else grads
+    torch.testing.assert_close(update, -eff * d, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw"])
-def test_adam_effective_step_multiplies_m(name):
+def test_adam_effective_step_multiplies_m_hat(name):
     gen = torch.Generator().manual_seed(2)
     params = torch.randn(50, generator=gen, dtype=torch.float64)
     grads = torch.randn(50, generator=gen, dtype=torch.float64)
     update, eff, state = _one_step(name, {"weight_decay": 0.0}, params, grads)
-    torch.testing.assert_close(update, -eff * state.m, rtol=1e-12, atol=1e-15)
-    # t = 1: m_hat = g, v_hat = g^2, so the step is lr * g / (|g| + eps), about lr * sign(g)
+    m_hat = state.m / (1 - 0.9)
+    torch.testing.assert_close(update, -eff * m_hat, rtol=1e-12, atol=1e-15)
+    # t = 1: m_hat = g, v_hat = g^2, so the step is lr * g / (|g| + eps), about lr * sign(g),
+    # and the effective step is lr / (|g| + eps)
     torch.testing.assert_close(update, -0.01 * grads / (grads.abs() + 1e-8), rtol=1e-9, atol=1e-15)
+    torch.testing.assert_close(eff, 0.01 / (grads.abs() + 1e-8), rtol=1e-12, atol=0)
 
 
 finite_grads = st.lists(st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False), min_size=1, max_size=12)

@@ -217,7 +217,8 @@ class LiveTrainingFigure:
     data with the network's decision boundary (or fitted curve) big on the left; on the right the
     loss (train/test, log) and below it ONE picked chart (:data:`CHARTS`): accuracy (or R^2),
     the learning rate per epoch (plateau cuts marked), per-layer weight and gradient norms, or the
-    histogram of log10(effective step) per layer. Its artists are updated in place and rendered
+    histogram of log10(effective step) per layer (the change of a parameter per unit of the gradient
+    it steps along, :mod:`lrlab.optim`: large where the gradients are small). Its artists are updated in place and rendered
     fast to PNG; every chart is kept up to date, the hidden ones are simply not drawn.
 
     Drawing options: ``show_test=False`` hides the test points; ``discrete=True`` shows the
@@ -375,7 +376,9 @@ class LiveTrainingFigure:
                              for l in range(n_layers)]
         self.step_note = anim(self.ax_step.text(0.02, 0.95, "", transform=self.ax_step.transAxes, ha="left", va="top",
                                                 fontsize=10, color="0.25"))
-        self.ax_step.set(xscale="log", xlabel="effective step (log scale)", ylabel="share of parameters",
+        # the effective step (lrlab.optim): the change of a parameter per unit of the gradient it
+        # steps along (Adam: per unit of m_hat), so a small gradient shows a large step
+        self.ax_step.set(xscale="log", xlabel="effective step = change ÷ gradient", ylabel="share of parameters",
                          title="Effective steps", ylim=(0, 1.02))
         # one legend for the whole figure, above the charts (no legend sits on data): train / test
         # in the loss and accuracy charts, the layers' colours in the norm and step charts
