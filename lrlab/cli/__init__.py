@@ -15,7 +15,7 @@ import importlib
 import pkgutil
 import sys
 
-ORDER = ("lab", "app", "train", "race", "sweep", "schedule", "bench")
+ORDER = ("lab", "app", "notebooks", "train", "race", "sweep", "schedule", "bench")
 
 
 def _commands():
