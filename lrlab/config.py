@@ -24,6 +24,8 @@ from .checks import check_number
 
 DEVICES = ("cpu", "cuda", "auto")
 SELECT_BEST = ("loss", "accuracy")
+#: the split the best epoch is judged on: the held-out "test" split (the default) or the "train" split
+SELECT_SPLIT = ("test", "train")
 REGULARIZATION = ("none", "l1", "l2")
 
 
@@ -136,6 +138,7 @@ _RULES: dict[str, Callable[[str, Any], None]] = {
     "min_delta": _number(0.0),
     "divergence_factor": _number(1.0, lo_inc=False),
     "select_best": _choice(lambda: SELECT_BEST),
+    "select_split": _choice(lambda: SELECT_SPLIT),
     "seed": _integer(0, limits.MAX_SEED),
     "device": _choice(lambda: DEVICES),
     "dtype": _choice(lambda: ("float32", "float64")),
@@ -268,6 +271,7 @@ class TrainConfig:
     min_delta: float = 1e-4
     divergence_factor: float = 1e4
     select_best: str = "loss"
+    select_split: str = "test"  # the best epoch judged on the held-out "test" split or the "train" split
     seed: int = 0
     device: str = "cpu"
     dtype: str = "float32"

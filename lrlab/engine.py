@@ -1,8 +1,8 @@
 """The training engine: K >= 1 configs in, K :class:`lrlab.run.Run` out. No widgets here.
 
 One engine trains one model (:func:`lrlab.train.train`, the panels: K = 1) and K models
-side by side (:func:`lrlab.race.race`, the sweep, the LR range test). It is the seed's
-loop, exactly: initialise the learning rate; for each epoch, for each mini-batch compute
+side by side (:func:`lrlab.race.race`, the sweep, the LR range test). It is the training
+loop of the adaptive learning-rate procedure, exactly: initialise the learning rate; for each epoch, for each mini-batch compute
 the gradients by backprop, compute the step with the optimizer (:mod:`lrlab.optim`) and
 update; record the epoch's learning rate, train/test loss and accuracy; repeat until a
 stopping rule fires (:mod:`lrlab.rules`):
@@ -14,8 +14,10 @@ stopping rule fires (:mod:`lrlab.rules`):
   epoch's loss (never raises: the run stops and says so);
 * ``stopped_by_user``  ``should_stop()`` returned True (checked before every mini-batch).
 
-Best-model selection: the epoch with the lowest test loss (``select_best='loss'``) or the
-highest test accuracy (``'accuracy'``); its weights are kept and restored at the end.
+Best-model selection: the epoch with the lowest loss (``select_best='loss'``) or the highest
+accuracy (``'accuracy'``) on the held-out split (``select_split='test'``, the default) or on the
+training split (``'train'``: the epoch's recorded training metrics, as the cosine-with-cuts
+procedure chooses); its weights are kept and restored at the end (:mod:`lrlab.rules`).
 
 Epoch metrics: ``train_loss``/``train_acc`` are the means over the epoch's mini-batches
 (computed during the forward passes that produced the gradients; with full-batch

@@ -15,6 +15,10 @@ ends the run):
    where it started). Nothing else is looked at (the epoch is not a candidate for the best epoch).
 2. best epoch: the value ``test_loss`` (``select_best='loss'``) or ``-test_acc``
    (``'accuracy'``) is strictly lower than the best so far (or is the first) -> *improved*.
+   ``select_split='train'`` judges on the training split instead (``train_loss`` /
+   ``-train_acc``: the epoch's recorded training metrics, measured during its updates (the
+   mean over its mini-batches; full batch: before its one step), as the cosine-with-cuts
+   procedure records them); ``'test'`` (the default) on the held-out split.
    The caller keeps that epoch's weights and metrics (and lets reactive schedules observe).
 3. ``stopped_by_user``: the learner asked to stop during this epoch.
 4. ``target_accuracy``: ``test_acc >= target_accuracy`` (when set).
@@ -97,11 +101,17 @@ class _TorchArrays:
         return bool(mask.all()) if isinstance(mask, torch.Tensor) else bool(mask)
 
 
+def best_rule(config) -> str:
+    """How ``config``'s best epoch is chosen, in words: "lowest test loss", "highest train accuracy" ..."""
+    split = "train" if config.select_split == "train" else "test"
+    return f"lowest {split} loss" if config.select_best == "loss" else f"highest {split} accuracy"
+
+
 class EpochRules:
     """The stopping and best-epoch rules of K runs (one per config), as ``[K]`` arrays.
 
     Constants (from the configs, built once): ``divergence_factor``, ``by_accuracy``
-    (``select_best == 'accuracy'``), ``has_target``/``target`` (NaN where unset),
+    (``select_best == 'accuracy'``), ``on_train`` (``select_split == 'train'``), ``has_target``/``target`` (NaN where unset),
     ``has_patience``/``patience`` (0 where unset), ``min_delta``, ``max_epochs``. State:
     ``first_loss`` and ``bound`` (NaN before the first epoch), ``has_best``/``best_value``,
     ``best_train_loss`` (inf), ``since_improved``.
@@ -125,6 +135,7 @@ class EpochRules:
         f64, i64 = float, int
         self.divergence_factor = column([c.divergence_factor for c in configs], f64)
         self.by_accuracy = column([c.select_best != "loss" for c in configs], bool)
+        self.on_train = column([c.select_split == "train" for c in configs], bool)
         self.has_target = column([c.target_accuracy is not None for c in configs], bool)
         self.target = column([math.nan if c.target_accuracy is None else c.target_accuracy for c in configs], f64)
         self.has_patience = column([c.patience is not None for c in configs], bool)
@@ -135,6 +146,8 @@ class EpochRules:
         self._any_target = any(c.target_accuracy is not None for c in configs)
         self._any_patience = any(c.patience is not None for c in configs)
         self._all_by_loss = all(c.select_best == "loss" for c in configs)
+        splits = {c.select_split for c in configs}
+        self._split = splits.pop() if len(splits) == 1 else None  # the one split all judge on, or None
         self._fewest_epochs = min((c.max_epochs for c in configs), default=0)
         # state
         self.first_loss = column([math.nan] * self.K, f64)
@@ -193,8 +206,14 @@ class EpochRules:
         held = above & (self.epochs_above >= HOLD_EPOCHS)
         reason = where(held, DIVERGED, reason)
         going = going & (held ^ True)
-        # 2. best epoch: strictly better than the best so far, or the first
-        value = test_loss if self._all_by_loss else where(self.by_accuracy, -test_acc, test_loss)
+        # 2. best epoch: strictly better than the best so far, or the first (on the split chosen)
+        if self._split == "test":
+            loss, acc = test_loss, test_acc
+        elif self._split == "train":
+            loss, acc = train_loss, train_acc
+        else:
+            loss, acc = where(self.on_train, train_loss, test_loss), where(self.on_train, train_acc, test_acc)
+        value = loss if self._all_by_loss else where(self.by_accuracy, -acc, loss)
         improved = going & ((self.has_best ^ True) | (value < self.best_value))
         self.best_value = where(improved, value, self.best_value)
         self.has_best = self.has_best | improved

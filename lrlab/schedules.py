@@ -49,7 +49,7 @@ torch's scheduler stepped once per epoch after the epoch, so that epoch ``e`` tr
 A note on cosine past ``T_max``: torch's ``CosineAnnealingLR`` stepped once per epoch uses a
 *recursive* form, ``lr_e = (1 + cos(pi e/T)) / (1 + cos(pi (e-1)/T)) (lr_{e-1} - min) + min``
 with a special case at ``e = T_max + 1 (mod 2 T_max)``; its closed form (used when an
-epoch is passed to ``step``) is the seed's formula.  Both follow the *periodic* cosine:
+epoch is passed to ``step``) is the cosine formula of :func:`cosine`.  Both follow the *periodic* cosine:
 after ``T_max`` the rate climbs back to ``max_lr`` at ``2 T_max`` and falls again.  Our
 ``cosine`` is the closed form, so it agrees with torch's recursion step for step (to
 rounding, ~1e-17 here) over any number of epochs, including the climb after ``T_max``.
@@ -197,7 +197,7 @@ def exponential(lr: float, gamma: float) -> Callable[[int], float]:
 
 
 def cosine(max_lr: float, min_lr: float, T_max: int) -> Callable[[int], float]:
-    """The seed's cosine annealing (torch ``CosineAnnealingLR``)::
+    """Cosine annealing (torch ``CosineAnnealingLR``)::
 
         lr(e) = min_lr + 0.5 * (max_lr - min_lr) * (1 + cos(pi * e / T_max))
 
@@ -412,6 +412,10 @@ class ReduceOnPlateau:
     def lr(self, epoch: int) -> float:
         return self._rate.at(epoch)
 
+    def watched(self) -> tuple[str, ...]:
+        """The metrics (record keys) this schedule's cuts look at: its ``monitor``."""
+        return (self.monitor,)
+
     def is_better(self, current: float, best: float) -> bool:
         return bool(plateau_better(current, best, self.mode == "max", self.threshold_mode == "rel", self.threshold))
 
@@ -562,7 +566,7 @@ class _ExactSum:
 
 
 class CosineWithPlateauCuts:
-    """The seed's cosine annealing with periodic plateau checks::
+    """Cosine annealing with plateau cuts: the cosine, cut when a period of training got worse::
 
         lr(e) = scale * (min_lr + 0.5 * (max_lr - min_lr) * (1 + cos(pi * e / T_max)))
 
@@ -573,7 +577,8 @@ class CosineWithPlateauCuts:
     'both') or the mean accuracy fell ('accuracy' or 'both'), ``scale *= factor`` from
     epoch ``e + 1`` on.  Every cut is recorded in :attr:`cuts`.  Equal means are no change.
     The loss/accuracy come from ``metrics[loss_key]`` / ``metrics[acc_key]``
-    (``train_loss`` / ``train_acc``, as the seed says: training loss and accuracy).
+    (``train_loss`` / ``train_acc``: the procedure watches the training loss and accuracy); each
+    cut's reason names the keys it compared (``mean train_loss rose ...``).
 
     The means are compared *exactly*: both periods have ``period`` values, so their sums are
     compared, and each sum is exact (integers in units of 2**-1074), so the same values in
@@ -605,6 +610,21 @@ class CosineWithPlateauCuts:
         self._previous: tuple[_ExactSum, _ExactSum] | None = None  # the last complete period
         self.cuts: list[dict] = []
 
+    def cut_reason(self, epoch: int, before, now, rose: bool, fell: bool) -> str:
+        """Why a cut was made after epoch ``epoch``: the two periods and the means compared, named by
+        the metrics' keys (``before``/``now``: the (loss, accuracy) sums of the two periods)."""
+        p = self.period
+        reasons = []
+        if rose:
+            reasons.append(f"mean {self.loss_key} rose {before[0].mean:.4g} -> {now[0].mean:.4g}")
+        if fell:
+            reasons.append(f"mean {self.acc_key} fell {before[1].mean:.4g} -> {now[1].mean:.4g}")
+        return f"epochs {epoch + 1 - p}-{epoch} vs {epoch + 1 - 2 * p}-{epoch - p}: " + " and ".join(reasons)
+
+    def watched(self) -> tuple[str, ...]:
+        """The metrics (record keys) this schedule's cuts look at."""
+        return {"loss": (self.loss_key,), "accuracy": (self.acc_key,)}.get(self.monitor, (self.loss_key, self.acc_key))
+
     def scale(self, epoch: int) -> float:
         """The product of the cuts decided before ``epoch``."""
         return self._scale.at(epoch)
@@ -627,18 +647,14 @@ class CosineWithPlateauCuts:
         now, before = (self._loss, self._acc), self._previous
         self._previous, self._loss, self._acc = now, _ExactSum(), _ExactSum()
         if before is not None:
-            reasons = []
-            if self.monitor in ("loss", "both") and now[0].total > before[0].total:
-                reasons.append(f"mean loss rose {before[0].mean:.4g} -> {now[0].mean:.4g}")
-            if self.monitor in ("accuracy", "both") and now[1].total < before[1].total:
-                reasons.append(f"mean accuracy fell {before[1].mean:.4g} -> {now[1].mean:.4g}")
+            rose = self.monitor in ("loss", "both") and now[0].total > before[0].total
+            fell = self.monitor in ("accuracy", "both") and now[1].total < before[1].total
             new_scale = self._scale.current * self.factor
-            if reasons and new_scale >= self.MIN_SCALE:
+            if (rose or fell) and new_scale >= self.MIN_SCALE:
                 old = self.lr(epoch + 1)
                 self._scale.set_from(epoch + 1, new_scale)
                 self.cuts.append({"epoch": epoch, "old_lr": old, "new_lr": self.lr(epoch + 1),
-                                  "reason": f"epochs {epoch + 1 - p}-{epoch} vs {epoch + 1 - 2 * p}-"
-                                            f"{epoch - p}: " + " and ".join(reasons)})
+                                  "reason": self.cut_reason(epoch, before, now, rose, fell)})
         return self.lr(epoch + 1)
 
 
@@ -854,19 +870,13 @@ class CosineCutsGroup:
 
     def _cut(self, i: int, epoch: int, rose: bool, fell: bool, new_scale: float) -> None:
         """Member ``i``'s cut after epoch ``epoch``, recorded as :meth:`CosineWithPlateauCuts.observe` does."""
-        s, p = self.members[i], int(self.period[i])
+        s = self.members[i]
         now = (self.now[0].exact(i), self.now[1].exact(i))
         before = (self.before[0].exact(i), self.before[1].exact(i))
-        reasons = []
-        if rose:
-            reasons.append(f"mean loss rose {before[0].mean:.4g} -> {now[0].mean:.4g}")
-        if fell:
-            reasons.append(f"mean accuracy fell {before[1].mean:.4g} -> {now[1].mean:.4g}")
         old = s.lr(epoch + 1)
         s._scale.set_from(epoch + 1, new_scale)
         s.cuts.append({"epoch": epoch, "old_lr": old, "new_lr": s.lr(epoch + 1),
-                       "reason": f"epochs {epoch + 1 - p}-{epoch} vs {epoch + 1 - 2 * p}-"
-                                 f"{epoch - p}: " + " and ".join(reasons)})
+                       "reason": s.cut_reason(epoch, before, now, rose, fell)})
         self.scale[i] = new_scale
 
     def sync(self) -> None:
@@ -950,7 +960,7 @@ SCHEDULES: dict[str, ScheduleSpec] = {
         lambda lr, epochs, max_lr, min_lr, T_max: Schedule(cosine(max_lr, min_lr, T_max), "cosine",
                                                            dict(max_lr=max_lr, min_lr=min_lr, T_max=T_max)),
         (*_LR_PAIR, T_MAX),
-        "Cosine annealing from max_lr down to min_lr over T_max epochs (the seed's formula).",
+        "Cosine annealing from max_lr down to min_lr over T_max epochs.",
         "lr(e) = min_lr + 0.5 (max_lr - min_lr)(1 + cos(pi e / T_max))"),
     "cosine_warm_restarts": ScheduleSpec(
         "cosine_warm_restarts",
@@ -996,8 +1006,8 @@ SCHEDULES: dict[str, ScheduleSpec] = {
         "cosine_plateau_cuts",
         lambda lr, epochs, **p: CosineWithPlateauCuts(**p),
         (*_LR_PAIR, T_MAX, PERIOD, FACTOR, PLATEAU_MONITOR),
-        "The seed's cosine annealing; every period epochs, if the mean training loss rose or the "
-        "mean accuracy fell against the previous period, multiply the rate by factor.",
+        "Cosine annealing with plateau cuts: every period epochs, if the mean training loss rose or the "
+        "mean training accuracy fell against the previous period, multiply the rate by factor.",
         "lr(e) = scale * (min_lr + 0.5 (max_lr - min_lr)(1 + cos(pi e / T_max))),  scale *= factor on a plateau",
         reactive=True),
 }

@@ -93,7 +93,9 @@ def test_stop_picker():
     p.use_patience.value = True
     p.patience.value = 20
     p.select_best.value = "accuracy"
-    assert p.config_changes() == {"max_epochs": 200, "target_accuracy": 0.9, "patience": 20, "select_best": "accuracy"}
+    p.select_split.value = "train"
+    assert p.config_changes() == {"max_epochs": 200, "target_accuracy": 0.9, "patience": 20, "select_best": "accuracy",
+                                  "select_split": "train"}
     p.max_epochs.value = 0
     assert p.max_epochs.value == 1
     p.target.value = 2.0

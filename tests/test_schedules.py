@@ -172,7 +172,8 @@ def test_plateau_cuts_exactly_when_loss_mean_rises():
     assert rates[9:] == [0.5 * cos(e) for e in range(9, 12)]
     cut = s.cuts[0]
     assert cut["old_lr"] == cos(9) and cut["new_lr"] == 0.5 * cos(9)
-    assert "loss rose" in cut["reason"] and "accuracy" not in cut["reason"]
+    assert cut["reason"] == "epochs 6-8 vs 3-5: mean train_loss rose 0.8 -> 0.9"  # the keys it watched
+    assert s.watched() == ("train_loss", "train_acc")
 
 
 def test_plateau_cuts_exactly_when_accuracy_mean_falls():
@@ -185,7 +186,9 @@ def test_plateau_cuts_exactly_when_accuracy_mean_falls():
     cos = S.cosine(0.1, 0.001, 40)
     assert rates[6:] == pytest.approx([0.1 * cos(e) for e in range(6, 10)], abs=0)
     assert s.lr(10) == pytest.approx(0.01 * cos(10))
-    assert "accuracy fell" in s.cuts[0]["reason"]
+    assert s.cuts[0]["reason"] == "epochs 4-5 vs 2-3: mean train_acc fell 0.7 -> 0.65"
+    assert S.CosineWithPlateauCuts(0.1, 0.001, 40, period=2, monitor="accuracy").watched() == ("train_acc",)
+    assert S.ReduceOnPlateau(0.1, monitor="test_acc").watched() == ("test_acc",)
 
 
 @pytest.mark.parametrize("monitor, expected", [("both", [3, 5]), ("loss", [3]), ("accuracy", [5])])

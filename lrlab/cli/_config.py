@@ -105,6 +105,8 @@ SPECIAL = {
                           "inputs are rescaled to [-1, 1] (see lrlab.csvdata)"),
     "lr": dict(type=float, metavar="LR", help=f"{LR.help}; {LR.allowed()}"),
     "reg_rate": dict(type=float, metavar="RATE", help=f"{REG_RATE.help}; {REG_RATE.allowed()}"),
+    "select_split": dict(metavar="{test,train}",
+                         help="judge the best epoch on the held-out test split or on the training split"),
 }
 SKIP = {"optimizer_params", "schedule_params"}
 ALIASES = {"max_epochs": ["--epochs"], "n_samples": ["--samples"], "csv_path": ["--csv"]}

@@ -556,7 +556,8 @@ class SchedulePicker(_Picker):
 
 # ------------------------------------------------------------------------ stopping rules
 class StopPicker(_Picker):
-    """Epoch budget, target accuracy, patience, and how the best epoch is picked."""
+    """Epoch budget, target accuracy, patience, and how the best epoch is picked (by loss or
+    accuracy, judged on the held-out or the training split)."""
 
     def __init__(self, config: TrainConfig | None = None, **fields):
         c = _base(config, fields)
@@ -571,15 +572,24 @@ class StopPicker(_Picker):
                                              indent=False, layout=widgets.Layout(width="170px"))
         self.patience = widgets.IntSlider(value=c.patience or 50, min=1, max=1000, description="patience (epochs)",
                                           style=label_style("patience (epochs)"), continuous_update=False)
-        self.select_best = widgets.ToggleButtons(options=[("best by test loss", "loss"),
-                                                          ("best by test accuracy", "accuracy")],
-                                                 value=c.select_best, style={"button_width": "200px"})
+        # the best epoch (its weights are restored at the end): by loss or accuracy, judged on the
+        # held-out split (the default) or on the training split (the cosine-with-cuts procedure's choice)
+        self.select_best = widgets.ToggleButtons(options=[("lowest loss", "loss"), ("highest accuracy", "accuracy")],
+                                                 value=c.select_best, description="best epoch",
+                                                 style={"button_width": "170px"})
+        self.select_split = widgets.ToggleButtons(
+            options=[("held-out (test)", "test"), ("training", "train")], value=c.select_split,
+            description="judged on", style={"button_width": "170px"},
+            tooltips=["on data the network never trained on: the safe choice (the default)",
+                      "on the training data, as the cosine-with-cuts procedure says: an overfit "
+                      "network's last epochs look best there"])
         for box, ctrl in ((self.use_target, self.target), (self.use_patience, self.patience)):
             box.observe(lambda ch, ctrl=ctrl: setattr(ctrl, "disabled", not ch["new"]), names="value")
             ctrl.disabled = not box.value
         super().__init__([self.max_epochs, widgets.HBox([self.use_target, self.target]),
-                          widgets.HBox([self.use_patience, self.patience]), self.select_best])
-        self._watch(self.max_epochs, self.use_target, self.target, self.use_patience, self.patience, self.select_best)
+                          widgets.HBox([self.use_patience, self.patience]), self.select_best, self.select_split])
+        self._watch(self.max_epochs, self.use_target, self.target, self.use_patience, self.patience, self.select_best,
+                    self.select_split)
         with self.muted():
             self._set(c)  # the sliders' ranges widened to hold c's values
 
@@ -595,9 +605,10 @@ class StopPicker(_Picker):
         if c.patience is not None:
             _fit(self.patience, c.patience, *self.PATIENCE)
         self.select_best.value = c.select_best
+        self.select_split.value = c.select_split
 
     def config_changes(self) -> dict:
         return {"max_epochs": int(self.max_epochs.value),
                 "target_accuracy": float(self.target.value) if self.use_target.value else None,
                 "patience": int(self.patience.value) if self.use_patience.value else None,
-                "select_best": self.select_best.value}
+                "select_best": self.select_best.value, "select_split": self.select_split.value}
