@@ -113,43 +113,69 @@ def period_means(values: Sequence[float], period: int) -> list[tuple[int, int, f
             for s in range(0, len(values) - period + 1, period)]
 
 
+#: how each metric a reactive schedule can watch is drawn (labelled by its key, as the cut reasons cite it)
+METRIC_STYLES = {"train_loss": dict(color="0.25", linewidth=1.6, linestyle="-"),
+                 "test_loss": dict(color="0.1", linewidth=1.3, linestyle="-."),
+                 "train_acc": dict(color="0.55", linewidth=1.2, linestyle="--"),
+                 "test_acc": dict(color="0.45", linewidth=1.4, linestyle=":")}
+
+
+def watched_metrics(curves: Sequence[Curve]) -> list[str]:
+    """The metrics (record keys, in :data:`METRIC_STYLES`' order) the reactive ``curves`` look at:
+    what their cuts compare and their reasons cite, so what :func:`draw_metrics_with_cuts` draws."""
+    keys = {key for c in curves if c.reactive and c.schedule is not None for key in c.schedule.watched()}
+    return [k for k in METRIC_STYLES if k in keys] + sorted(keys - set(METRIC_STYLES))
+
+
 def draw_metrics_with_cuts(ax, metrics: Sequence[dict], curves: Sequence[Curve], epochs: int,
                            source: str = "synthetic") -> None:
-    """Training loss (left axis) and accuracy (right axis) the reactive schedules saw, cuts as lines."""
+    """The metrics the reactive schedules watched (:func:`watched_metrics`: losses on the left axis,
+    accuracies on the right; each labelled by its key, as the cut reasons cite it), the period means
+    a plateau-cut schedule compared, and the cuts as vertical lines."""
     e = np.arange(1, len(metrics) + 1)
-    loss = np.array([m["train_loss"] for m in metrics], dtype=float)
-    acc = np.array([m.get("train_acc", np.nan) for m in metrics], dtype=float)
-    ax.plot(e, loss, color="0.25", linewidth=1.6, label="train loss")
+    keys = watched_metrics(curves) or ["train_loss"]
+    values = {k: np.array([m.get(k, np.nan) for m in metrics], dtype=float) for k in keys}
+    losses = [k for k in keys if not k.endswith("_acc")]
+    accs = [k for k in keys if k.endswith("_acc")]
+    left, right = (losses, accs) if losses else (accs, [])
+    twin = ax.twinx() if right else None
+    for axis, group in ((ax, left), (twin, right)):
+        for k in group:
+            axis.plot(e, values[k], label=k, **METRIC_STYLES.get(k, {}))
     for curve in curves:
-        if curve.name == "cosine_plateau_cuts" and curve.params.get("period"):
+        if curve.name == "cosine_plateau_cuts" and curve.params.get("period") and curve.schedule is not None:
             period = int(curve.params["period"])
-            for i, (start, stop, mean) in enumerate(period_means(loss, period)):
-                ax.plot([start + 1, stop], [mean, mean], color=curve.color, linewidth=3.5, alpha=0.55,
-                        solid_capstyle="butt", label=f"period means ({period} epochs)" if i == 0 else None)
+            label = f"period means ({period} epochs)"
+            for k in curve.schedule.watched():
+                axis = ax if k in left else twin
+                for start, stop, mean in period_means(values[k], period):
+                    axis.plot([start + 1, stop], [mean, mean], color=curve.color, linewidth=3.5, alpha=0.55,
+                              solid_capstyle="butt", label=label)
+                    label = None
             break
     ax.set_xlim(0, epochs)
-    if len(loss) and np.nanmin(loss) > 0 and np.nanmax(loss) / np.nanmin(loss) > 10:
+    shown = np.concatenate([values[k] for k in left]) if left else np.array([])
+    shown = shown[np.isfinite(shown)]
+    if losses and len(shown) and shown.min() > 0 and shown.max() / shown.min() > 10:
         ax.set_yscale("log")  # late plateaus (where the cuts happen) stay visible
     ax.set_xlabel("epoch e")
-    ax.set_ylabel("training loss")
+    ax.set_ylabel("loss" if losses else "accuracy")
     ax.grid(True, alpha=0.25)
-    if np.isfinite(acc).any():
-        twin = ax.twinx()
-        twin.plot(e, acc, color="0.55", linewidth=1.2, linestyle="--", label="train accuracy")
-        twin.set_ylabel("training accuracy")
-        twin.set_ylim(min(0.5, float(np.nanmin(acc))) - 0.02, 1.02)
+    handles, labels = [], []
+    if twin is not None:
+        acc = np.concatenate([values[k] for k in right])
+        low = float(np.nanmin(acc)) if np.isfinite(acc).any() else 0.5
+        twin.set_ylabel("accuracy")
+        twin.set_ylim(min(0.5, low) - 0.02, 1.02)
         twin.spines["right"].set_visible(True)
-        twin.plot([], [])
         handles, labels = twin.get_legend_handles_labels()
-    else:
-        handles, labels = [], []
     for curve in curves:
         for i, cut in enumerate(curve.cuts):
             ax.axvline(cut["epoch"] + 1, color=curve.color, linestyle=":", linewidth=2,
                        label=f"{curve.label} cut" if i == 0 else None)
     h, l = ax.get_legend_handles_labels()
     _legend_outside(ax, "lower", h + handles, l + labels)
-    ax.set_title(f"What the reactive schedules saw ({source} metrics)")
+    ax.set_title(f"What the reactive schedules watched ({source} metrics)")
 
 
 def draw_schedules(fig, entries: Sequence[tuple[str, dict]], lr: float, epochs: int,

@@ -291,7 +291,9 @@ class ScheduleExplorer(PictureRepr, W.VBox):
                 cuts = "; ".join(f"after epoch {cut['epoch']}: {lr_text(cut['old_lr'])} &rarr; "
                                  f"{lr_text(cut['new_lr'])} "
                                  f"({html.escape(cut['reason'])})" for cut in c.cuts) or "no cuts"
-                cuts = f"<br>{len(c.cuts)} cut(s) on the {source} metrics: {cuts}"
+                watched = ", ".join(c.schedule.watched()) if c.schedule is not None else "?"
+                cuts = f"<br>watches {html.escape(watched)} (drawn under the rates); " \
+                       f"{len(c.cuts)} cut(s) on the {source} metrics: {cuts}"
             rows.append(f"<li><b style='color:{c.color}'>{html.escape(c.name)}</b> "
                         f"<code>{html.escape(spec.formula)}</code> &mdash; {html.escape(params)}"
                         f"<br>lr from {lr_text(c.rates[0])} to {lr_text(c.rates[-1])} "
