@@ -1,0 +1,109 @@
+"""The lessons read the same on Python 3.10 through 3.13.
+
+Python 3.13 strips the indentation of docstrings when it compiles them; 3.10-3.12 keep it. A
+formula or description a notebook prints from a docstring must therefore go through one
+formatter, :func:`lrlab.fmt.doc`, which gives the same text on every Python.
+
+* Under every CPython 3.10-3.13 found here (pyenv's, or ``python3.X`` on the PATH), a script
+  with no dependencies compiles each lrlab module, takes every docstring from the compiled code
+  objects (as that Python stores it) and formats it with ``lrlab/fmt.py``: the texts must be
+  equal on every version (and each module must compile there).
+* No notebook prints a raw ``__doc__``.
+* ``LRLAB_NBVAL_PYTHONS=/path/to/venv1/bin/python,...``: nbval on every notebook under each of
+  those interpreters (each a venv with ``pip install -e '.[test]'``). Opt-in: off PyPI, torch for
+  a Python other than 3.11 is a CUDA build of several GB, too much for every CI run.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+
+_SCRIPT = r"""
+import importlib.util, json, sys, types
+from pathlib import Path
+repo = Path(sys.argv[1])
+spec = importlib.util.spec_from_file_location("lrlab_fmt", repo / "lrlab" / "fmt.py")
+fmt = importlib.util.module_from_spec(spec); spec.loader.exec_module(fmt)
+out = {}
+def walk(code, where):
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            walk(c, f"{where}.{c.co_name}")
+    # a module's, class's or function's docstring is its code's first constant (CPython <= 3.13)
+    doc = code.co_consts[0] if code.co_consts and isinstance(code.co_consts[0], str) else None
+    if doc and doc.strip() and "\n" in doc:
+        out[where] = fmt.doc(doc)
+for path in sorted((repo / "lrlab").rglob("*.py")):
+    src = path.read_text(encoding="utf-8")
+    code = compile(src, str(path), "exec")
+    walk(code, str(path.relative_to(repo)))
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def _interpreters() -> dict[str, str]:
+    found = {}
+    roots = []
+    if shutil.which("pyenv"):
+        try:
+            roots.append(Path(subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=20)
+                              .stdout.strip()) / "versions")
+        except (OSError, subprocess.SubprocessError):
+            pass
+    for v in VERSIONS:
+        for root in roots:
+            for d in sorted(root.glob(f"{v}.*")) if root.is_dir() else []:
+                exe = d / "bin" / f"python{v}"
+                if exe.is_file():
+                    found[v] = str(exe)
+        if v not in found and shutil.which(f"python{v}"):
+            found[v] = shutil.which(f"python{v}")
+    return found
+
+
+def _docs(python: str) -> dict:
+    proc = subprocess.run([python, "-c", _SCRIPT, str(REPO)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"{python}: {proc.stderr.strip()[-800:]}"
+    return json.loads(proc.stdout)
+
+
+def test_every_docstring_reads_the_same_on_every_python_present():
+    pythons = _interpreters()
+    here = _docs(sys.executable)
+    assert len(here) > 50  # the script found lrlab's docstrings
+    others = {v: p for v, p in pythons.items() if v != f"{sys.version_info[0]}.{sys.version_info[1]}"}
+    if not others:
+        pytest.skip(f"no other CPython of {', '.join(VERSIONS)} here (pyenv or python3.X on the PATH)")
+    for version, python in others.items():
+        theirs = _docs(python)
+        assert theirs.keys() == here.keys(), version
+        differ = [k for k in here if here[k] != theirs[k]]
+        assert not differ, f"Python {version} formats these docstrings differently: {differ[:5]}"
+    print(f"same docstrings ({len(here)}) on {sys.version.split()[0]} and {', '.join(sorted(others))}")
+
+
+def test_no_notebook_prints_a_raw_docstring():
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                src = "".join(cell["source"])
+                assert not re.search(r"print\([^)]*__doc__", src), \
+                    f"{path.name} prints a raw __doc__ (Python 3.13 shows it otherwise): use lrlab.fmt.doc"
+
+
+@pytest.mark.skipif(not os.environ.get("LRLAB_NBVAL_PYTHONS"),
+                    reason="opt-in: LRLAB_NBVAL_PYTHONS=venv/bin/python,... runs nbval on every notebook "
+                           "under each (torch for other Pythons is a CUDA build of several GB off PyPI)")
+def test_nbval_passes_under_each_python_given():
+    for python in os.environ["LRLAB_NBVAL_PYTHONS"].split(","):
+        proc = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "notebooks"],
+                              cwd=REPO, capture_output=True, text=True, timeout=1800)
+        assert proc.returncode == 0, f"{python}:\n{proc.stdout[-3000:]}"
