@@ -16,45 +16,25 @@ Prints each notebook's wall time; exits 1 if any notebook fails (the others are 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from pathlib import Path
 
-import ipykernel.kernelspec
 import nbformat
-from jupyter_client import KernelManager
-from jupyter_client.kernelspec import KernelSpecManager
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from lrlab.execute import execute
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-class CurrentEnvKernelSpecs(KernelSpecManager):
-    """Every Python kernel name resolves to ipykernel in this interpreter (like nbval's current env)."""
-
-    def get_kernel_spec(self, kernel_name):
-        return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
-                                      **ipykernel.kernelspec.get_kernel_dict())
-
-
 def refresh(path: Path, timeout: int, save: bool = True) -> float:
-    """Execute ``path`` in a fresh kernel; save it in place unless ``save`` is false. Returns seconds."""
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)  # timestamps from earlier nbconvert runs
-    km = KernelManager(kernel_name="python3", kernel_spec_manager=CurrentEnvKernelSpecs())
-    client = NotebookClient(nb, km=km, timeout=timeout, record_timing=False,
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no start-up chatter
-                            resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    client.execute()
-    seconds = time.perf_counter() - start
+    """Execute ``path`` in a fresh kernel (:func:`lrlab.execute.execute`); save it in place unless
+    ``save`` is false. Returns seconds."""
+    run = execute(path, timeout)
     if save:
-        prune_widget_state(nb)
-        nbformat.write(nb, path)
-    return seconds
+        prune_widget_state(run.nb)
+        nbformat.write(run.nb, path)
+    return run.seconds
 
 
 def prune_widget_state(nb) -> tuple[int, int]:
@@ -92,7 +72,6 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell (default 600)")
     parser.add_argument("--dry-run", action="store_true", help="execute and time, but do not save")
     args = parser.parse_args(argv)
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     paths = args.notebooks or sorted((REPO / "notebooks").glob("*.ipynb"))
     if not paths:
         print("no notebooks found", file=sys.stderr)
