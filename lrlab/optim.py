@@ -48,24 +48,23 @@ along, ``d``, in the parameter change ``theta_new - theta = -effective_step * d`
 ``d`` is the gradient ``g`` (with ``weight_decay * theta`` added), or the average of
 gradients the optimizer keeps:
 
-=========  ==================  ===============================================
-optimizer  d                   effective step
-=========  ==================  ===============================================
-sgd        ``g``               ``lr``
-momentum   ``velocity``        ``lr`` (the velocity sums past gradients)
-nesterov   ``g + momentum *    ``lr``
-           velocity``
-adagrad    ``g``               ``lr_t / (sqrt(G) + eps)``,
-                               ``lr_t = lr / (1 + (t - 1) lr_decay)``
-rmsprop    ``g``               ``lr / (sqrt(v) + eps)``; centered:
-                               ``lr / (sqrt(v - m^2) + eps)``; with momentum
-                               the multiplier on ``g`` as it enters the velocity
-adam(w)    ``m_hat``           ``lr / (sqrt(v_hat) + eps)`` (amsgrad: ``v_max``
-                               in ``v_hat``; AdamW also shrinks theta by
-                               ``lr * weight_decay * theta``)
-adadelta   ``g``               ``lr * sqrt(u + eps) / sqrt(v + eps)``
-                               (``u`` before the step)
-=========  ==================  ===============================================
+=========  =========================  ========================================
+optimizer  d, what it steps along      effective step
+=========  =========================  ========================================
+sgd        g                          lr
+momentum   velocity (sums past g)     lr
+nesterov   g + momentum * velocity    lr
+adagrad    g                          lr_t / (sqrt(G) + eps),
+                                      lr_t = lr / (1 + (t - 1) * lr_decay)
+rmsprop    g                          lr / (sqrt(v) + eps); centered:
+                                      lr / (sqrt(v - m^2) + eps); momentum:
+                                      the multiplier on g entering the velocity
+adam(w)    m_hat = m / (1 - beta1^t)  lr / (sqrt(v_hat) + eps) (amsgrad: v_max
+                                      in v_hat; AdamW also shrinks theta by
+                                      lr * weight_decay * theta)
+adadelta   g                          lr * sqrt(u + eps) / sqrt(v + eps)
+                                      (u before the step)
+=========  =========================  ========================================
 
 An adaptive effective step is large where the gradients are small: Adam's first step
 (``m_hat = g``, ``v_hat = g^2``) moves every parameter by ``lr * g / (|g| + eps)``, about
@@ -823,8 +822,8 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         "adam", adam_init, adam_step, adam_effective_step, (LR, BETAS, EPS, WEIGHT_DECAY, AMSGRAD),
         "Adam combines momentum and RMSProp: it keeps running averages of the gradient (m, "
         "rate beta1) and of its square (v, rate beta2), corrects both for starting at zero, and "
-        "steps by lr * m_hat / (sqrt(v_hat) + eps). Each parameter's step is about lr however "
-        "large or small its gradients are. 'amsgrad' divides by the largest v seen so far, so "
+        "steps by lr * m_hat / (sqrt(v_hat) + eps). Each parameter moves by at most a few times lr "
+        "per step, however large or small its gradients are. 'amsgrad' divides by the largest v seen so far, so "
         "step sizes never grow."),
     "adamw": OptimizerSpec(
         "adamw", adam_init, adamw_step, adam_effective_step,

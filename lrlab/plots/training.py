@@ -378,7 +378,7 @@ class LiveTrainingFigure:
                                                 fontsize=10, color="0.25"))
         # the effective step (lrlab.optim): the change of a parameter per unit of the gradient it
         # steps along (Adam: per unit of m_hat), so a small gradient shows a large step
-        self.ax_step.set(xscale="log", xlabel="effective step = change ÷ gradient", ylabel="share of parameters",
+        self.ax_step.set(xscale="log", xlabel="change ÷ gradient (log)", ylabel="share of parameters",
                          title="Effective steps", ylim=(0, 1.02))
         # one legend for the whole figure, above the charts (no legend sits on data): train / test
         # in the loss and accuracy charts, the layers' colours in the norm and step charts
