@@ -109,6 +109,18 @@ SPECIAL = {
                          help="judge the best epoch on the held-out test split or on the training split"),
 }
 SKIP = {"optimizer_params", "schedule_params"}
+from ..defaults import FIELDS as DATASET_FIELDS  # noqa: E402 (the fields whose default is the dataset's)
+
+
+def _per_dataset(name: str) -> str:
+    """``'16,16; spiral: 32,32'``: the datasets' defaults of field ``name``, the most common first."""
+    from ..defaults import DEFAULTS
+    text = lambda v: ",".join(map(str, v)) if isinstance(v, tuple) else str(v)
+    by_value: dict[str, list[str]] = {}
+    for dataset, d in DEFAULTS.items():
+        by_value.setdefault(text(d[name]), []).append(dataset)
+    common = max(by_value, key=lambda v: len(by_value[v]))
+    return "; ".join([common] + [f"{', '.join(ds)}: {v}" for v, ds in by_value.items() if v != common])
 ALIASES = {"max_epochs": ["--epochs"], "n_samples": ["--samples"], "csv_path": ["--csv"]}
 
 
@@ -122,6 +134,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         kind = type(default) if default is not None and not isinstance(default, tuple) else str
         kw.setdefault("type", whole if kind is int else kind)
         kw.setdefault("help", "")
+        if f.name in DATASET_FIELDS:
+            default = _per_dataset(f.name)
         kw["help"] = (kw["help"] + f" (default: {default})").strip()
         flags = [f"--{f.name.replace('_', '-')}"] + ALIASES.get(f.name, [])
         if f.name == "T_max":
@@ -220,8 +234,13 @@ def optimizer_flag_values(args, base_params: dict | None = None) -> dict:
 
 
 def config_from_args(args, base: TrainConfig | None = None, validate: bool = True) -> TrainConfig:
-    """``base`` (default: the defaults) with every flag that was given applied; validated unless told not to."""
-    base = base or TrainConfig()
+    """``base`` (default: the dataset's defaults, :mod:`lrlab.defaults`: the network, epochs and size
+    with which Adam learns it) with every flag that was given applied; validated unless told not to."""
+    if base is None:
+        from .. import defaults
+        dataset = getattr(args, "dataset", None)
+        known = isinstance(dataset, str) and dataset in defaults.DEFAULTS
+        base = defaults.config(dataset) if known and getattr(args, "csv_path", None) is None else TrainConfig()
     changes = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
                if f.name not in SKIP and getattr(args, f.name, None) is not None}
     opt = key_values(args.opt, "opt")
