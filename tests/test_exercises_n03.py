@@ -81,7 +81,7 @@ def _best_rate(optimizer, rates):
     losses = []
     with engine_threads(1):
         for lr in rates:
-            trainer = Trainer(TrainConfig(dataset="moons", n_samples=512, noise=0.1, hidden=(16, 16), batch_size=None,
+            trainer = Trainer(TrainConfig(dataset="moons", n_samples=512, noise=0.1, hidden=(16, 16), activation="tanh", batch_size=None,
                                           max_epochs=150, seed=0, optimizer=optimizer, lr=lr))
             while not trainer.done:
                 trainer.epoch()
