@@ -551,6 +551,37 @@ def diverged_at(path: np.ndarray) -> int:
 NOT_CONVERGED, DIVERGED = -1, -2
 
 
+def ended_at(surface: str | Surface, paths: Paths, tol: float | None = None) -> list[str]:
+    """Where each path of ``paths`` ended, in words a learner can compare: ``'reached the global
+    minimum (0, 1)'``, ``'stuck at the saddle (0, 0)'``, ``'diverged at step 38'`` or ``'not at a
+    minimum or saddle yet'`` (still on its way). A critical point counts within ``tol`` of it (as
+    :func:`classify_ends`: 2 % of the box's diagonal by default).
+
+    A path's value alone cannot say it: on the saddle surface ``f`` is 0 at the saddle and
+    -0.25 at the minima, and a tiny ``f`` reads like success."""
+    s = get(surface)
+    if not isinstance(paths, Paths):
+        raise ValueError(f"paths: a Paths from trajectories(), got {type(paths).__name__}")
+    codes = classify_ends(s, paths.last_finite(), paths.diverged, tol)
+    words = []
+    for code, step in zip(codes, paths.diverged_at):
+        if code == DIVERGED:
+            words.append(f"diverged at step {int(step)}")
+        elif code == NOT_CONVERGED:
+            words.append("not at a minimum or saddle yet")
+        else:
+            c = s.critical_points[int(code)]
+            where = f"({_short(c.x)}, {_short(c.y)})"
+            words.append(f"stuck at the saddle {where}" if c.kind == "saddle" else f"reached the {c.kind} {where}")
+    return words
+
+
+def _short(v: float) -> str:
+    """A coordinate as a learner reads it: 0, 1, -1.04 (never -0)."""
+    from .fmt import num
+    return num(round(v, 2), "g")
+
+
 def classify_ends(surface: str | Surface, ends: np.ndarray, diverged: np.ndarray, tol: float | None = None):
     """For each end point ``[N, 2]``: the index in ``surface.critical_points`` of the point it
     reached (within ``tol``, default 2 % of the box's diagonal), ``NOT_CONVERGED`` (-1) or ``DIVERGED`` (-2)."""

@@ -325,8 +325,10 @@ METRIC_LABELS = {"final_train_loss": "final train loss", "final_test_loss": "fin
 
 def draw_sweep(ax, result, metric: str = "final_train_loss", legend: bool = True) -> None:
     """``metric`` against the learning rate (log x), one line per optimizer; where an optimizer
-    diverged, its lr range is shaded in its colour and the points are marked x at the top.
-    ``legend=False``: no legend in the chart (the figure's key says it, :func:`sweep_figure`)."""
+    diverged, its lr range is shaded in its colour and the points are marked x at the top, and
+    the key has an entry for it (``"<name> diverged: lr >= <first>"``, :func:`diverged_label`).
+    ``legend=True``: the key beside the chart, never on the data; ``legend=False``: no key drawn
+    (the figure's key, above the chart, says it: :func:`sweep_figure`)."""
     if result is None:
         return
     if metric not in result.metrics:
@@ -349,7 +351,8 @@ def draw_sweep(ax, result, metric: str = "final_train_loss", legend: bool = True
                 label=f"{name} (best lr {result.best_lr(name):.2g})")
         if diverged[i].any():
             first = lrs[np.argmax(diverged[i])]
-            ax.axvspan(first / half_step, lrs[-1] * half_step, color=color, alpha=0.10, linewidth=0)
+            ax.axvspan(first / half_step, lrs[-1] * half_step, color=color, alpha=0.10, linewidth=0,
+                       label=diverged_label(name, first))
             ax.axvline(first / half_step, color=color, linestyle=":", linewidth=1.2)
     ax.set_xscale("log")
     if is_loss and finite.size and finite.min() > 0:
@@ -364,9 +367,14 @@ def draw_sweep(ax, result, metric: str = "final_train_loss", legend: bool = True
                     color=optimizer_color(name), markersize=6, clip_on=False)
     ax.set_xlabel("learning rate")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-    ax.set_title(f"LR sweep: {METRIC_LABELS.get(metric, metric)} after {result.epochs} epochs (shaded: diverged)")
-    if legend:
-        ax.legend(loc="best", fontsize=9)
+    ax.set_title(f"LR sweep: {METRIC_LABELS.get(metric, metric)} after {result.epochs} epochs")
+    if legend:  # beside the chart: the shading and the lines stay uncovered
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=9)
+
+
+def diverged_label(name: str, first_lr: float) -> str:
+    """The key's words for an optimizer's shaded (diverged) learning rates, from ``first_lr`` on."""
+    return f"{name} diverged: lr ≥ {first_lr:.2g}"
 
 
 def draw_range_test(ax, test, legend: bool = True) -> None:
