@@ -55,7 +55,7 @@ RUN_MARK = "LRLAB_APP_RUN"
 GRACE_S = 10.0
 #: seconds after a page is served before Voila starts the next preheated kernel: the first
 #: page's widgets get the CPU while they load
-FILL_DELAY_S = 5.0
+FILL_DELAY_S = 3.0
 
 
 def add_arguments(parser) -> None:
