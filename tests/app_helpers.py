@@ -38,6 +38,8 @@ def app_env(tmp_path: Path) -> dict:
     env.pop("JUPYTER_TOKEN", None)
     env["OMP_NUM_THREADS"] = "1"
     env.pop("LRLAB_APP_RUN", None)
+    env["TMPDIR"] = str(tmp_path / "tmp")  # lrlab app's ready folder, Voila's connection files
+    (tmp_path / "tmp").mkdir(exist_ok=True)
     return env
 
 
