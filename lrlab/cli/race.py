@@ -3,7 +3,8 @@
 Each optimizer option (``--momentum``, ``--beta1``, ``--opt K=V``...) goes to the listed
 optimizers that take it and each ``--sched K=V`` to the listed schedules that have it;
 only an option that none of them takes is refused. Sizes (learning rates, models,
-parameters) and the outputs are checked before anything is trained.
+parameters) and the outputs are checked before anything is trained. The network, epochs and
+number of points are the dataset's defaults (:mod:`lrlab.defaults`) unless given.
 """
 from __future__ import annotations
 

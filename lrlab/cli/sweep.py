@@ -3,7 +3,8 @@
 Each optimizer option goes to the listed optimizers (and the ``--range-test`` optimizer)
 that take it; only an option none of them takes is refused. The learning rates
 (:func:`lrlab.race.parse_lrs`), the number of models and the outputs are checked before
-anything is trained.
+anything is trained. The network, epochs and number of points are the dataset's defaults
+(:mod:`lrlab.defaults`) unless given.
 """
 from __future__ import annotations
 

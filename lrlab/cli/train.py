@@ -1,6 +1,7 @@
 """``lrlab train``: train one network from the command line, with a progress bar.
 
-Where the config comes from, in order (later wins): the defaults, or ``--preset NAME``
+Where the config comes from, in order (later wins): the dataset's defaults (:mod:`lrlab.defaults`:
+the network, epochs and size with which Adam at lr 0.01 learns it), or ``--preset NAME``
 (a guided experiment, :mod:`lrlab.presets`), or ``--from-share STRING`` (a share string,
 :mod:`lrlab.share`); then every flag given explicitly; then, with ``--csv FILE``, what the
 data decides (loss for regression, input columns, row count; :func:`lrlab.csvdata.config_for`).
