@@ -120,3 +120,15 @@ def test_stop_picker_shows_and_sets_the_split():
     p.select_split.value = "test"
     assert p.config(TrainConfig()).select_split == "test"
     assert dict(p.select_split.options) == {"held-out (test)": "test", "training": "train"}
+
+
+@pytest.mark.parametrize("bookkeeping", [False, True])
+def test_mixed_splits_with_the_rules_on_the_host_or_as_torch_tensors(bookkeeping):
+    # device_bookkeeping=True runs the rules on torch tensors (as on a GPU), here on the CPU
+    base = TrainConfig(**{**OVERFIT, "max_epochs": 120})
+    configs = [base.replace(select_split="train"), base.replace(select_split="test", select_best="accuracy"),
+               base.replace(select_split="test"), base.replace(select_split="train", select_best="accuracy")]
+    runs = Engine(configs, device_bookkeeping=bookkeeping).run()
+    for config, run in zip(configs, runs):
+        assert run.best_epoch == int(np.argmin(_column(run.history, config.select_split, config.select_best)))
+    assert runs[0].best_epoch != runs[2].best_epoch
