@@ -19,6 +19,9 @@ added to the points (classification) or to ``y`` (regression).
 
 Input feature transforms (TensorFlow Playground's x1, x2, x1^2, x2^2, x1*x2, sin x1,
 sin x2) are applied by :func:`transform` and listed in :data:`FEATURES`.
+
+Each dataset's default network, epoch budget and size (those with which Adam at lr 0.01
+learns it) are in :mod:`lrlab.defaults`.
 """
 from __future__ import annotations
 
