@@ -294,7 +294,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         value = check_speed(value)
         options = [(label, _FLAT_OUT if v is None else v) for v, label in SPEEDS]
         if value is not None and value not in [v for _, v in options]:
-            options = sorted(options[:-1] + [(f"{value:g} epochs/s", float(value))], key=lambda o: o[1]) + options[-1:]
+            options = sorted(options[:-1] + [(f"{_num(value, 'g')} epochs/s", float(value))], key=lambda o: o[1]) + options[-1:]
         self.speed_box.options = options
         self.speed_box.value = _FLAT_OUT if value is None else float(value)
         self._apply_pace()
