@@ -14,6 +14,7 @@ from . import limits, nets, safeio
 from .batched import output_loss, score
 from .config import TrainConfig, features_of, make_dataset, torch_dtype
 from .history import History
+from .rules import best_rule
 from .rules import LOSS_FLOOR
 
 @dataclass
@@ -105,7 +106,7 @@ class Run:
         if self.best_epoch is not None:
             m = self.best_metrics
             what = "R^2" if self.kind == "regression" else "test accuracy"
-            parts.append(f"best epoch {self.best_epoch + 1} (by {self.config.select_best}): "
+            parts.append(f"best epoch {self.best_epoch + 1} ({best_rule(self.config)}): "
                          f"{what} {100 * m.get('test_acc', float('nan')):.1f} %, test loss {m.get('test_loss', float('nan')):.4f}"
                          + (" — its weights were restored" if self.restored_best else ""))
         parts.append(f"{self.wall_time:.2f} s")

@@ -62,6 +62,7 @@ from ..plots import render_process
 from ..engine import norm_columns
 from ..plots.training import CHARTS, LiveTrainingFigure, live_frame
 from .style import PANEL_CLASS, style
+from ..rules import best_rule
 from ..train import Run, TrainConfig, Trainer
 from .extras import CsvUpload, ExportButtons, NetworkView, PresetPicker, ShareBox
 from .pickers import LABEL, DatasetPicker, NetworkPicker, OptimizerPicker, SchedulePicker, StopPicker
@@ -672,7 +673,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
             text += f"<br><b>{html.escape(run.message())}</b>"
             if run.best_epoch is not None:
                 m = run.best_metrics
-                text += (f"; best epoch {run.best_epoch + 1} (by test {c.select_best}: test {what} "
+                text += (f"; best epoch {run.best_epoch + 1} ({best_rule(c)}: test {what} "
                          f"{_pct(m.get('test_acc'))}, test loss {_num(m.get('test_loss'))})"
                          + (" — its weights were restored" if run.restored_best else ""))
         elif self.is_paused and not self.is_running:
