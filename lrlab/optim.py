@@ -1123,7 +1123,7 @@ class RMSProp(TextbookOptimizer):
 
 
 class Adam(TextbookOptimizer):
-    """Adam (:func:`adam_step`), constructed like ``torch.optim.Adam`` (default lr 0.01, the seed's).
+    """Adam (:func:`adam_step`), constructed like ``torch.optim.Adam`` (default lr 0.01, as the adaptive learning-rate procedure starts).
     Effective step: ``lr / (sqrt(v_hat) + eps)``, the multiplier on ``m_hat``."""
 
     name = "adam"

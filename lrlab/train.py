@@ -93,7 +93,8 @@ class Trainer:
         return self.run
 
     def effective_steps(self) -> torch.Tensor:
-        """The optimizer's per-parameter effective step (flat), e.g. Adam's ``lr / (1 - beta1^t) / (sqrt(v_hat) + eps)``."""
+        """The optimizer's per-parameter effective step (flat): the multiplier on the direction it
+        steps along (:mod:`lrlab.optim`), e.g. Adam's ``lr / (sqrt(v_hat) + eps)``, the multiplier on ``m_hat``."""
         return self.engine.effective_steps(0)
 
     def frame(self, grid_points: np.ndarray | None = None) -> Frame:
