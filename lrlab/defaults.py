@@ -15,8 +15,10 @@ noise pushes points across, so even with 2048 points two ReLU layers of 32 reach
 and with 512 points (102 test points) no net of two or three layers of 16-64 units reached
 90 % on every seed (0.76-0.97 by seed and net). With 1024 points and two ReLU layers of 32 it
 reaches 91-97 % on every seed, passing 90 % within 100-220 epochs; 300 epochs leave room.
-(Three spiral arms at noise 0.1 overlap more: the same defaults reach about 76-80 %, where two
-ReLU layers of 64 on 4096 points reach 79-82 %: 90 % is beyond this data.)
+Three spiral arms at noise 0.1 overlap more: the same net reaches about 76-80 %, and two ReLU
+layers of 64 on 4096 points 79-82 %: 90 % is beyond that data. At noise 0.05 the three arms
+part, and the spiral's defaults reach 97-98 % (seeds 0-2): a spiral of three or more classes
+starts at that noise (:data:`MORE_CLASSES`).
 """
 from __future__ import annotations
 
@@ -24,26 +26,34 @@ from . import data as data_mod
 from .checks import shown
 
 #: the TrainConfig fields a dataset chooses
-FIELDS = ("hidden", "activation", "max_epochs", "n_samples")
+FIELDS = ("hidden", "activation", "max_epochs", "n_samples", "noise")
 
-_COMMON = {"hidden": (16, 16), "activation": "tanh", "max_epochs": 200, "n_samples": 512}
+_COMMON = {"hidden": (16, 16), "activation": "tanh", "max_epochs": 200, "n_samples": 512, "noise": 0.1}
 
 #: each dataset's defaults (every name of :data:`lrlab.data.DATASETS`)
 DEFAULTS: dict[str, dict] = {
     "moons": dict(_COMMON),
     "circles": dict(_COMMON),
-    "spiral": {"hidden": (32, 32), "activation": "relu", "max_epochs": 300, "n_samples": 1024},
+    "spiral": {"hidden": (32, 32), "activation": "relu", "max_epochs": 300, "n_samples": 1024, "noise": 0.1},
     "xor": dict(_COMMON),
     "blobs": dict(_COMMON),
     "sine": dict(_COMMON),
 }
 
 
-def for_dataset(name: str) -> dict:
-    """The defaults of dataset ``name`` (a fresh dict of :data:`FIELDS`); ``ValueError`` for an unknown name."""
+#: what changes from :data:`DEFAULTS` for three classes or more
+MORE_CLASSES: dict[str, dict] = {"spiral": {"noise": 0.05}}
+
+
+def for_dataset(name: str, classes: int = 2) -> dict:
+    """The defaults of dataset ``name`` with ``classes`` classes (a fresh dict of :data:`FIELDS`);
+    ``ValueError`` for an unknown name."""
     if not isinstance(name, str) or name not in DEFAULTS:
         raise ValueError(f"dataset: unknown dataset {shown(name)}; allowed: {', '.join(data_mod.DATASETS)}")
-    return dict(DEFAULTS[name])
+    out = dict(DEFAULTS[name])
+    if isinstance(classes, int) and classes >= 3:
+        out.update(MORE_CLASSES.get(name, {}))
+    return out
 
 
 def config(dataset: str = "moons", **given):
@@ -54,15 +64,16 @@ def config(dataset: str = "moons", **given):
     ((32, 32), (8,))
     """
     from .config import TrainConfig
-    chosen = {} if given.get("csv_path") is not None else for_dataset(dataset)
+    chosen = {} if given.get("csv_path") is not None else for_dataset(dataset, given.get("classes", 2))
     return TrainConfig(**{**chosen, "dataset": dataset, **given})
 
 
-def follow(current: dict, old: str, new: str) -> dict:
-    """What a panel changes when the dataset goes from ``old`` to ``new``: each field of
-    :data:`FIELDS` in ``current`` that still holds ``old``'s default takes ``new``'s (a field the
-    learner has changed stays). Returns only the fields to change."""
-    before, after = for_dataset(old), for_dataset(new)
+def follow(current: dict, old: str, new: str, old_classes: int = 2, new_classes: int = 2) -> dict:
+    """What a panel changes when the dataset goes from ``old`` to ``new`` (or its number of classes
+    from ``old_classes`` to ``new_classes``): each field of :data:`FIELDS` in ``current`` that still
+    holds the old default takes the new one (a field the learner has changed stays). Returns only
+    the fields to change."""
+    before, after = for_dataset(old, old_classes), for_dataset(new, new_classes)
     return {k: after[k] for k in FIELDS
             if k in current and _same(current[k], before[k]) and not _same(current[k], after[k])}
 

@@ -240,7 +240,9 @@ def config_from_args(args, base: TrainConfig | None = None, validate: bool = Tru
         from .. import defaults
         dataset = getattr(args, "dataset", None)
         known = isinstance(dataset, str) and dataset in defaults.DEFAULTS
-        base = defaults.config(dataset) if known and getattr(args, "csv_path", None) is None else TrainConfig()
+        classes = getattr(args, "classes", None)
+        base = (defaults.config(dataset, **({"classes": classes} if isinstance(classes, int) else {}))
+                if known and getattr(args, "csv_path", None) is None else TrainConfig())
     changes = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
                if f.name not in SKIP and getattr(args, f.name, None) is not None}
     opt = key_values(args.opt, "opt")

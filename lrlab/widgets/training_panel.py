@@ -260,7 +260,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         self._net_key = None
         self.network_interval = 0.75  # s between live network-view redraws (each costs ~0.2-0.5 s)
 
-        self._dataset_shown = base.dataset  # a dataset picked in the dropdown brings its defaults
+        self._dataset_shown = (base.dataset, base.classes)  # a dataset picked in the dropdown brings its defaults
         self.data_picker.on_change(self._data_changed)
         for picker in (self.network_picker, self.optimizer_picker, self.schedule_picker, self.stop_picker):
             picker.on_change(self._control_changed)
@@ -462,7 +462,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         self._quiet = True
         try:
             self.base_config = config
-            self._dataset_shown = config.dataset
+            self._dataset_shown = (config.dataset, config.classes)
             for picker in (self.stop_picker, self.data_picker, self.network_picker, self.optimizer_picker,
                            self.schedule_picker):
                 picker.set_config(config)
@@ -519,18 +519,21 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         """A data control changed. A dataset picked in the dropdown (not by a config, a preset or a
         CSV) brings its defaults (:mod:`lrlab.defaults`) to each of the network, max epochs and
         samples controls that still holds the previous dataset's default (one the learner changed stays)."""
-        old, new = self._dataset_shown, self.data_picker.dataset.value
+        old = self._dataset_shown
+        new = (self.data_picker.dataset.value, int(self.data_picker.classes.value))
         self._dataset_shown = new
         if new != old and not getattr(self, "_quiet", False) and self.data_picker.csv_path is None:
             self._follow_defaults(old, new)
         self._control_changed()
 
-    def _follow_defaults(self, old: str, new: str) -> None:
+    def _follow_defaults(self, old: tuple, new: tuple) -> None:
+        """``old``, ``new``: (dataset, classes) shown before and now."""
         from .. import defaults
         net = self.network_picker.config_changes()
         current = {"hidden": net["hidden"], "activation": net["activation"],
-                   "max_epochs": int(self.stop_picker.max_epochs.value), "n_samples": int(self.data_picker.n_samples.value)}
-        changes = defaults.follow(current, old, new)
+                   "max_epochs": int(self.stop_picker.max_epochs.value), "n_samples": int(self.data_picker.n_samples.value),
+                   "noise": float(self.data_picker.noise.value)}
+        changes = defaults.follow(current, old[0], new[0], old[1], new[1])
         quiet, self._quiet = getattr(self, "_quiet", False), True  # one "controls changed" for them all
         try:
             if "hidden" in changes or "activation" in changes:
@@ -538,9 +541,10 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
                     **{k: changes[k] for k in ("hidden", "activation") if k in changes}))
             if "max_epochs" in changes:
                 self.stop_picker.max_epochs.value = changes["max_epochs"]
-            if "n_samples" in changes:
-                with self.data_picker.muted():  # (a default lies within the slider's range)
-                    self.data_picker.n_samples.value = changes["n_samples"]
+            with self.data_picker.muted():  # (a default lies within the sliders' ranges)
+                for name in ("n_samples", "noise"):
+                    if name in changes:
+                        getattr(self.data_picker, name).value = changes[name]
         finally:
             self._quiet = quiet
 
