@@ -135,3 +135,10 @@ def test_picking_a_dataset_in_the_panel_brings_its_defaults_until_changed():
     p.set_config(TrainConfig(dataset="spiral", hidden=(4,), max_epochs=9))
     assert (p.config().hidden, p.config().max_epochs, p.config().n_samples) == ((4,), 9, 512)
     p.close()
+
+
+def test_the_race_panel_starts_from_the_defaults_too():
+    from lrlab.widgets import RacePanel
+    panel = RacePanel()
+    assert panel.base == defaults.config(TrainConfig().dataset)
+    assert panel.epochs.value == defaults.for_dataset(TrainConfig().dataset)["max_epochs"]

@@ -17,7 +17,7 @@ import threading
 
 import ipywidgets as W
 
-from .. import limits, optim, schedules
+from .. import defaults, limits, optim, schedules
 from ..plots import fig_to_png, render_process
 from ..plots.race import (CHARTS, LIVE_DPI, LIVE_SIZE_PX, SWEEP_CHARTS, SWEEP_SIZE_PX, LiveRaceFigure, race_picture,
                           sweep_figure)
@@ -126,7 +126,7 @@ class RacePanel(PictureRepr, RunnerPanel, W.VBox):
             raise ValueError(f"config: must be a TrainConfig, got {type(config).__name__}")
         if contenders is not None and not isinstance(contenders, (list, tuple)):
             raise ValueError(f"contenders: must be a list of dicts or TrainConfigs, got {type(contenders).__name__}")
-        self.base = config or TrainConfig(max_epochs=100)
+        self.base = config or defaults.config(TrainConfig().dataset)  # the dataset's defaults that learn
         self.base.validate()
         self.contenders: list[TrainConfig] = []
         self.race: Race | None = None
