@@ -211,7 +211,7 @@ class PresetPicker(W.VBox):
         self.base = base
         self.config: TrainConfig | None = None
         self.dropdown = W.Dropdown(options=[self.NONE, *presets.PRESETS], value=self.NONE, description="Preset",
-                                   layout=W.Layout(width="420px"))  # the longest preset's name in full
+                                   layout=W.Layout(width="450px"))  # the longest preset's name in full
         self.contrast = W.Checkbox(value=False, description="contrast run", indent=False,
                                    tooltip="the same experiment with the one setting changed")
         self.sentence = _status("")

@@ -228,15 +228,18 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
                                           self.schedule_picker, run_box, save_box])
         for i, title in enumerate(("Data", "Network", "Optimizer", "Schedule", "Run", "Save")):
             self.tabs.set_title(i, title)
-        self.view_options = widgets.HBox([self.chart, self.show_test, self.discretize],
+        # one row each above and under the figure (a wrapped row made a panel taller than a screen):
+        # Training | Network and the lower chart above, the two drawing options under it
+        self.view_options = widgets.HBox([self.show_test, self.discretize],
                                          layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        self.top_row = widgets.HBox([self.shown_view, self.chart], layout=widgets.Layout(align_items="center"))
         # on a laptop screen (1366 x 768) the controls sit beside the figure, the buttons and the
         # status line above both: the whole panel fits one screen (the network view takes the figure's place when picked)
         self.tabs.layout = widgets.Layout(width="380px", min_width="380px", flex="0 0 380px")
         # (the figure's own element is shown and hidden by its front end: a box around it is not)
         self.figure_box = widgets.VBox([self.image, self.view_options],
                                        layout=widgets.Layout(align_items="flex-start", min_width="0px"))
-        figure_side = widgets.VBox([self.shown_view, self.figure_box, self.network_view],
+        figure_side = widgets.VBox([self.top_row, self.figure_box, self.network_view],
                                    layout=widgets.Layout(flex="1 1 auto", min_width="0px", align_items="flex-start"))
         # (no wrap: where a few px are missing the figure shrinks a little rather than drop below)
         main = widgets.HBox([self.tabs, figure_side], layout=widgets.Layout(width="100%", grid_gap="8px"))
@@ -320,7 +323,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         # what the figure's place shows: the training figure, or the network (its graph, each
         # neuron's output, the confusion matrix), picked, not stacked: the panel stays one screen
         self.shown_view = widgets.ToggleButtons(options=[("Training", "training"), ("Network", "network")],
-                                                value="training", style={"button_width": "110px"},
+                                                value="training", style={"button_width": "100px"},
                                                 tooltips=["the data, the boundary and the curves",
                                                           "edges by weight, each neuron's output, confusion matrix"])
         self.shown_view.observe(self._network_toggled, names="value")
@@ -391,6 +394,7 @@ class TrainingPanel(PictureRepr, RunnerPanel, widgets.VBox):
         network = self.network_visible
         self.network_view.layout.display = "" if network else "none"
         self.figure_box.layout.display = "none" if network else ""
+        self.chart.layout.visibility = "hidden" if network else "visible"  # (the figure's own chart)
         if network:
             self.update_network_view()
 
