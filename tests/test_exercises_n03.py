@@ -3,13 +3,13 @@ the answer away. The right answers are computed here the way the notebook comput
 from __future__ import annotations
 
 import math
-import re
 
 import pytest
 import torch
 
 from lrlab import exercises, optim
 from lrlab.exercises import n03
+from exercise_checks import gives_away  # tests/exercise_checks.py
 
 
 def _adam_first_effective_step(g: float, lr: float) -> float:
@@ -100,15 +100,14 @@ def test_03_4_adagrads_best_rate():
 
 
 @pytest.mark.parametrize("key, secrets", [
-    ("03-1", [r"(?<![\d.])5(?![\d.])", "five"]),
-    ("03-2", ["rmsprop", "adam(?!\\w)"]),
+    ("03-1", ["5", "five"]),
+    ("03-2", ["rmsprop", "adam"]),
     ("03-3", ["m_hat", "m hat", "mhat", "average gradient"]),
-    ("03-4", [r"(?<![\d.])0\.1(?!\d)", r"(?<![\d.])\.1(?!\d)", "1e-1"]),
+    ("03-4", ["0.1", ".1", "1e-1"]),
 ])
 def test_no_hint_gives_the_answer(key, secrets):
     ex = exercises.exercises()[key]
-    for secret in secrets:
-        assert not re.search(secret, ex.hint, flags=re.IGNORECASE), (key, secret, ex.hint)
+    assert not gives_away(key, secrets), (key, ex.hint)
     assert ex.hint and ex.question and ex.solution and ex.note
 
 
