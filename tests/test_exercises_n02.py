@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lrlab import exercises, surfaces
-from exercise_checks import gives_away  # tests/exercise_checks.py
+from exercise_checks import answer_tests, gives_away  # tests/exercise_checks.py
 
 
 def escape_step(points):
@@ -75,15 +75,7 @@ def test_the_saddle_answer_is_what_the_growth_factor_predicts():
     assert right_answer("02-5") == pytest.approx(math.log(1000) / math.log(1.05), rel=0.05)
 
 
-@pytest.mark.parametrize("key", KEYS)
-def test_the_computed_answer_is_accepted(key):
-    assert exercises.check(key, right_answer(key), quiet=True)
-
-
-@pytest.mark.parametrize("key", sorted(WRONG))
-def test_plausible_wrong_answers_are_refused(key):
-    for answer in WRONG[key]:
-        assert not exercises.check(key, answer, quiet=True), (key, answer)
+test_the_computed_answer_is_accepted, test_plausible_wrong_answers_are_refused = answer_tests(KEYS, right_answer, WRONG)
 
 
 @pytest.mark.parametrize("key", sorted(ANSWER_WORDS))
