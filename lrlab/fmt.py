@@ -42,6 +42,8 @@ def doc(obj) -> str:
     """
     import inspect
     import re
+    if obj is None:  # (None's own __doc__ is text from Python 3.13 on)
+        return ""
     text = inspect.cleandoc(obj if isinstance(obj, str) else (getattr(obj, "__doc__", None) or ""))
     text = re.sub(r":(?:func|meth|class|mod|attr|data|obj|exc):`~?([^`]+)`", r"\1", text)
     text = re.sub(r"``([^`]+)``", r"\1", text)
