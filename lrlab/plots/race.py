@@ -277,6 +277,12 @@ LIVE_DPI = 88
 LIVE_SIZE_PX = (528, 480)
 
 
+def inches(px: int, dpi: int) -> float:
+    """A figure size in inches that gives ``px`` pixels at ``dpi`` whether matplotlib rounds the
+    product (3.11) or truncates it (3.10: 480 / 88 * 88 = 479.99... gave 479 px)."""
+    return (px + 0.25) / dpi
+
+
 class LiveRaceFigure:
     """The race panel's figure: redrawn whole from each frame's ``frame["picture"]`` (a
     :class:`RacePicture`): the loss and under it ONE picked view (:data:`CHARTS`), drawn at
@@ -285,7 +291,7 @@ class LiveRaceFigure:
     and the racing thread keeps the lock; the picked view travels in the frame
     (``frame["options"] = {"chart": ...}``), so that whoever draws the frame shows it."""
 
-    def __init__(self, width: float = LIVE_SIZE_PX[0] / LIVE_DPI, height: float = LIVE_SIZE_PX[1] / LIVE_DPI,
+    def __init__(self, width: float = inches(LIVE_SIZE_PX[0], LIVE_DPI), height: float = inches(LIVE_SIZE_PX[1], LIVE_DPI),
                  dpi: int = LIVE_DPI, chart: str = "boundaries"):
         self.fig = _agg_figure(width, height, dpi)
         self._background = None

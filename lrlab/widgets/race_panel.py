@@ -19,7 +19,7 @@ import ipywidgets as W
 
 from .. import defaults, limits, optim, schedules
 from ..plots import fig_to_png, render_process
-from ..plots.race import (CHARTS, LIVE_DPI, LIVE_SIZE_PX, SWEEP_CHARTS, SWEEP_SIZE_PX, LiveRaceFigure, race_picture,
+from ..plots.race import (CHARTS, LIVE_DPI, LIVE_SIZE_PX, SWEEP_CHARTS, SWEEP_SIZE_PX, LiveRaceFigure, inches, race_picture,
                           sweep_figure)
 from ..race import Race, label_of, lr_range_test, parse_lrs, ranking, sweep
 from ..train import TrainConfig
@@ -548,7 +548,7 @@ class SweepPanel(PictureRepr, W.VBox):
         """The picked chart, drawn at the size it is shown (SWEEP_SIZE_PX at LIVE_DPI)."""
         if self.result is None and self.test is None:
             return
-        width, height = (px / LIVE_DPI for px in SWEEP_SIZE_PX)
+        width, height = (inches(px, LIVE_DPI) for px in SWEEP_SIZE_PX)
         fig = sweep_figure(self.result, self.test, self.metric.value, width, height, chart=self.chart.value,
                            dpi=LIVE_DPI)
         self.image.show(fig_to_png(fig, fast=True))
