@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 
 from lrlab.bench._browser import (SLOW_LINK, BrowserMissing, epochs_in, figure_src, lab_in_chromium as _lab,
-                                  long_run, measure_link, open_and_run_all, playground_parts, poll,
-                                  wait_until_all_cells_ran)
+                                  long_run, measure_link, open_and_run_all, open_notebook, playground_parts, poll,
+                                  run_all)
 
 pytestmark = pytest.mark.browser
 
@@ -179,9 +179,7 @@ def measure_notebook(page, port: int, token: str, name: str, shots: Path | None 
     measure every lrlab panel (an output holding an ``.lrlab-figure``) from the DOM: its size,
     its texts under :data:`MIN_TEXT_PX` and each visible picture's drawn vs shown width.
     Screenshots into ``shots`` (before running, and each panel)."""
-    page.goto(f"http://127.0.0.1:{port}/lab/workspaces/m{abs(hash(name)) % 10**6}/tree/{name}?reset&token={token}")
-    page.wait_for_selector(".jp-Notebook", timeout=90_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    open_notebook(page, port, token, name, workspace=f"m{abs(hash(name)) % 10**6}")
     time.sleep(2)  # the saved outputs render
     before = {
         "pictures": page.evaluate("() => document.querySelectorAll('.jp-OutputArea-output img').length"),
@@ -193,11 +191,7 @@ def measure_notebook(page, port: int, token: str, name: str, shots: Path | None 
     }
     if shots:
         page.screenshot(path=str(shots / f"{Path(name).stem}_before.png"))
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
-    poll(lambda: page.evaluate("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
-                               ".some(p => /\\[[*0-9]/.test(p.textContent))"), timeout=15)
-    wait_until_all_cells_ran(page, 300_000)
+    run_all(page)
     time.sleep(1)
     panels = []
     outputs = page.locator(".jp-OutputArea-output", has=page.locator(".lrlab-figure"))

@@ -9,22 +9,21 @@ formatter, :func:`lrlab.fmt.doc`, which gives the same text on every Python.
   objects (as that Python stores it) and formats it with ``lrlab/fmt.py``: the texts must be
   equal on every version (and each module must compile there).
 * No notebook prints a raw ``__doc__``.
-* ``LRLAB_NBVAL_PYTHONS=/path/to/venv1/bin/python,...``: nbval on every notebook under each of
-  those interpreters (each a venv with ``pip install -e '.[test]'``). Opt-in: off PyPI, torch for
-  a Python other than 3.11 is a CUDA build of several GB, too much for every CI run.
+* nbval on every notebook under each of those other Pythons, in a virtual environment of its own
+  with the same torch (:mod:`pythons`, i.e. tests/pythons.py, which says how the several GB of
+  CUDA torch are kept to one copy); prepared and run in the background while the rest of the
+  suite runs, and checked last.
 """
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pythons import REPORT, VERSIONS, interpreters, others  # tests/pythons.py
 
 REPO = Path(__file__).resolve().parents[1]
-VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 
 _SCRIPT = r"""
 import importlib.util, json, sys, types
@@ -49,26 +48,6 @@ print(json.dumps(out, sort_keys=True))
 """
 
 
-def _interpreters() -> dict[str, str]:
-    found = {}
-    roots = []
-    if shutil.which("pyenv"):
-        try:
-            roots.append(Path(subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=20)
-                              .stdout.strip()) / "versions")
-        except (OSError, subprocess.SubprocessError):
-            pass
-    for v in VERSIONS:
-        for root in roots:
-            for d in sorted(root.glob(f"{v}.*")) if root.is_dir() else []:
-                exe = d / "bin" / f"python{v}"
-                if exe.is_file():
-                    found[v] = str(exe)
-        if v not in found and shutil.which(f"python{v}"):
-            found[v] = shutil.which(f"python{v}")
-    return found
-
-
 def _docs(python: str) -> dict:
     proc = subprocess.run([python, "-c", _SCRIPT, str(REPO)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"{python}: {proc.stderr.strip()[-800:]}"
@@ -76,7 +55,7 @@ def _docs(python: str) -> dict:
 
 
 def test_every_docstring_reads_the_same_on_every_python_present():
-    pythons = _interpreters()
+    pythons = interpreters()
     here = _docs(sys.executable)
     assert len(here) > 50  # the script found lrlab's docstrings
     others = {v: p for v, p in pythons.items() if v != f"{sys.version_info[0]}.{sys.version_info[1]}"}
@@ -99,11 +78,21 @@ def test_no_notebook_prints_a_raw_docstring():
                     f"{path.name} prints a raw __doc__ (Python 3.13 shows it otherwise): use lrlab.fmt.doc"
 
 
-@pytest.mark.skipif(not os.environ.get("LRLAB_NBVAL_PYTHONS"),
-                    reason="opt-in: LRLAB_NBVAL_PYTHONS=venv/bin/python,... runs nbval on every notebook "
-                           "under each (torch for other Pythons is a CUDA build of several GB off PyPI)")
-def test_nbval_passes_under_each_python_given():
-    for python in os.environ["LRLAB_NBVAL_PYTHONS"].split(","):
-        proc = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "notebooks"],
-                              cwd=REPO, capture_output=True, text=True, timeout=1800)
-        assert proc.returncode == 0, f"{python}:\n{proc.stdout[-3000:]}"
+def test_nbval_passes_under_each_other_python(request):
+    """nbval on every notebook under each other CPython 3.10-3.13 found here. The work runs in
+    the background from the moment the tests are collected (tests/conftest.py starts
+    tests/pythons.py); this test runs last and waits for its report."""
+    found = others()
+    if not found:
+        pytest.skip(f"no other CPython of {', '.join(VERSIONS)} here (pyenv or python3.X on the PATH)")
+    proc = getattr(request.config, "lrlab_other_pythons", None)
+    if proc is None:  # not started by the conftest (e.g. this file run on its own by path::name)
+        proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "pythons.py")], cwd=REPO)
+    proc.wait(timeout=1800)
+    report = json.loads(REPORT.read_text())
+    assert report["done"] and set(report["results"]) == set(found), report
+    for version, result in sorted(report["results"].items()):
+        print(f"Python {version} ({result['python']}): nbval {'passed' if result['passed'] else 'FAILED'} "
+              f"in {result['seconds']} s (environment included)")
+    failed = {v: r for v, r in report["results"].items() if not r["passed"]}
+    assert not failed, "\n\n".join(f"Python {v}: {r.get('error')}\n{r['tail']}" for v, r in failed.items())

@@ -4,8 +4,8 @@
 tests/test_browser.py, which assert on what these functions measure.
 
 * :func:`lab_in_chromium`: the server and a page at a given window size;
-* :func:`open_and_run_all`, :func:`playground_parts`: a notebook opened and run, its first
-  training panel's figure, status line and buttons;
+* :func:`open_notebook`, :func:`run_all` (both: :func:`open_and_run_all`), :func:`playground_parts`:
+  a notebook opened and run, its first training panel's figure, status line and buttons;
 * :func:`measure_link`: while the panel trains, the websocket bytes per second, the frames shown
   per second, the age of the frame on show (the browser stamps each image it shows with the
   moment the kernel took it) and how long "stopped" takes to appear after a Stop click; over the
@@ -157,25 +157,37 @@ def accept_kernel_dialog(page, wait_s: float = 10) -> None:
         accept.first.click()
 
 
-def open_and_run_all(page, port: int, token: str, name: str, workspace: str = "lrlab") -> int:
-    """Open notebook ``name`` and Run All Cells (clicked again if swallowed while the kernel
-    connected); returns the clicks it took, once every cell has run."""
+def open_notebook(page, port: int, token: str, name: str, workspace: str = "lrlab") -> None:
+    """Open notebook ``name`` in JupyterLab and wait until its kernel is connected and idle."""
     page.goto(f"http://127.0.0.1:{port}/lab/workspaces/{workspace}/tree/{name}?reset&token={token}")
     accept_kernel_dialog(page, wait_s=3)  # a fallback: the settings of lab_in_chromium should prevent it
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     page.wait_for_function(  # the status bar names the kernel and says Idle: it is connected
         "() => /Idle/.test(document.querySelector('.jp-StatusBar-Widget')?.parentElement?.textContent || '')",
         timeout=90_000)
-    clicks = 0
-    for clicks in range(1, 4):
+
+
+def run_all(page, tries: int = 3) -> int:
+    """Run All Cells in the open notebook, clicked again if swallowed (a click while the kernel
+    connects can be lost); returns the clicks it took, once every cell has run. Raises
+    RuntimeError when no cell started after ``tries`` clicks."""
+    for clicks in range(1, tries + 1):
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
         accept_kernel_dialog(page, wait_s=1)
         if poll(lambda: page.evaluate("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
                                       ".some(p => /\\[[*0-9]/.test(p.textContent))"), timeout=15):
             break
-    wait_until_all_cells_ran(page, timeout_ms=300_000)  # clicks reach the kernel once it is idle
+    else:
+        raise RuntimeError(f"Run All Cells: no cell started after {tries} clicks")
+    wait_until_all_cells_ran(page, timeout_ms=300_000)
     return clicks
+
+
+def open_and_run_all(page, port: int, token: str, name: str, workspace: str = "lrlab") -> int:
+    """:func:`open_notebook`, then :func:`run_all`; returns the clicks Run All took."""
+    open_notebook(page, port, token, name, workspace)
+    return run_all(page)
 
 
 def playground_parts(page) -> dict:
