@@ -125,14 +125,13 @@ def _pip(log, python: str | Path, *args) -> None:
 
 
 def download(versions: list[str], log, wheels: Path = ROOT / "wheels") -> None:
-    """torch for each version and, once, its NVIDIA libraries, into ``wheels`` (kept: reused)."""
+    """torch for each version, with what it requires, into ``wheels`` (kept and reused: pip skips
+    the files already there, so the NVIDIA libraries, the same for every Python, come once)."""
     wheels.mkdir(parents=True, exist_ok=True)
-    pin = torch_pin()
-    for i, v in enumerate(versions):
-        if _torch_wheel(wheels, v) and (i or any(wheels.glob("nvidia_*.whl"))):
-            continue
-        _pip(log, sys.executable, "download", "--only-binary=:all:", "--python-version", v, "-d", wheels,
-             *([] if i == 0 else ["--no-deps"]), pin)
+    for v in versions:
+        if not _torch_wheel(wheels, v):
+            _pip(log, sys.executable, "download", "--only-binary=:all:", "--python-version", v, "-d", wheels,
+                 torch_pin())
 
 
 def cuda_libs(log, wheels: Path = ROOT / "wheels", target: Path = ROOT / "cuda-libs") -> Path:
