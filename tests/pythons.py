@@ -14,7 +14,7 @@ each, in order, writing ``.venvs/report.json`` (per version: the interpreter, wh
 the seconds it took and the tail of its output) as each finishes. ``tests/conftest.py`` starts it
 in the background (at the lowest CPU priority) as soon as the tests are collected, so that it
 overlaps the rest of the suite; ``tests/test_python_versions.py`` waits for its report last.
-Environments are reused while the torch version and ``pyproject.toml`` stay the same.
+Environments are reused while the torch wheel, ``pyproject.toml`` and this file stay the same.
 """
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 ROOT = REPO / ".venvs"
 REPORT = ROOT / "report.json"
 VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+#: disk the first build takes: the wheels (3.6 GB), the NVIDIA libraries (2.7 GB), 1.3 GB per Python
+NEEDS_GB = 11
 
 
 def this_version() -> str:
@@ -106,7 +108,7 @@ def torch_pure_requirements(wheel: Path) -> list[str]:
         if not line.startswith("Requires-Dist:"):
             continue
         req = line.split(":", 1)[1].strip()
-        if "extra ==" in req or re.match(r"(nvidia|cuda|triton)[-_]", req + "-", re.I):
+        if "extra ==" in req or re.match(r"(nvidia|cuda|triton)\b", req, re.I):
             continue
         reqs.append(req)
     return reqs
@@ -128,10 +130,13 @@ def download(versions: list[str], log, wheels: Path = ROOT / "wheels") -> None:
     """torch for each version, with what it requires, into ``wheels`` (kept and reused: pip skips
     the files already there, so the NVIDIA libraries, the same for every Python, come once)."""
     wheels.mkdir(parents=True, exist_ok=True)
-    for v in versions:
-        if not _torch_wheel(wheels, v):
-            _pip(log, sys.executable, "download", "--only-binary=:all:", "--python-version", v, "-d", wheels,
-                 torch_pin())
+    missing = [v for v in versions if not _torch_wheel(wheels, v)]
+    free = shutil.disk_usage(wheels).free / 2**30
+    if missing and free < NEEDS_GB:
+        raise RuntimeError(f"{free:.1f} GB free under {wheels.parent}: the environments of Python "
+                           f"{', '.join(missing)} need about {NEEDS_GB} GB (torch's CUDA build)")
+    for v in missing:
+        _pip(log, sys.executable, "download", "--only-binary=:all:", "--python-version", v, "-d", wheels, torch_pin())
 
 
 def cuda_libs(log, wheels: Path = ROOT / "wheels", target: Path = ROOT / "cuda-libs") -> Path:
@@ -149,13 +154,14 @@ def cuda_libs(log, wheels: Path = ROOT / "wheels", target: Path = ROOT / "cuda-l
 
 def environment(version: str, python: str, log, wheels: Path = ROOT / "wheels") -> Path:
     """``.venvs/py<version>``: torch (its own wheel), lrlab's requirements and lrlab, editable;
-    rebuilt only when the torch wheel or pyproject.toml changed. Returns its python."""
+    rebuilt only when the torch wheel, pyproject.toml or this file changed. Returns its python."""
     venv = ROOT / f"py{version}"
     exe = venv / "bin" / "python"
     wheel = _torch_wheel(wheels, version)
     if wheel is None:
         raise RuntimeError(f"no torch wheel for Python {version} in {wheels}")
-    key = hashlib.sha256((wheel.name + (REPO / "pyproject.toml").read_text()).encode()).hexdigest()
+    key = hashlib.sha256((wheel.name + (REPO / "pyproject.toml").read_text()
+                          + Path(__file__).read_text()).encode()).hexdigest()  # and how it is built
     stamp = venv / ".lrlab-stamp"
     if exe.is_file() and stamp.is_file() and stamp.read_text() == key:
         return exe

@@ -96,3 +96,36 @@ def test_nbval_passes_under_each_other_python(request):
               f"in {result['seconds']} s (environment included)")
     failed = {v: r for v, r in report["results"].items() if not r["passed"]}
     assert not failed, "\n\n".join(f"Python {v}: {r.get('error')}\n{r['tail']}" for v, r in failed.items())
+
+
+def test_other_pythons_get_torchs_pure_requirements_but_not_its_cuda_libraries(tmp_path):
+    import zipfile
+
+    import pythons
+    wheel = tmp_path / "torch-2.13.0-cp312-cp312-manylinux_2_28_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("torch-2.13.0.dist-info/METADATA", "\n".join([
+            "Metadata-Version: 2.4", "Name: torch", "Version: 2.13.0",
+            "Requires-Dist: filelock", "Requires-Dist: sympy>=1.13.3",
+            'Requires-Dist: setuptools; python_version >= "3.12"',
+            'Requires-Dist: nvidia-cublas==13.1.1.3; platform_system == "Linux"',
+            'Requires-Dist: cuda-bindings==13.5.0; platform_system == "Linux"',
+            'Requires-Dist: triton==3.7.1; platform_system == "Linux"',
+            'Requires-Dist: opt-einsum>=3.3; extra == "opt-einsum"', "", "The description."]))
+    assert pythons.torch_pure_requirements(wheel) == ["filelock", "sympy>=1.13.3",
+                                                      'setuptools; python_version >= "3.12"']
+    assert pythons._torch_wheel(tmp_path, "3.12") == wheel and pythons._torch_wheel(tmp_path, "3.10") is None
+    reqs = pythons.lrlab_requirements()
+    assert not [r for r in reqs if r.startswith("torch")] and {"nbval", "pytest", "ipykernel"} <= set(reqs)
+    assert "--nbval" in pythons.nbval_options()
+
+
+def test_other_pythons_refuse_to_start_on_a_full_disk_with_a_clear_reason(tmp_path, monkeypatch):
+    import collections
+    import shutil
+
+    import pythons
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**40, 2**40 - 2**29, 2**29))
+    with pytest.raises(RuntimeError, match=r"0\.5 GB free .* Python 3\.12 need about 11 GB"):
+        pythons.download(["3.12"], log=None, wheels=tmp_path / "wheels")
