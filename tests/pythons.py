@@ -72,7 +72,8 @@ def torch_pin() -> str:
     return "torch==" + torch.__version__.split("+")[0]
 
 
-def _project() -> dict:
+def pyproject() -> dict:
+    """pyproject.toml, parsed (Python 3.10 too)."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10: pip carries the same parser
@@ -82,13 +83,13 @@ def _project() -> dict:
 
 def lrlab_requirements() -> list[str]:
     """lrlab's requirements, torch aside (installed apart), and what nbval runs with."""
-    deps = [d for d in _project()["project"]["dependencies"] if not re.match(r"torch\b", d)]
+    deps = [d for d in pyproject()["project"]["dependencies"] if not re.match(r"torch\b", d)]
     return deps + ["pytest", "ipykernel"]
 
 
 def nbval_options() -> str:
     """The suite's own pytest options (``--nbval``, the sanitizer, the cell timeout)."""
-    return _project()["tool"]["pytest"]["ini_options"]["addopts"]
+    return pyproject()["tool"]["pytest"]["ini_options"]["addopts"]
 
 
 def _torch_wheel(wheels: Path, version: str) -> Path | None:

@@ -24,6 +24,7 @@ from lrlab.cli import app, main
 from lrlab.dashboards import APP_DIR, NOTEBOOKS, READY_DIR
 
 from app_helpers import can_see_processes, command_line, descendants, running, running_app, start_app, wait_ready
+from pythons import pyproject  # tests/pythons.py
 
 REPO = Path(__file__).resolve().parents[1]
 needs_voila = pytest.mark.skipif(importlib.util.find_spec("voila") is None,
@@ -91,8 +92,7 @@ def test_the_dashboard_ships_in_the_package_and_is_tiny():
     assert len(code) == 1 and len(code[0].source.splitlines()) <= 3, "Voila runs all of it before showing anything"
     assert all(not c.get("outputs") for c in code), "a dashboard is saved without outputs"
     assert NOTEBOOKS["playground"].parent == REPO / "lrlab" / "dashboards"
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-    data = tomllib.loads((REPO / "pyproject.toml").read_text())
+    data = pyproject()
     assert "dashboards/*.ipynb" in data["tool"]["setuptools"]["package-data"]["lrlab"]
     assert any(req.startswith("voila") for req in data["project"]["optional-dependencies"]["test"])
 

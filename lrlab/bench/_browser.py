@@ -157,14 +157,24 @@ def accept_kernel_dialog(page, wait_s: float = 10) -> None:
         accept.first.click()
 
 
-def open_notebook(page, port: int, token: str, name: str, workspace: str = "lrlab") -> None:
-    """Open notebook ``name`` in JupyterLab and wait until its kernel is connected and idle."""
-    page.goto(f"http://127.0.0.1:{port}/lab/workspaces/{workspace}/tree/{name}?reset&token={token}")
-    accept_kernel_dialog(page, wait_s=3)  # a fallback: the settings of lab_in_chromium should prevent it
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-    page.wait_for_function(  # the status bar names the kernel and says Idle: it is connected
-        "() => /Idle/.test(document.querySelector('.jp-StatusBar-Widget')?.parentElement?.textContent || '')",
-        timeout=90_000)
+def open_notebook(page, port: int, token: str, name: str, workspace: str = "lrlab", tries: int = 2) -> None:
+    """Open notebook ``name`` in JupyterLab and wait until its kernel is connected and idle. A
+    kernel the status bar still calls "Unknown" after a minute is met as a learner would meet it:
+    the page is loaded again (``tries`` loads in all; seen once, as 00 opened first on a 2-core
+    machine running the whole suite under Python 3.10)."""
+    idle = ("() => /Idle/.test(document.querySelector('.jp-StatusBar-Widget')?.parentElement?.textContent"
+            " || '')")  # the status bar names the kernel and says Idle: it is connected
+    for attempt in range(1, tries + 1):
+        page.goto(f"http://127.0.0.1:{port}/lab/workspaces/{workspace}/tree/{name}?reset&token={token}")
+        accept_kernel_dialog(page, wait_s=3)  # a fallback: the settings of lab_in_chromium should prevent it
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+        try:
+            page.wait_for_function(idle, timeout=60_000 if attempt < tries else 90_000)
+            return
+        except Exception as exc:  # playwright's TimeoutError
+            if attempt == tries or "Timeout" not in type(exc).__name__:
+                raise
+            print(f"{name}: the kernel was not connected after 60 s; loading the page again")
 
 
 def run_all(page, tries: int = 3) -> int:
