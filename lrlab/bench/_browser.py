@@ -102,14 +102,16 @@ def lab_in_chromium(viewport: str, workdir: Path | None = None, source: Path | N
 
 
 def poll(predicate, timeout: float, interval: float = 0.1):
-    """Call ``predicate`` until it returns something truthy (returned) or ``timeout`` s pass (None)."""
+    """Call ``predicate`` (at least once) until it returns something truthy (returned) or
+    ``timeout`` s pass (None)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         value = predicate()
         if value:
             return value
+        if time.monotonic() >= deadline:
+            return None
         time.sleep(interval)
-    return None
 
 
 def epochs_in(text: str) -> int | None:
@@ -150,11 +152,17 @@ def frames_shown(image) -> int | None:
     return int(value) if value else None
 
 
+def _kernel_dialog(page):
+    """The accept button of JupyterLab's "Select Kernel" dialog if it is on screen now, else None."""
+    accept = page.locator(".jp-Dialog .jp-mod-accept")
+    return accept.first if accept.count() > 0 and accept.first.is_visible() else None
+
+
 def accept_kernel_dialog(page, wait_s: float = 10) -> None:
     """JupyterLab may ask which kernel to start ("Select Kernel"): accept the proposed one."""
-    accept = page.locator(".jp-Dialog .jp-mod-accept")
-    if poll(lambda: accept.count() > 0 and accept.first.is_visible(), timeout=wait_s):
-        accept.first.click()
+    button = poll(lambda: _kernel_dialog(page), timeout=wait_s)
+    if button:
+        button.click()
 
 
 def open_notebook(page, port: int, token: str, name: str, workspace: str = "lrlab", tries: int = 2) -> None:
@@ -177,6 +185,13 @@ def open_notebook(page, port: int, token: str, name: str, workspace: str = "lrla
             print(f"{name}: the kernel was not connected after 60 s; loading the page again")
 
 
+#: A run has started: a cell shows ``[*]`` or the toolbar's indicator says busy. (Not "a prompt
+#: shows a number": a saved notebook shows its saved counts before anything runs, so a lost click
+#: went unnoticed and the wait for the run to end timed out after 300 s.)
+STARTED = """() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.getAttribute('data-status') === 'busy'
+    || [...document.querySelectorAll('.jp-InputArea-prompt')].some(p => p.textContent.includes('*'))"""
+
+
 def run_all(page, tries: int = 3) -> int:
     """Run All Cells in the open notebook, clicked again if swallowed (a click while the kernel
     connects can be lost); returns the clicks it took, once every cell has run. Raises
@@ -184,9 +199,7 @@ def run_all(page, tries: int = 3) -> int:
     for clicks in range(1, tries + 1):
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
-        accept_kernel_dialog(page, wait_s=1)
-        if poll(lambda: page.evaluate("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
-                                      ".some(p => /\\[[*0-9]/.test(p.textContent))"), timeout=15):
+        if poll(lambda: accept_kernel_dialog(page, wait_s=0) or page.evaluate(STARTED), timeout=15, interval=0.05):
             break
     else:
         raise RuntimeError(f"Run All Cells: no cell started after {tries} clicks")
