@@ -191,7 +191,9 @@ def measure_notebook(page, port: int, token: str, name: str, shots: Path | None 
     }
     if shots:
         page.screenshot(path=str(shots / f"{Path(name).stem}_before.png"))
-    run_all(page)
+    clicks = run_all(page)
+    if clicks > 1:
+        print(f"{name}: Run All Cells took {clicks} clicks (one was lost)")
     time.sleep(1)
     panels = []
     outputs = page.locator(".jp-OutputArea-output", has=page.locator(".lrlab-figure"))

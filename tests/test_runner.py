@@ -313,28 +313,39 @@ def test_the_gil_switch_interval_is_put_back():
     assert r.wait(5) and sys.getswitchinterval() == before
 
 
+def _interpreters_own_frozen() -> int:
+    """What the permanent generation holds with nothing of ours frozen: 0 on CPython 3.11 and 3.13,
+    a few hundred of the interpreter's own objects on 3.12 (375 on 3.12.1; a collection puts them
+    back even after ``gc.unfreeze()``)."""
+    import gc
+    gc.unfreeze()
+    gc.collect()
+    return gc.get_freeze_count()
+
+
 def test_the_heap_is_set_aside_from_the_collector_while_a_worker_trains_and_given_back_after():
     """A full collection of a kernel-sized heap holds the GIL for ~400 ms: during a run the heap that
     was there before is frozen (gc.freeze), so a Stop click never waits for such a collection."""
     import gc
-    assert gc.get_freeze_count() == 0
+    own = _interpreters_own_frozen()
+    heap = len(gc.get_objects())  # what a freeze now sets aside (the test process: 100,000s)
     d1, d2 = Display(), Display()
     r1 = d1.make(FakeEngine(batch_s=0.001))
     r2 = d2.make(FakeEngine(batch_s=0.001))
     r1.start()
-    assert _wait(lambda: gc.get_freeze_count() > 0)
+    assert _wait(lambda: gc.get_freeze_count() > heap // 2)
     r2.start()
     r1.stop()
-    assert r1.wait(5) and gc.get_freeze_count() > 0  # the other worker still trains
+    assert r1.wait(5) and gc.get_freeze_count() > heap // 2  # the other worker still trains
     r2.stop()
-    assert r2.wait(5) and gc.get_freeze_count() == 0  # all given back to the collector
+    assert r2.wait(5) and gc.get_freeze_count() <= own  # all given back to the collector
     garbage = []
     garbage.append(garbage)  # a cycle made during a run is collected once the run has ended
     r1.attach(FakeEngine(batch_s=0.001))
     r1.start()
     del garbage
     r1.stop()
-    assert r1.wait(5) and gc.get_freeze_count() == 0 and gc.collect() >= 1
+    assert r1.wait(5) and gc.get_freeze_count() <= own and gc.collect() >= 1
 
 
 def test_the_module_has_no_widgets():
@@ -376,8 +387,9 @@ def test_the_gc_bench_row_compares_a_frozen_heap_with_a_scanned_one():
     import gc
 
     from lrlab.bench.panel import gc_row
+    own = _interpreters_own_frozen()
     row = gc_row(quick=True)
-    assert row.ours > 0 and row.theirs > 0 and not row.higher_is_better and gc.get_freeze_count() == 0
+    assert row.ours > 0 and row.theirs > 0 and not row.higher_is_better and gc.get_freeze_count() <= own
 
 
 def test_a_due_frame_the_display_cannot_take_yet_makes_the_worker_give_way():
