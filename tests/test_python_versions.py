@@ -127,5 +127,5 @@ def test_other_pythons_refuse_to_start_on_a_full_disk_with_a_clear_reason(tmp_pa
     import pythons
     usage = collections.namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**40, 2**40 - 2**29, 2**29))
-    with pytest.raises(RuntimeError, match=r"0\.5 GB free .* Python 3\.12 need about 11 GB"):
+    with pytest.raises(RuntimeError, match=r"0\.5 GB free .* Python 3\.12 need about 13 GB"):
         pythons.download(["3.12"], log=None, wheels=tmp_path / "wheels")
