@@ -68,9 +68,10 @@ def others() -> dict[str, str]:
 
 
 def torch_pin() -> str:
-    """The torch the suite runs on (``torch==2.13.0``), so every Python is tested on the same."""
-    import torch
-    return "torch==" + torch.__version__.split("+")[0]
+    """The torch the suite runs on (``torch==2.13.0``), so every Python is tested on the same
+    (read from its metadata: importing torch here would only cost time)."""
+    from importlib.metadata import version
+    return "torch==" + version("torch").split("+")[0]
 
 
 def pyproject() -> dict:

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from pythons import REPORT, VERSIONS, interpreters, others  # tests/pythons.py
+from pythons import REPORT, VERSIONS, others  # tests/pythons.py
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,18 +55,17 @@ def _docs(python: str) -> dict:
 
 
 def test_every_docstring_reads_the_same_on_every_python_present():
-    pythons = interpreters()
     here = _docs(sys.executable)
     assert len(here) > 50  # the script found lrlab's docstrings
-    others = {v: p for v, p in pythons.items() if v != f"{sys.version_info[0]}.{sys.version_info[1]}"}
-    if not others:
+    found = others()
+    if not found:
         pytest.skip(f"no other CPython of {', '.join(VERSIONS)} here (pyenv or python3.X on the PATH)")
-    for version, python in others.items():
+    for version, python in found.items():
         theirs = _docs(python)
         assert theirs.keys() == here.keys(), version
         differ = [k for k in here if here[k] != theirs[k]]
         assert not differ, f"Python {version} formats these docstrings differently: {differ[:5]}"
-    print(f"same docstrings ({len(here)}) on {sys.version.split()[0]} and {', '.join(sorted(others))}")
+    print(f"same docstrings ({len(here)}) on {sys.version.split()[0]} and {', '.join(sorted(found))}")
 
 
 def test_no_notebook_prints_a_raw_docstring():
