@@ -1,5 +1,6 @@
 """The other CPythons (3.10-3.13) beside the one running the tests: find them, give each a
-virtual environment with lrlab and the same torch, and run every notebook's nbval there.
+virtual environment with lrlab and the same torch, and run every notebook's nbval there, with
+tests/test_kernel_messages.py (pip picks a different ipykernel on 3.10).
 
 Why it is built this way: off PyPI, torch for x86-64 Linux is a CUDA build, and its NVIDIA
 libraries take 2.7 GB per environment (the CPU-only file on this machine's disk is for 3.11
@@ -86,7 +87,7 @@ def pyproject() -> dict:
 def lrlab_requirements() -> list[str]:
     """lrlab's requirements, torch aside (installed apart), and what nbval runs with."""
     deps = [d for d in pyproject()["project"]["dependencies"] if not re.match(r"torch\b", d)]
-    return deps + ["pytest", "ipykernel"]
+    return deps + ["pytest"]
 
 
 def nbval_options() -> str:
@@ -181,14 +182,20 @@ def environment(version: str, python: str, log, wheels: Path = ROOT / "wheels") 
     return exe
 
 
+#: run under each Python beside nbval: the kernel that Python gets answers every request
+KERNEL_CHECK = REPO / "tests" / "test_kernel_messages.py"
+
+
 def nbval(version: str, exe: Path, log) -> None:
     """Every notebook through nbval under ``exe``, on a copy (the suite's own run may be using
-    the originals), with the suite's options."""
+    the originals), with the suite's options; and :data:`KERNEL_CHECK` (pip picks the kernel
+    per Python: ipykernel 7.4 needs 3.11)."""
     work = ROOT / f"run{version}"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(REPO / "notebooks", work / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (work / "pytest.ini").write_text(f"[pytest]\naddopts = {nbval_options()}\n")
-    _run([exe, "-m", "pytest", "-q", "-p", "no:cacheprovider", "notebooks"], log, cwd=work)
+    _run([exe, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "pytest.ini", "--rootdir", ".",
+          "--noconftest", "notebooks", KERNEL_CHECK], log, cwd=work)
 
 
 def main(argv=None) -> int:

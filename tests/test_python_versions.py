@@ -78,9 +78,10 @@ def test_no_notebook_prints_a_raw_docstring():
 
 
 def test_nbval_passes_under_each_other_python(request):
-    """nbval on every notebook under each other CPython 3.10-3.13 found here. The work runs in
-    the background from the moment the tests are collected (tests/conftest.py starts
-    tests/pythons.py); this test runs last and waits for its report."""
+    """nbval on every notebook, and tests/test_kernel_messages.py, under each other CPython
+    3.10-3.13 found here. The work runs in the background from the moment the tests are
+    collected (tests/conftest.py starts tests/pythons.py); this test runs last and waits for
+    its report."""
     found = others()
     if not found:
         pytest.skip(f"no other CPython of {', '.join(VERSIONS)} here (pyenv or python3.X on the PATH)")
@@ -91,7 +92,8 @@ def test_nbval_passes_under_each_other_python(request):
     report = json.loads(REPORT.read_text())
     assert report["done"] and set(report["results"]) == set(found), report
     for version, result in sorted(report["results"].items()):
-        print(f"Python {version} ({result['python']}): nbval {'passed' if result['passed'] else 'FAILED'} "
+        print(f"Python {version} ({result['python']}): nbval and the kernel check "
+              f"{'passed' if result['passed'] else 'FAILED'} "
               f"in {result['seconds']} s (environment included)")
     failed = {v: r for v, r in report["results"].items() if not r["passed"]}
     assert not failed, "\n\n".join(f"Python {v}: {r.get('error')}\n{r['tail']}" for v, r in failed.items())
@@ -115,7 +117,9 @@ def test_other_pythons_get_torchs_pure_requirements_but_not_its_cuda_libraries(t
                                                       'setuptools; python_version >= "3.12"']
     assert pythons._torch_wheel(tmp_path, "3.12") == wheel and pythons._torch_wheel(tmp_path, "3.10") is None
     reqs = pythons.lrlab_requirements()
-    assert not [r for r in reqs if r.startswith("torch")] and {"nbval", "pytest", "ipykernel"} <= set(reqs)
+    assert not [r for r in reqs if r.startswith("torch")] and {"nbval", "pytest"} <= set(reqs)
+    assert [r for r in reqs if r.startswith("ipykernel")] == [k for k in pythons.pyproject()["project"][
+        "dependencies"] if k.startswith("ipykernel")], "each Python gets the kernel lrlab asks for (no 7.0-7.3)"
     assert "--nbval" in pythons.nbval_options()
 
 
