@@ -108,3 +108,33 @@ def test_app_without_voila_says_how_to_get_it(monkeypatch, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "Voila is not installed" in err and "pip install 'lrlab[app]'" in err
+
+
+def test_lab_and_app_warn_of_a_kernel_that_can_lose_clicks(tmp_path, capsys, monkeypatch):
+    import socket
+
+    from lrlab import kernelcheck
+    from lrlab.cli import app
+
+    assert kernelcheck.kernel_problem() is None, "the kernel installed here is one lrlab warns of"
+    requirement = kernelcheck._requirement("ipykernel")
+    assert requirement and "!=7.3.*" in requirement.replace(" ", ""), requirement  # pyproject's rule, as installed
+    for fine in ("6.29.5", "6.31.0", "7.4.0", "8.0.0"):
+        monkeypatch.setattr(kernelcheck, "installed_version", lambda package, v=fine: v)
+        assert kernelcheck.kernel_problem() is None, fine
+    monkeypatch.setattr(kernelcheck, "installed_version", lambda package: "7.3.0")
+    monkeypatch.setenv("LRLAB_NOTEBOOKS", str(_fake_tutorials(tmp_path / "nb")))
+    monkeypatch.setattr(app, "voila_available", lambda: True)
+    with socket.socket() as s:  # a busy port: each command warns, then stops before starting a server
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = str(s.getsockname()[1])
+        for argv in (["lab", "--no-browser", "--port", busy, "--dir", str(tmp_path / "w")],
+                     ["app", "05_playground", "--port", busy]):
+            assert main(argv) == 2
+            err = capsys.readouterr().err
+            warning = [line for line in err.splitlines() if "warning" in line]
+            assert len(warning) == 1 and warning[0].startswith(f"lrlab {argv[0]}: warning: ipykernel 7.3.0 "), err
+            assert f"pip install '{requirement}'" in warning[0] and "Start" in warning[0], warning
+    monkeypatch.setattr(kernelcheck, "installed_version", lambda package: None)
+    assert "ipykernel is not installed" in kernelcheck.kernel_problem()

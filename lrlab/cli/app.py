@@ -42,7 +42,7 @@ from pathlib import Path
 
 from ..dashboards import APP_DIR, NOTEBOOKS as DASHBOARDS, READY_DIR
 from ..ports import free_port, port_is_free
-from .lab import _exit_status
+from .lab import _exit_status, warn_of_the_kernel
 
 HELP = "the playground as a dashboard, or a notebook as one, with Voila (optional extra: pip install 'lrlab[app]')"
 
@@ -107,6 +107,7 @@ def run(args) -> int:
     if not voila_available():
         print(MISSING_VOILA, file=sys.stderr)
         return 2
+    warn_of_the_kernel("lrlab app")
     if args.port is None:
         port = free_port(8866)
     elif not 1 <= args.port <= 65535:

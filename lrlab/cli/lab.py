@@ -46,6 +46,15 @@ def jupyter_command(root_dir, port: int, no_browser: bool, extra=()) -> list[str
     return cmd + list(extra)
 
 
+def warn_of_the_kernel(prog: str) -> None:
+    """One line on stderr when the kernel installed here can lose clicks (:mod:`lrlab.kernelcheck`)."""
+    from ..kernelcheck import kernel_problem
+
+    problem = kernel_problem()
+    if problem:
+        print(f"{prog}: warning: {problem}", file=sys.stderr, flush=True)
+
+
 def run(args) -> int:
     from ..notebooks import copy_notebooks
 
@@ -53,6 +62,7 @@ def run(args) -> int:
         raise ValueError(f"port: an integer in 1..65535, got {args.port}")
     if importlib.util.find_spec("jupyterlab") is None:
         raise ValueError("jupyterlab: not installed in this Python; install it with `pip install jupyterlab`")
+    warn_of_the_kernel("lrlab lab")
     try:
         report = copy_notebooks(args.dir)
     except FileNotFoundError as exc:
