@@ -168,8 +168,8 @@ def accept_kernel_dialog(page, wait_s: float = 10) -> None:
 def open_notebook(page, port: int, token: str, name: str, workspace: str = "lrlab", tries: int = 2) -> None:
     """Open notebook ``name`` in JupyterLab and wait until its kernel is connected and idle. A
     kernel the status bar still calls "Unknown" after a minute is met as a learner would meet it:
-    the page is loaded again (``tries`` loads in all; seen once, as 00 opened first on a 2-core
-    machine running the whole suite under Python 3.10)."""
+    the page is loaded again (``tries`` loads in all). Seen under Python 3.10 with ipykernel 7.3.0,
+    which strands requests (tests/test_kernel_messages.py) and which lrlab no longer installs."""
     idle = ("() => /Idle/.test(document.querySelector('.jp-StatusBar-Widget')?.parentElement?.textContent"
             " || '')")  # the status bar names the kernel and says Idle: it is connected
     for attempt in range(1, tries + 1):
@@ -193,9 +193,9 @@ STARTED = """() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.ge
 
 
 def run_all(page, tries: int = 3) -> int:
-    """Run All Cells in the open notebook, clicked again if swallowed (a click while the kernel
-    connects can be lost); returns the clicks it took, once every cell has run. Raises
-    RuntimeError when no cell started after ``tries`` clicks."""
+    """Run All Cells in the open notebook, clicked again if swallowed, as a learner would (seen
+    with ipykernel 7.3.0, see :func:`open_notebook`); returns the clicks it took, once every cell
+    has run. Raises RuntimeError when no cell started after ``tries`` clicks."""
     for clicks in range(1, tries + 1):
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
