@@ -11,17 +11,19 @@ from __future__ import annotations
 from importlib import metadata
 
 
-def _requirement(package: str) -> str | None:
-    """lrlab's requirement on ``package`` ("ipykernel>=6.29,!=7.0.*,..."), or None."""
+def _requirement(package: str):
+    """lrlab's requirement on ``package`` (a ``packaging`` Requirement, e.g.
+    ``ipykernel!=7.0.*,...,>=6.29``), or None when lrlab is not installed or packaging is missing
+    (it comes with JupyterLab)."""
     try:
+        from packaging.requirements import Requirement
         requires = metadata.requires("lrlab") or []
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    except (ImportError, metadata.PackageNotFoundError):  # e.g. a source tree never installed
         return None
     for line in requires:
-        if ";" not in line and line.replace(" ", "").startswith(package):
-            rest = line.replace(" ", "")[len(package):]
-            if not rest or rest[0] in "<>=!~":
-                return line
+        requirement = Requirement(line)
+        if requirement.name == package and requirement.marker is None:  # not an extra's
+            return requirement
     return None
 
 
@@ -33,20 +35,13 @@ def installed_version(package: str) -> str | None:
 
 
 def kernel_problem() -> str | None:
-    """None when the installed ipykernel meets lrlab's requirement (or either is unknown);
-    else one line saying what is wrong and how to mend it."""
+    """None when the installed ipykernel meets lrlab's requirement (or that is unknown); else
+    one line saying what is wrong and how to mend it."""
     wanted = _requirement("ipykernel")
     have = installed_version("ipykernel")
     if have is None:
         return "ipykernel is not installed, so notebooks have no kernel. Mend it with: pip install ipykernel"
-    if wanted is None:
-        return None
-    try:
-        from packaging.requirements import Requirement
-    except ImportError:  # packaging comes with JupyterLab; without it, no check
-        return None
-    spec = Requirement(wanted).specifier
-    if spec.contains(have, prereleases=True):
+    if wanted is None or wanted.specifier.contains(have, prereleases=True):
         return None
     return (f"ipykernel {have} is installed, which can lose a click for good (a Start or a Run All "
             f"that does nothing). Mend it with: pip install '{wanted}'")

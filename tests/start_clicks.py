@@ -20,17 +20,12 @@ import urllib.request
 from importlib.metadata import version
 from pathlib import Path
 
-from lrlab.bench._browser import (epochs_in, figure_src, lab_in_chromium, long_run, open_notebook, playground_parts,
-                                  poll, run_all)
+from lrlab.bench._browser import (lab_in_chromium, long_run, open_notebook, playground_parts, poll, run_all,
+                                  start_and_wait)
 
 NOTEBOOK = "05_playground.ipynb"
-
-
-def start_answered(parts: dict, timeout: float = 30.0) -> bool:
-    before, epochs = figure_src(parts["image"]), epochs_in(parts["status"].inner_text()) or 0
-    parts["start"].click()
-    return bool(poll(lambda: figure_src(parts["image"]) != before
-                     and (epochs_in(parts["status"].inner_text()) or 0) > epochs, timeout=timeout))
+#: how long a Start click gets to show a new frame and a later epoch
+START_S = 30.0
 
 
 def shut_down_kernels(port: int, token: str) -> None:
@@ -52,9 +47,9 @@ def main(kernels: int) -> int:
                 run_all(page)
                 parts = playground_parts(page)
                 long_run(page, parts["panel"])
-                first = start_answered(parts)
+                first = start_and_wait(parts, START_S)
                 row = "trained" if first else ("LOST; a second click: "
-                                               + ("trained" if start_answered(parts) else "LOST too"))
+                                               + ("trained" if start_and_wait(parts, START_S) else "LOST too"))
                 parts["stop"].click()
                 poll(lambda: "stop" in parts["status"].inner_text().lower(), timeout=20)
             except Exception as exc:  # noqa: BLE001 - a kernel that never got that far is a row too

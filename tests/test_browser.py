@@ -31,7 +31,7 @@ import pytest
 
 from lrlab.bench._browser import (SLOW_LINK, BrowserMissing, epochs_in, figure_src, lab_in_chromium as _lab,
                                   long_run, measure_link, open_and_run_all, open_notebook, playground_parts, poll,
-                                  run_all)
+                                  run_all, start_and_wait)
 
 pytestmark = pytest.mark.browser
 
@@ -72,13 +72,10 @@ def test_playground_panel_trains_in_a_real_browser():
 def _train_and_stop(page, parts: dict) -> None:
     panel, image, status = parts["panel"], parts["image"], parts["status"]
     long_run(page, panel)
-    src_before = figure_src(image)
     pixels_before = image.screenshot()
     epochs_before = epochs_in(status.inner_text()) or 0
 
-    parts["start"].click()
-    trained = poll(lambda: figure_src(image) != src_before
-                   and (epochs_in(status.inner_text()) or 0) > epochs_before, timeout=60)
+    trained = start_and_wait(parts, timeout=60)
     assert trained, f"after Start the figure or the status did not move; status: {status.inner_text()!r}"
     time.sleep(2.0)  # let a few epochs draw, then capture the panel mid-training
     epochs_mid = epochs_in(status.inner_text())

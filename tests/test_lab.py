@@ -117,7 +117,7 @@ def test_lab_and_app_warn_of_a_kernel_that_can_lose_clicks(tmp_path, capsys, mon
     from lrlab.cli import app
 
     assert kernelcheck.kernel_problem() is None, "the kernel installed here is one lrlab warns of"
-    requirement = kernelcheck._requirement("ipykernel")
+    requirement = str(kernelcheck._requirement("ipykernel") or "")
     assert requirement, "lrlab's installed metadata names no ipykernel requirement (reinstall: pip install -e .)"
     assert "!=7.3.*" in requirement.replace(" ", ""), requirement  # pyproject's rule, as installed
     for fine in ("6.29.5", "6.31.0", "7.4.0", "8.0.0"):

@@ -6,6 +6,7 @@ tests/test_browser.py, which assert on what these functions measure.
 * :func:`lab_in_chromium`: the server and a page at a given window size;
 * :func:`open_notebook`, :func:`run_all` (both: :func:`open_and_run_all`), :func:`playground_parts`:
   a notebook opened and run, its first training panel's figure, status line and buttons;
+  :func:`start_and_wait`: Start clicked, and whether the panel trained;
 * :func:`measure_link`: while the panel trains, the websocket bytes per second, the frames shown
   per second, the age of the frame on show (the browser stamps each image it shows with the
   moment the kernel took it) and how long "stopped" takes to appear after a Stop click; over the
@@ -225,6 +226,16 @@ def playground_parts(page) -> dict:
     image.wait_for(state="visible", timeout=30_000)
     return {"panel": panel, "image": image, "status": panel.locator(".lrlab-status").filter(visible=True).first,
             "start": button(panel, "Start"), "stop": button(panel, "Stop")}
+
+
+def start_and_wait(parts: dict, timeout: float) -> bool:
+    """Click the panel's Start; True once a new frame shows and the status line reports a later
+    epoch, within ``timeout`` s (False: the click had no effect)."""
+    image, status = parts["image"], parts["status"]
+    before, epochs = figure_src(image), epochs_in(status.inner_text()) or 0
+    parts["start"].click()
+    return bool(poll(lambda: figure_src(image) != before and (epochs_in(status.inner_text()) or 0) > epochs,
+                     timeout=timeout))
 
 
 def long_run(page, panel, epochs: int = 100_000, speed: str | None = None) -> None:
